@@ -1,0 +1,3 @@
+from hymy.cli import main
+
+main()

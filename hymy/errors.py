@@ -1,0 +1,60 @@
+"""One exception hierarchy for the whole project (modelled on gpiozero's ``exc.py``).
+
+Every class also subclasses the builtin that matches it, so callers that know nothing of Hymy can
+still catch ``ValueError`` or ``OSError``. Messages name the file, key or field and what is valid.
+"""
+
+from __future__ import annotations
+
+
+class HymyError(Exception):
+    """Base class of every error Hymy raises on purpose."""
+
+
+class ConfigError(HymyError, ValueError):
+    """A configuration file or value is invalid.
+
+    ``problems`` lists one human sentence per bad key, e.g.
+    ``pins.buttons[2]: 4 is used twice``; ``path`` is the file, when there is one.
+    """
+
+    def __init__(self, problems: list[str] | str, path: str | None = None):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        self.path = path
+        where = f"{path}: " if path else ""
+        if len(self.problems) == 1:
+            text = f"{where}{self.problems[0]}"
+        else:
+            text = f"{where}{len(self.problems)} problems:\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(text)
+
+
+class CaptureError(HymyError, ValueError):
+    """A press cannot be recorded as asked (bad mood for the scale, unknown source...)."""
+
+
+class StoreError(HymyError, OSError):
+    """The device's local store cannot do what was asked."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot write now (disk full, read-only file system); retry later.
+
+    Nothing already committed is lost; the caller keeps the event and retries.
+    """
+
+
+class StoreCorrupt(StoreError):
+    """The store file failed ``PRAGMA quick_check``; it is moved aside and a fresh one made."""
+
+
+class HardwareError(HymyError, RuntimeError):
+    """GPIO hardware is missing, busy or misconfigured."""
+
+
+class SyncError(HymyError, ConnectionError):
+    """Delivery to the central server failed; the agent backs off and retries."""
+
+
+class NotEnrolled(SyncError):
+    """The server refused the device token (401/403): not enrolled, or revoked."""

@@ -1,0 +1,388 @@
+"""The device's local store: one SQLite file shared by the kiosk and sync processes.
+
+WAL lets the kiosk write while the sync agent reads; ``synchronous=FULL`` makes a returned
+``append`` durable across power loss, so a press is committed before the customer is thanked.
+Each process opens its own ``Store``; one ``Store`` is safe to use from several threads (gpiozero
+callbacks, Kivy's main thread) because every statement runs under its lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hymy.errors import StoreError, StoreUnavailable
+from hymy.hours import zone
+from hymy.timestamps import format_ts, parse_ts, utcnow
+from kiosk import migrations
+from sync.protocol import Followup, FollowupKind, Response
+
+log = logging.getLogger(__name__)
+
+#: SQLite messages that mean "cannot write now, try again later" rather than a bug.
+_UNAVAILABLE = ("disk is full", "readonly database", "disk i/o error", "unable to open database", "database is locked")
+BUSY_TIMEOUT_MS = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as kept in the outbox: its order number, id, type and protocol JSON."""
+
+    seq: int
+    id: str
+    type: str
+    body: str
+
+    def payload(self) -> dict:
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """A corrupt store that was moved aside at start."""
+
+    moved_to: str
+    at: str
+    detail: str
+
+
+def _is_unavailable(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and any(m in text for m in _UNAVAILABLE)
+
+
+class Store:
+    """The outbox of presses and follow-ups plus a little device state (``meta``).
+
+    ``path`` is the SQLite file (created with its directory). ``synchronous`` is ``FULL`` by default;
+    benchmarks may compare ``NORMAL``. Raises StoreUnavailable when the disk is full or read-only.
+    """
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", check: bool = True):
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._lock = threading.RLock()
+        self.recovery: Recovery | None = None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = self._open(check=check)
+        self._ino = os.stat(self.path).st_ino
+
+    # ------------------------------------------------------------------ opening and recovery
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def _open(self, check: bool) -> sqlite3.Connection:
+        try:
+            conn = self._connect()
+            if check:
+                result = conn.execute("PRAGMA quick_check").fetchone()[0]
+                if result != "ok":
+                    conn.close()
+                    raise sqlite3.DatabaseError(f"quick_check: {result}")
+            migrations.migrate(conn)
+            return conn
+        except sqlite3.DatabaseError as exc:
+            if _is_unavailable(exc):
+                raise StoreUnavailable(f"{self.path}: cannot open the store: {exc}") from exc
+            if isinstance(exc, sqlite3.OperationalError) and "no such" not in str(exc):
+                raise StoreError(f"{self.path}: {exc}") from exc
+            return self._recover(str(exc))
+
+    def _recover(self, detail: str) -> sqlite3.Connection:
+        """Move a corrupt file (and its -wal/-shm) aside with a timestamped name; start a fresh store."""
+        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+        moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(self.path) + suffix)
+            if src.exists():
+                shutil.move(src, Path(str(moved) + suffix))
+        log.error("store %s failed its integrity check (%s); moved aside to %s and started a fresh one",
+                  self.path, detail, moved)
+        conn = self._connect()
+        migrations.migrate(conn)
+        self.recovery = Recovery(str(moved), format_ts(utcnow()), detail)
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('recovered', ?)",
+            (json.dumps({"moved_to": str(moved), "at": self.recovery.at, "detail": detail}),),
+        )
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; SQLite's 'disk full'/'read-only' become StoreUnavailable."""
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                if _is_unavailable(exc):
+                    raise StoreUnavailable(f"{self.path}: cannot write: {exc}") from exc
+                raise
+
+    def _read(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    # ------------------------------------------------------------------ the outbox
+
+    def append(self, event: Response | Followup) -> int:
+        """Commit one event durably; return its order number. Raises StoreUnavailable on a full disk.
+
+        Appending an id that is already stored is a no-op returning the stored number.
+        """
+        return self.append_many([event])[0]
+
+    def append_many(self, events: Iterable[Response | Followup]) -> list[int]:
+        """Commit several events in one transaction (simulator, replays); same rules as ``append``."""
+        now = format_ts(utcnow())
+        rows = [_row(e, now) for e in events]
+        seqs: list[int] = []
+        with self._write() as conn:
+            for row in rows:
+                cur = conn.execute(
+                    "INSERT INTO events (id, type, body, response_id, kind, mood, scale, flags, pressed_at,"
+                    " boot_id, uptime_ms, clock_synced, stored_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT (id) DO NOTHING",
+                    row,
+                )
+                if cur.rowcount:
+                    seqs.append(cur.lastrowid)
+                else:
+                    seqs.append(conn.execute("SELECT seq FROM events WHERE id = ?", (row[0],)).fetchone()[0])
+        return seqs
+
+    def unsent(self, limit: int = 500, after_seq: int = 0) -> list[StoredEvent]:
+        """The oldest unsent events in recording order (at most ``limit``, with seq > ``after_seq``)."""
+        rows = self._read(
+            "SELECT seq, id, type, body FROM events WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        )
+        return [StoredEvent(*r) for r in rows]
+
+    def mark_sent(self, ids: Iterable[str]) -> int:
+        """Mark events delivered (the server answered accepted or duplicate); return how many changed."""
+        ids = list(ids)
+        if not ids:
+            return 0
+        now = format_ts(utcnow())
+        with self._write() as conn:
+            changed = 0
+            for chunk in _chunks(ids, 500):
+                marks = ",".join("?" * len(chunk))
+                changed += conn.execute(
+                    f"UPDATE events SET sent_at = ? WHERE sent_at IS NULL AND id IN ({marks})", (now, *chunk)
+                ).rowcount
+        return changed
+
+    def quarantine(self, id: str, reason: str) -> bool:
+        """Move an unsent event the server rejected into quarantine with the reason (never deleted)."""
+        now = format_ts(utcnow())
+        with self._write() as conn:
+            row = conn.execute("SELECT seq, id, type, body FROM events WHERE id = ? AND sent_at IS NULL", (id,)).fetchone()
+            if row is None:
+                return False
+            conn.execute(
+                "INSERT OR REPLACE INTO quarantine (seq, id, type, body, reason, quarantined_at) VALUES (?,?,?,?,?,?)",
+                (*row, reason[:500], now),
+            )
+            conn.execute("DELETE FROM events WHERE id = ?", (id,))
+        return True
+
+    def quarantined(self) -> list[dict]:
+        rows = self._read("SELECT id, type, reason, quarantined_at FROM quarantine ORDER BY seq")
+        return [dict(zip(("id", "type", "reason", "quarantined_at"), r, strict=True)) for r in rows]
+
+    def pending_count(self) -> int:
+        return self._read("SELECT count(*) FROM events WHERE sent_at IS NULL")[0][0]
+
+    def oldest_pending_age(self, now: datetime | None = None) -> float | None:
+        """Seconds since the oldest unsent event was stored, or None when nothing is pending."""
+        row = self._read("SELECT stored_at FROM events WHERE sent_at IS NULL ORDER BY seq LIMIT 1")
+        if not row:
+            return None
+        return max(0.0, ((now or utcnow()) - parse_ts(row[0][0])).total_seconds())
+
+    def quarantined_count(self) -> int:
+        return self._read("SELECT count(*) FROM quarantine")[0][0]
+
+    def max_seq(self) -> int:
+        return self._read("SELECT coalesce(max(seq), 0) FROM events")[0][0]
+
+    def get(self, id: str) -> dict | None:
+        """An event's protocol payload by id (from the outbox or quarantine), or None."""
+        row = self._read("SELECT body FROM events WHERE id = ? UNION ALL SELECT body FROM quarantine WHERE id = ?", (id, id))
+        return json.loads(row[0][0]) if row else None
+
+    def all_ids(self) -> list[str]:
+        """Every stored event id in recording order (tests and audits)."""
+        return [r[0] for r in self._read("SELECT id FROM events ORDER BY seq")]
+
+    # ------------------------------------------------------------------ capture support
+
+    def last_counted_response(self) -> dict | None:
+        """The newest response without flags (for the response interval after a restart)."""
+        row = self._read(
+            "SELECT body FROM events WHERE type = 'response' AND flags = '' ORDER BY seq DESC LIMIT 1"
+        )
+        return json.loads(row[0][0]) if row else None
+
+    def counts_between(self, start: datetime, end: datetime) -> tuple[dict[int, int], int, int]:
+        """Counted presses per mood, the filtered count and the scale, for ``start <= pressed_at < end``.
+
+        A response voided by a ``void`` follow-up (maintenance gesture) counts as filtered.
+        """
+        rows = self._read(
+            """
+            SELECT e.mood, e.scale, e.flags != '' OR EXISTS (
+                       SELECT 1 FROM events v WHERE v.type = 'followup' AND v.kind = 'void' AND v.response_id = e.id
+                   ) AS filtered, count(*)
+            FROM events e
+            WHERE e.type = 'response' AND e.pressed_at >= ? AND e.pressed_at < ?
+            GROUP BY e.mood, e.scale, filtered
+            """,
+            (format_ts(start), format_ts(end)),
+        )
+        counts: dict[int, int] = {}
+        filtered = 0
+        scale = 4
+        for mood, sc, is_filtered, n in rows:
+            if is_filtered:
+                filtered += n
+            else:
+                counts[mood] = counts.get(mood, 0) + n
+                scale = sc
+        return counts, filtered, scale
+
+    def today_counts(self, tz: str, now: datetime | None = None) -> tuple[dict[int, int], int, int]:
+        """``counts_between`` for the local day of ``now`` in the store's IANA time zone ``tz``."""
+        tzinfo = zone(tz)
+        local = (now or utcnow()).astimezone(tzinfo)
+        start = datetime.combine(local.date(), datetime.min.time(), tzinfo)
+        end = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo)
+        return self.counts_between(start.astimezone(UTC), end.astimezone(UTC))
+
+    def recent_responses(self, since: datetime) -> list[dict]:
+        """Payloads of responses pressed at or after ``since`` (local staff-alert evaluation)."""
+        rows = self._read(
+            "SELECT body FROM events WHERE type = 'response' AND pressed_at >= ? ORDER BY pressed_at",
+            (format_ts(since),),
+        )
+        return [json.loads(r[0]) for r in rows]
+
+    # ------------------------------------------------------------------ clock correction
+
+    def correct_clock(self, boot_id: str, synced_now: datetime, uptime_now_ms: int) -> int:
+        """Correct unsent events of boot ``boot_id`` recorded before the clock synced.
+
+        ``corrected = synced_now - (uptime_now - uptime_press)``; the device's original wall clock is
+        kept in ``device_pressed_at`` and ``clock_corrected`` marks the change. Already sent events are
+        corrected by the server from the heartbeat instead. Returns how many were corrected.
+        """
+        changed = 0
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT seq, body FROM events WHERE clock_synced = 0 AND boot_id = ? AND sent_at IS NULL",
+                (boot_id,),
+            ).fetchall()
+            for seq, body in rows:
+                data = json.loads(body)
+                if data.get("clock_corrected") or data.get("uptime_ms") is None:
+                    continue
+                delta_ms = uptime_now_ms - int(data["uptime_ms"])
+                corrected = format_ts(synced_now - timedelta(milliseconds=delta_ms))
+                data["device_pressed_at"] = data["pressed_at"]
+                data["pressed_at"] = corrected
+                data["clock_corrected"] = True
+                conn.execute(
+                    "UPDATE events SET body = ?, pressed_at = ?, clock_synced = 1 WHERE seq = ?",
+                    (json.dumps(data, separators=(",", ":")), corrected, seq),
+                )
+                changed += 1
+        return changed
+
+    # ------------------------------------------------------------------ retention and state
+
+    def prune(self, days: int, now: datetime | None = None) -> int:
+        """Delete sent events sent more than ``days`` days ago; unsent events are never pruned."""
+        cutoff = format_ts((now or utcnow()) - timedelta(days=days))
+        with self._write() as conn:
+            return conn.execute("DELETE FROM events WHERE sent_at IS NOT NULL AND sent_at < ?", (cutoff,)).rowcount
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0][0] if row else default
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self._write() as conn:
+            if value is None:
+                conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def integrity_check(self) -> str:
+        return self._read("PRAGMA integrity_check")[0][0]
+
+    def replaced_on_disk(self) -> bool:
+        """True when another process moved the file aside (corrupt-store recovery); ``reopen`` then."""
+        try:
+            return os.stat(self.path).st_ino != self._ino
+        except FileNotFoundError:
+            return True
+
+    def reopen(self) -> None:
+        """Close and open the file again (after another process replaced it)."""
+        with self._lock:
+            self._conn.close()
+            self._conn = self._open(check=False)
+            self._ino = os.stat(self.path).st_ino
+
+
+def _row(event: Response | Followup, stored_at: str) -> tuple:
+    body = event.model_dump_json(exclude_defaults=False)
+    if isinstance(event, Response):
+        return (event.id, "response", body, None, None, event.mood, event.scale, ",".join(event.flags),
+                format_ts(event.pressed_at), event.boot_id, event.uptime_ms, int(event.clock_synced), stored_at)
+    kind = event.kind.value if isinstance(event.kind, FollowupKind) else str(event.kind)
+    return (event.id, "followup", body, event.response_id, kind, None, None, "", format_ts(event.pressed_at),
+            event.boot_id, event.uptime_ms, int(event.clock_synced), stored_at)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

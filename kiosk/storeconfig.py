@@ -1,0 +1,83 @@
+"""The store config the server decides (``sync.protocol.StoreConfig``), cached on the device.
+
+The sync agent writes it atomically (temp file, fsync, rename) when ``GET /api/v1/config`` returns a
+new one; the kiosk process notices the file's change and uses it without a restart. The last good
+config survives reboots; a file that fails validation is refused with a logged reason and the
+previous one stays in force.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from sync.protocol import StoreConfig, default_store_config
+
+log = logging.getLogger(__name__)
+
+
+def write_store_config(path: Path, config: StoreConfig, etag: str | None = None) -> None:
+    """Atomically replace the cached config (readers see the old or the new file, never half)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"etag": etag, "config": config.model_dump(mode="json")}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(doc, f, ensure_ascii=False, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_store_config(path: Path) -> tuple[StoreConfig, str | None]:
+    """The cached config and its ETag; raises ValueError naming the file when it is invalid."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return StoreConfig.model_validate(doc["config"]), doc.get("etag")
+    except (ValueError, KeyError, TypeError, ValidationError) as exc:
+        raise ValueError(f"{path}: invalid store config: {exc}") from None
+
+
+class StoreConfigCache:
+    """The kiosk's view of the store config: re-read when the file changes, else the last good one.
+
+    Call it (``cache()``) to get the current StoreConfig; cheap enough for every press (one stat).
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._mtime: float | None = None
+        self._config = default_store_config()
+        self.etag: str | None = None
+        self.error: str | None = None
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Re-read the file if it changed; return True when a new config took effect."""
+        try:
+            mtime = self.path.stat().st_mtime_ns
+        except OSError:
+            return False
+        if mtime == self._mtime:
+            return False
+        self._mtime = mtime
+        try:
+            self._config, self.etag = read_store_config(self.path)
+        except (OSError, ValueError) as exc:
+            self.error = str(exc)
+            log.error("%s; keeping the previous store config", exc)
+            return False
+        self.error = None
+        return True
+
+    def __call__(self) -> StoreConfig:
+        self.refresh()
+        return self._config

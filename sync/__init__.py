@@ -1,0 +1,1 @@
+"""The wire contract shared by device and server (``sync.protocol``) and the device's sync agent."""
