@@ -1,0 +1,242 @@
+"""Alert-rule evaluation: the one pure core the server and the kiosk's staff lamp both run.
+
+A rule looks at the *counted* presses of one store inside a sliding window that ends at ``now``:
+
+- the window is the half-open interval ``(now - window_min, now]`` in real elapsed time (UTC), so a
+  press belongs to it for exactly ``window_min`` minutes: it enters when pressed (a press exactly at
+  ``now`` counts) and leaves at the instant ``pressed_at + window_min`` (a press exactly
+  ``window_min`` ago no longer counts). Presses later than ``now`` (a device clock running ahead)
+  are not in the window yet. Daylight-saving changes do not stretch or shrink a window.
+- counted means: no flag (``repeat``, ``closed``, ``maintenance``), not voided by a ``void``
+  follow-up, and pressed while the store was open by its opening hours (``hymy.hours.is_open``).
+  While the store is closed no rule is true, so an open episode closes at closing time.
+- nothing is true below ``min_count`` counted presses in the window (one accidental press never
+  alarms anyone).
+
+Kinds (``threshold`` means a different unit per kind):
+
+=================  =====================================================================
+``negative_share``  share of negative faces (``hymy.score.is_negative``) ``>= threshold`` %
+``index_below``     Happy Index (0-100, ``hymy.score``) strictly ``< threshold``
+``index_above``     Happy Index strictly ``> threshold``
+``face_count``      presses of face ``mood`` ``>= threshold`` (a count)
+=================  =====================================================================
+
+Comparisons are exact (``fractions.Fraction``), so the device and the server can never disagree on a
+boundary through float rounding. An *episode* is a maximal stretch of time during which a rule is
+true: ``step`` is a tiny state machine that reports ``fired`` once when it starts and ``cleared``
+once when it ends, whether it ends because presses arrive or because time passes.
+
+Nothing here does I/O or imports anything outside the standard library and ``hymy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from hymy.hours import OpeningHours, is_open, zone
+from hymy.score import check_mood, is_negative
+from hymy.timestamps import parse_ts
+
+KINDS = ("negative_share", "index_below", "index_above", "face_count")
+
+
+class RuleLike(Protocol):
+    """What a rule must offer (``sync.protocol.AlertRule`` does; so does a server table row)."""
+
+    id: str
+    kind: str
+    window_min: int
+    min_count: int
+    threshold: float
+    mood: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """One counted press as rules see it: when (aware UTC), which face, on which scale, and its id."""
+
+    at: datetime
+    mood: int
+    scale: int = 4
+    id: str = ""
+
+
+def _aware(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError("now: a naive datetime has no time zone; use an aware UTC datetime")
+    return at.astimezone(UTC)
+
+
+def counted_presses(responses: Iterable[Mapping[str, Any] | Any], voided: Iterable[str] = (), *,
+                    hours: OpeningHours | None = None, tz: str | ZoneInfo = "UTC") -> list[Press]:
+    """The presses rules count, oldest first, from protocol responses (dicts or ``Response`` models).
+
+    Skips presses with any flag, presses whose id is in ``voided`` (targets of ``void`` follow-ups)
+    and presses outside ``hours`` in time zone ``tz`` (no hours: always open).
+    """
+    gone = set(voided)
+    tzinfo = zone(tz) if isinstance(tz, str) else tz
+    out: list[Press] = []
+    for r in responses:
+        get = r.get if isinstance(r, Mapping) else (lambda k, d=None, _r=r: getattr(_r, k, d))
+        if get("flags") or get("id") in gone:
+            continue
+        at = get("pressed_at")
+        at = parse_ts(at) if isinstance(at, str) else _aware(at)
+        if hours and not is_open(hours, tzinfo, at):
+            continue
+        out.append(Press(at=at, mood=int(get("mood")), scale=int(get("scale", 4) or 4), id=str(get("id", ""))))
+    out.sort(key=lambda p: p.at)
+    return out
+
+
+def window_start(rule: RuleLike, now: datetime) -> datetime:
+    """The exclusive start of the rule's window ending at ``now``: ``now - window_min`` minutes."""
+    return _aware(now) - timedelta(minutes=rule.window_min)
+
+
+def in_window(rule: RuleLike, presses: Iterable[Press], now: datetime) -> list[Press]:
+    """The presses inside ``(now - window_min, now]``."""
+    end = _aware(now)
+    start = end - timedelta(minutes=rule.window_min)
+    return [p for p in presses if start < p.at <= end]
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The outcome of one rule at one instant.
+
+    ``n`` is the counted presses in the window; ``value`` the measured quantity (negative share in
+    %, Happy Index 0-100, or the face's count), None when ``n`` is 0; ``open`` False when the store
+    was closed at ``at`` (then ``active`` is False whatever the presses).
+    """
+
+    rule_id: str
+    kind: str
+    active: bool
+    n: int
+    value: float | None
+    threshold: float
+    window_min: int
+    min_count: int
+    at: datetime
+    open: bool = True
+    mood: int | None = None
+    press_ids: tuple[str, ...] = field(default=(), repr=False)
+
+    def describe(self) -> str:
+        """One human sentence, e.g. ``3 of 4 presses (75%) unhappy in the last 15 min (limit 50%)``."""
+        w = f"in the last {self.window_min} min"
+        if not self.open:
+            return "store closed"
+        if self.n < self.min_count:
+            return f"{self.n} counted presses {w} (at least {self.min_count} needed)"
+        v = self.value if self.value is not None else 0.0
+        if self.kind == "negative_share":
+            neg = round(v * self.n / 100)
+            return f"{neg} of {self.n} presses ({v:.0f}%) unhappy {w} (limit {self.threshold:g}%)"
+        if self.kind == "index_below":
+            return f"Happy Index {v:.0f} from {self.n} presses {w} (alert below {self.threshold:g})"
+        if self.kind == "index_above":
+            return f"Happy Index {v:.0f} from {self.n} presses {w} (alert above {self.threshold:g})"
+        return f"{v:.0f} presses of face {self.mood} among {self.n} {w} (limit {self.threshold:g})"
+
+
+def _measure(rule: RuleLike, window: Sequence[Press]) -> tuple[Fraction | None, bool]:
+    """The exact measured value and whether it crosses the threshold (ignoring min_count)."""
+    n = len(window)
+    limit = Fraction(rule.threshold)
+    if rule.kind == "face_count":
+        count = sum(1 for p in window if p.mood == rule.mood)
+        return Fraction(count), count >= limit
+    if n == 0:
+        return None, False
+    if rule.kind == "negative_share":
+        share = Fraction(100 * sum(1 for p in window if is_negative(p.mood, p.scale)), n)
+        return share, share >= limit
+    if rule.kind in ("index_below", "index_above"):
+        index = sum((Fraction(100 * (p.mood - 1), p.scale - 1) for p in window), Fraction(0)) / n
+        return index, (index < limit) if rule.kind == "index_below" else (index > limit)
+    raise ValueError(f"kind: {rule.kind!r} is not a rule kind; use one of {', '.join(KINDS)}")
+
+
+def evaluate(rule: RuleLike, presses: Iterable[Press], now: datetime, *,
+             hours: OpeningHours | None = None, tz: str | ZoneInfo = "UTC") -> Evaluation:
+    """Evaluate ``rule`` over ``presses`` (already counted ones, see ``counted_presses``) at ``now``.
+
+    ``hours``/``tz``: the store's opening hours; while closed the rule is never active.
+    """
+    if rule.kind not in KINDS:
+        raise ValueError(f"kind: {rule.kind!r} is not a rule kind; use one of {', '.join(KINDS)}")
+    if rule.kind == "face_count" and rule.mood is None:
+        raise ValueError("mood: required for kind face_count")
+    now = _aware(now)
+    window = in_window(rule, presses, now)
+    for p in window:
+        check_mood(p.mood, p.scale)
+    store_open = is_open(hours, zone(tz) if isinstance(tz, str) else tz, now) if hours else True
+    value, crossed = _measure(rule, window)
+    active = store_open and len(window) >= rule.min_count and crossed
+    return Evaluation(
+        rule_id=rule.id, kind=rule.kind, active=active, n=len(window),
+        value=None if value is None else float(value), threshold=float(rule.threshold),
+        window_min=rule.window_min, min_count=rule.min_count, at=now, open=store_open,
+        mood=rule.mood, press_ids=tuple(p.id for p in window),
+    )
+
+
+def next_change(rule: RuleLike, presses: Iterable[Press], now: datetime) -> datetime | None:
+    """The first instant after ``now`` at which a press leaves the window (so the outcome may change
+    with no new press), or None when the window is empty. Opening-hours edges are not included:
+    callers that care about closing time re-evaluate on a timer as well."""
+    window = in_window(rule, presses, now)
+    if not window:
+        return None
+    return min(p.at for p in window) + timedelta(minutes=rule.window_min)
+
+
+# --------------------------------------------------------------------------- episodes
+
+
+class Transition(StrEnum):
+    fired = "fired"  #: the condition became true: notify once
+    cleared = "cleared"  #: the condition is no longer true: the episode closes by itself
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeState:
+    """Whether a rule's episode is open, and since when (aware UTC)."""
+
+    active: bool = False
+    since: datetime | None = None
+
+
+def step(state: EpisodeState, evaluation: Evaluation) -> tuple[EpisodeState, Transition | None]:
+    """Advance one rule's episode with a fresh evaluation.
+
+    Returns the new state and ``fired`` (false -> true), ``cleared`` (true -> false) or None
+    (unchanged: no storm while the condition persists, nothing while it stays false).
+    """
+    if evaluation.active and not state.active:
+        return EpisodeState(True, evaluation.at), Transition.fired
+    if not evaluation.active and state.active:
+        return EpisodeState(False, None), Transition.cleared
+    return state, None
+
+
+def evaluate_all(rules: Iterable[RuleLike], presses: Sequence[Press], now: datetime, *,
+                 hours: OpeningHours | None = None, tz: str | ZoneInfo = "UTC") -> dict[str, Evaluation]:
+    """Evaluate several rules of one store at once: ``{rule.id: Evaluation}``."""
+    return {rule.id: evaluate(rule, presses, now, hours=hours, tz=tz) for rule in rules}
+
+
+def longest_window(rules: Iterable[RuleLike]) -> timedelta:
+    """How far back presses are needed to evaluate ``rules`` (zero for no rules)."""
+    return timedelta(minutes=max((r.window_min for r in rules), default=0))
