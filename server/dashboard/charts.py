@@ -1,0 +1,315 @@
+"""Server-side SVG charts: data in, SVG text out. No JavaScript, no fonts to download, no internet.
+
+Every chart scales with its container (``viewBox`` + ``width="100%"``), carries ``role="img"`` and an
+``aria-label``, and a ``<title>`` per mark so hovering (or a screen reader) gives the exact figure and N.
+Low-confidence marks (N < 20) are drawn pale and hatched, never as a bold number: see ``honest.py``.
+Coordinates are in viewBox units; font sizes are chosen so text stays >= 11 px at 360 px wide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from hymy.score import LOW_CONFIDENCE_N
+
+#: Face colours, most negative first, per scale (colour-blind safe enough: they also differ in lightness).
+FACE_COLOURS = {
+    3: ("#c62828", "#f9a825", "#2e7d32"),
+    4: ("#b71c1c", "#ef7d6a", "#8fcf7f", "#1b7f3b"),
+    5: ("#b71c1c", "#ef7d6a", "#c9c9c9", "#8fcf7f", "#1b7f3b"),
+}
+_INK = "#1f2933"
+_MUTED = "#6b7785"
+_GRID = "#e3e7ec"
+_HATCH_ID = "lowconf"
+
+
+def face_colours(scale: int) -> tuple[str, ...]:
+    """Colours of the faces of ``scale`` (3, 4 or 5), most negative first."""
+    try:
+        return FACE_COLOURS[scale]
+    except KeyError:
+        raise ValueError(f"scale: {scale!r} is not valid; use 3, 4 or 5") from None
+
+
+def index_colour(index: float | None) -> str:
+    """A fill for a Happy Index 0-100 (red -> green); grey without data."""
+    if index is None:
+        return "#f1f3f5"
+    stops = ((0, (183, 28, 28)), (50, (239, 190, 90)), (75, (143, 207, 127)), (100, (27, 127, 59)))
+    for (x0, c0), (x1, c1) in zip(stops, stops[1:], strict=False):
+        if index <= x1:
+            t = (index - x0) / (x1 - x0) if x1 > x0 else 0
+            rgb = tuple(round(a + (b - a) * max(0.0, min(1.0, t))) for a, b in zip(c0, c1, strict=True))
+            return "#{:02x}{:02x}{:02x}".format(*rgb)
+    return "#1b7f3b"
+
+
+def _svg(width: float, height: float, label: str, body: list[str], cls: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {cls}" viewBox="0 0 {width:g} {height:g}" '
+        f'width="100%" preserveAspectRatio="xMidYMid meet" role="img" aria-label="{escape(label)}">'
+        + _defs()
+        + "".join(body)
+        + "</svg>"
+    )
+
+
+def _defs() -> str:
+    return (
+        f'<defs><pattern id="{_HATCH_ID}" width="8" height="8" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="8" height="8" fill="#ffffff" fill-opacity="0.0"/>'
+        '<line x1="0" y1="0" x2="0" y2="8" stroke="#ffffff" stroke-width="4" stroke-opacity="0.7"/>'
+        "</pattern></defs>"
+    )
+
+
+def _title(text: str) -> str:
+    return f"<title>{escape(text)}</title>"
+
+
+def _text(x: float, y: float, text: str, size: float = 20, anchor: str = "middle", fill: str = _INK,
+          weight: str = "normal") -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size:g}" text-anchor="{anchor}" fill="{fill}" '
+            f'font-weight="{weight}">{escape(text)}</text>')
+
+
+# --------------------------------------------------------------------------- faces bar
+
+
+def faces_bar(counts: Sequence[int], scale: int, labels: Sequence[str] | None = None,
+              label: str = "faces", width: float = 300, height: float = 28) -> str:
+    """One horizontal bar split by face (most negative on the left), each part as wide as its share.
+
+    ``labels`` name the faces for titles (default "1".."scale"). Empty counts give a grey bar.
+    """
+    colours = face_colours(scale)
+    if len(counts) != scale:
+        raise ValueError(f"counts: {len(counts)} values for scale {scale}")
+    names = list(labels) if labels else [str(i) for i in range(1, scale + 1)]
+    total = sum(counts)
+    body: list[str] = []
+    if total == 0:
+        body.append(f'<rect x="0" y="0" width="{width:g}" height="{height:g}" rx="4" fill="#eef0f3"/>')
+    else:
+        x = 0.0
+        for i, c in enumerate(counts):
+            if c <= 0:
+                continue
+            w = width * c / total
+            pct = round(100 * c / total)
+            body.append(f'<rect class="face face-{i + 1}" x="{x:.2f}" y="0" width="{w:.2f}" height="{height:g}" '
+                        f'fill="{colours[i]}">{_title(f"{names[i]}: {c} ({pct} %)")}</rect>')
+            x += w
+    return _svg(width, height, label, body, "faces-bar")
+
+
+# --------------------------------------------------------------------------- bars (hour by hour)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One bar: ``label`` under it, ``value`` 0-100 (None = no presses), ``n`` counted presses."""
+
+    label: str
+    value: float | None
+    n: int
+
+    @property
+    def low(self) -> bool:
+        return self.n < LOW_CONFIDENCE_N
+
+
+def bar_chart(bars: Sequence[Bar], label: str, width: float = 640, height: float = 260,
+              n_label: str = "N") -> str:
+    """Vertical bars of a 0-100 value (the Happy Index per hour), N printed under every bar.
+
+    Low-confidence bars are pale and hatched; bars without presses show only their N (0).
+    """
+    left, right, top, bottom = 34, 6, 14, 56
+    plot_w, plot_h = width - left - right, height - top - bottom
+    body = [_axis_0_100(left, top, plot_w, plot_h)]
+    count = max(len(bars), 1)
+    slot = plot_w / count
+    bw = max(slot * 0.72, 2)
+    fs = 18 if slot >= 30 else 15
+    step = 1 if slot >= 22 else 2
+    for i, b in enumerate(bars):
+        x = left + i * slot + (slot - bw) / 2
+        cx = left + i * slot + slot / 2
+        if b.value is not None:
+            h = plot_h * max(0.0, min(100.0, b.value)) / 100
+            y = top + plot_h - h
+            fill = index_colour(b.value)
+            op = ' fill-opacity="0.45"' if b.low else ""
+            tip = f"{b.label}: {round(b.value)} ({n_label} {b.n})" + (" *" if b.low else "")
+            body.append(f'<g class="bar{" low" if b.low else ""}"><rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" '
+                        f'height="{max(h, 1):.1f}" rx="2" fill="{fill}"{op}/>'
+                        + (f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{max(h, 1):.1f}" '
+                           f'fill="url(#{_HATCH_ID})"/>' if b.low else "")
+                        + _title(tip) + "</g>")
+        if i % step == 0:
+            body.append(_text(cx, top + plot_h + 22, b.label, fs, fill=_INK))
+            body.append(_text(cx, top + plot_h + 44, str(b.n), fs - 2, fill=_MUTED))
+    body.append(_text(4, top + plot_h + 44, n_label, 15, anchor="start", fill=_MUTED))
+    return _svg(width, height, label, body, "bar-chart")
+
+
+def _axis_0_100(left: float, top: float, plot_w: float, plot_h: float) -> str:
+    parts = []
+    for v in (0, 50, 100):
+        y = top + plot_h - plot_h * v / 100
+        parts.append(f'<line x1="{left}" x2="{left + plot_w:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{_GRID}" '
+                     'stroke-width="1"/>')
+        parts.append(_text(left - 6, y + 6, str(v), 15, anchor="end", fill=_MUTED))
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- trend line
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One day of a trend: ``label`` (e.g. "23.11."), ``value`` 0-100 or None, ``n`` counted presses."""
+
+    label: str
+    value: float | None
+    n: int
+
+    @property
+    def low(self) -> bool:
+        return self.n < LOW_CONFIDENCE_N
+
+
+def trend_chart(points: Sequence[Point], label: str, width: float = 640, height: float = 240,
+                n_label: str = "N", max_labels: int = 6) -> str:
+    """A line of the Happy Index over days, broken where a day had no presses.
+
+    Days with enough presses are solid dots; low-confidence days hollow dots and no line through them.
+    Under the line a thin bar per day shows N, so a dip on a quiet day reads as quiet.
+    """
+    left, right, top, bottom = 34, 10, 12, 58
+    plot_w, plot_h = width - left - right, height - top - bottom - 26
+    body = [_axis_0_100(left, top, plot_w, plot_h)]
+    count = len(points)
+    if count == 0:
+        return _svg(width, height, label, body, "trend-chart")
+    dx = plot_w / max(count - 1, 1) if count > 1 else 0
+    xs = [left + (i * dx if count > 1 else plot_w / 2) for i in range(count)]
+    # N bars along the bottom
+    nmax = max((p.n for p in points), default=0) or 1
+    base = top + plot_h + 30
+    bw = max(min(dx * 0.8, 14), 1.2) if count > 1 else 10
+    for x, p in zip(xs, points, strict=True):
+        h = 22 * p.n / nmax
+        body.append(f'<rect x="{x - bw / 2:.1f}" y="{base - h:.1f}" width="{bw:.1f}" height="{h:.1f}" '
+                    f'fill="#c5ccd6">{_title(f"{p.label}: {n_label} {p.n}")}</rect>')
+    # line segments only between consecutive confident days
+    seg: list[str] = []
+    segments: list[list[str]] = []
+    for x, p in zip(xs, points, strict=True):
+        if p.value is None or p.low:
+            if seg:
+                segments.append(seg)
+            seg = []
+            continue
+        y = top + plot_h - plot_h * p.value / 100
+        seg.append(f"{x:.1f},{y:.1f}")
+    if seg:
+        segments.append(seg)
+    for s in segments:
+        if len(s) > 1:
+            body.append(f'<polyline points="{" ".join(s)}" fill="none" stroke="#2f5fa7" stroke-width="2.5" '
+                        'stroke-linejoin="round"/>')
+    r = 4 if count <= 90 else 2.5
+    for x, p in zip(xs, points, strict=True):
+        if p.value is None:
+            continue
+        y = top + plot_h - plot_h * p.value / 100
+        tip = f"{p.label}: {round(p.value)} ({n_label} {p.n})" + (" *" if p.low else "")
+        if p.low:
+            body.append(f'<circle class="pt low" cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="#ffffff" stroke="#8aa0c0" '
+                        f'stroke-width="1.5">{_title(tip)}</circle>')
+        else:
+            body.append(f'<circle class="pt" cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="#2f5fa7">{_title(tip)}</circle>')
+    every = max(1, -(-count // max_labels))
+    for i, (x, p) in enumerate(zip(xs, points, strict=True)):
+        if i % every == 0 or i == count - 1 and count - 1 - (i - i % every) >= every // 2:
+            body.append(_text(x, height - 8, p.label, 16, fill=_INK))
+    body.append(_text(4, base - 4, n_label, 14, anchor="start", fill=_MUTED))
+    return _svg(width, height, label, body, "trend-chart")
+
+
+# --------------------------------------------------------------------------- heat map
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    value: float | None
+    n: int
+
+    @property
+    def low(self) -> bool:
+        return self.n < LOW_CONFIDENCE_N
+
+
+def heatmap(rows: Sequence[Sequence[Cell]], row_labels: Sequence[str], col_labels: Sequence[str],
+            label: str, n_label: str = "N", cell_w: float = 34, cell_h: float = 30) -> str:
+    """A grid (weekday x hour): colour = Happy Index, pale hatched when low confidence, blank without data.
+
+    ``rows`` and ``row_labels`` have the same length; every row has ``len(col_labels)`` cells.
+    """
+    if len(rows) != len(row_labels):
+        raise ValueError("rows and row_labels differ in length")
+    left, top = 56, 26
+    ncol = len(col_labels)
+    width = left + cell_w * ncol + 4
+    height = top + cell_h * len(rows) + 4
+    body = []
+    every = 1 if cell_w >= 30 else 2
+    for j, cl in enumerate(col_labels):
+        if j % every == 0:
+            body.append(_text(left + j * cell_w + cell_w / 2, top - 8, cl, 15, fill=_MUTED))
+    for i, (row, rl) in enumerate(zip(rows, row_labels, strict=True)):
+        if len(row) != ncol:
+            raise ValueError(f"row {i} has {len(row)} cells; expected {ncol}")
+        y = top + i * cell_h
+        body.append(_text(left - 8, y + cell_h / 2 + 6, rl, 16, anchor="end"))
+        for j, c in enumerate(row):
+            x = left + j * cell_w
+            fill = index_colour(c.value)
+            op = ' fill-opacity="0.4"' if c.value is not None and c.low else ""
+            tip = (f"{rl} {col_labels[j]}: " + ("-" if c.value is None else str(round(c.value)))
+                   + f" ({n_label} {c.n})" + (" *" if c.low and c.value is not None else ""))
+            body.append(f'<rect x="{x + 1:.1f}" y="{y + 1:.1f}" width="{cell_w - 2:.1f}" height="{cell_h - 2:.1f}" '
+                        f'rx="3" fill="{fill}"{op}>{_title(tip)}</rect>')
+            if c.value is not None and c.low:
+                body.append(f'<rect x="{x + 1:.1f}" y="{y + 1:.1f}" width="{cell_w - 2:.1f}" '
+                            f'height="{cell_h - 2:.1f}" fill="url(#{_HATCH_ID})" pointer-events="none"/>')
+    return _svg(width, height, label, body, "heatmap")
+
+
+# --------------------------------------------------------------------------- horizontal bars (reasons)
+
+
+def hbar_chart(items: Sequence[tuple[str, int]], label: str, colour: str = "#ef7d6a", width: float = 560,
+               row_h: float = 34) -> str:
+    """Horizontal bars (label, count), longest first as given; the count is printed at the bar's end."""
+    left = 170
+    height = max(row_h * len(items), row_h) + 4
+    vmax = max((c for _, c in items), default=0) or 1
+    body = []
+    for i, (name, c) in enumerate(items):
+        y = i * row_h + 2
+        w = (width - left - 56) * c / vmax
+        body.append(_text(left - 10, y + row_h / 2 + 6, name[:22], 17, anchor="end"))
+        body.append(f'<rect x="{left}" y="{y + 5}" width="{max(w, 1):.1f}" height="{row_h - 10}" rx="3" '
+                    f'fill="{colour}">{_title(f"{name}: {c}")}</rect>')
+        body.append(_text(left + w + 8, y + row_h / 2 + 6, str(c), 17, anchor="start"))
+    return _svg(width, height, label, body, "hbar-chart")
+
+
+__all__ = ["Bar", "Cell", "Point", "bar_chart", "face_colours", "faces_bar", "hbar_chart", "heatmap",
+           "index_colour", "trend_chart"]
