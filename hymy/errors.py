@@ -58,3 +58,10 @@ class SyncError(HymyError, ConnectionError):
 
 class NotEnrolled(SyncError):
     """The server refused the device token (401/403): not enrolled, or revoked."""
+
+
+class DeliveryError(HymyError, ConnectionError):
+    """An alert or report could not be delivered (webhook, e-mail) after its retries.
+
+    The message names the channel and target (URL or SMTP host) and the last error.
+    """
