@@ -1,0 +1,57 @@
+// Hymy dashboard: the only script. Keeps Today live by polling a small JSON endpoint
+// (every 3 s, so a sync shows within 5 s), replacing each store card that changed. No framework.
+(function () {
+  "use strict";
+  var live = document.getElementById("live");
+  if (!live) return;
+  var src = live.getAttribute("data-src");
+  var every = parseInt(live.getAttribute("data-interval"), 10) || 3000;
+  var stamp = document.getElementById("live-at");
+  var versions = {};
+  var timer = null;
+
+  function apply(data) {
+    (data.stores || []).forEach(function (s) {
+      var el = document.getElementById("store-" + s.id);
+      if (!el) return;
+      if (versions[s.id] !== undefined && versions[s.id] !== s.version) {
+        var tmp = document.createElement("div");
+        tmp.innerHTML = s.html;
+        var fresh = tmp.firstElementChild;
+        if (fresh) {
+          fresh.classList.add("flash-update");
+          el.replaceWith(fresh);
+        }
+      }
+      versions[s.id] = s.version;
+    });
+    live.classList.remove("stale");
+    if (stamp && data.at) stamp.textContent = "· " + data.at;
+  }
+
+  function poll() {
+    var xhr = new XMLHttpRequest();
+    xhr.open("GET", src, true);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.onload = function () {
+      if (xhr.status === 200) {
+        try { apply(JSON.parse(xhr.responseText)); } catch (e) { live.classList.add("stale"); }
+      } else if (xhr.status === 401) {
+        window.location.reload();
+        return;
+      } else {
+        live.classList.add("stale");
+      }
+      schedule();
+    };
+    xhr.onerror = function () { live.classList.add("stale"); schedule(); };
+    xhr.send();
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(poll, document.hidden ? every * 5 : every);
+  }
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
+  poll();
+})();
