@@ -1,0 +1,158 @@
+"""Page models: query results (Figures keyed by day, hour or weekday) in, what a template shows out.
+
+Pure functions, no I/O: the routes fetch, these shape. Tested without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from .charts import Bar, Cell, Point
+from .honest import Delta, Figure, delta, figure, merge
+from .i18n import format_day
+
+
+def empty(scale: int = 4) -> Figure:
+    return figure([0] * scale, scale)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRef:
+    """What pages need of a store."""
+
+    id: str
+    name: str
+    region: str | None = None
+    region_id: str | None = None
+    timezone: str = "Europe/Helsinki"
+    scale: int = 4
+    languages: tuple[str, ...] = ("fi", "sv", "en")
+
+
+@dataclass(frozen=True, slots=True)
+class TodayCard:
+    store: StoreRef
+    today: Figure
+    yesterday: Figure
+    last_week: Figure
+    weekday_name: str
+
+    @property
+    def vs_yesterday(self) -> Delta:
+        return delta(self.today, self.yesterday)
+
+    @property
+    def vs_last_week(self) -> Delta:
+        return delta(self.today, self.last_week)
+
+    @property
+    def version(self) -> str:
+        """Changes whenever anything on the card changes (the live script replaces only changed cards)."""
+        t = self.today
+        return f"{t.counts}|{t.filtered}|{self.yesterday.counts}|{self.last_week.counts}"
+
+
+def today_card(store: StoreRef, today: date, figs: Mapping[date, Figure], weekday_name: str) -> TodayCard:
+    """The Today card of ``store`` on its local date ``today`` from its daily figures."""
+    e = empty(store.scale)
+    return TodayCard(store, figs.get(today, e), figs.get(today - timedelta(days=1), e),
+                     figs.get(today - timedelta(days=7), e), weekday_name)
+
+
+def date_range(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def trend_points(days: Sequence[date], figs: Mapping[date, Figure], lang: str) -> list[Point]:
+    """One point per day (None where the day had no counted presses)."""
+    out = []
+    for d in days:
+        f = figs.get(d)
+        out.append(Point(format_day(d, lang, "d.M."), None if f is None or f.n == 0 else f.score.happy_index,
+                         0 if f is None else f.n))
+    return out
+
+
+def weeks(days: Sequence[date], figs: Mapping[date, Figure], lang: str, week_label: str) -> list[tuple[str, Figure]]:
+    """ISO weeks, newest first: (label "vk 47 · 16.11.", merged Figure)."""
+    buckets: dict[tuple[int, int], list[Figure]] = {}
+    starts: dict[tuple[int, int], date] = {}
+    for d in days:
+        key = tuple(d.isocalendar()[:2])
+        buckets.setdefault(key, [])
+        starts.setdefault(key, d)
+        if d in figs:
+            buckets[key].append(figs[d])
+    out = []
+    for key in sorted(buckets, reverse=True):
+        label = f"{week_label} {key[1]} · {format_day(starts[key], lang, 'd.M.')}"
+        out.append((label, merge(buckets[key]) if buckets[key] else empty()))
+    return out
+
+
+def hour_bars(hours: Mapping[int, Figure], opening: Iterable[int] = ()) -> list[Bar]:
+    """Bars for the hours that had presses or were inside opening hours, first to last, no gaps."""
+    used = {h for h, f in hours.items() if f.n or f.filtered} | set(opening)
+    if not used:
+        used = set(range(8, 21))
+    lo, hi = min(used), max(used)
+    bars = []
+    for h in range(lo, hi + 1):
+        f = hours.get(h)
+        bars.append(Bar(f"{h:02d}", None if f is None or f.n == 0 else f.score.happy_index, 0 if f is None else f.n))
+    return bars
+
+
+def opening_hour_range(opening_hours: Mapping[str, Sequence[str]] | None) -> list[int]:
+    """Every local hour any day's opening hours touch (for the hour axis)."""
+    from hymy.hours import parse_interval
+
+    hours: set[int] = set()
+    for intervals in (opening_hours or {}).values():
+        for text in ([intervals] if isinstance(intervals, str) else intervals):
+            try:
+                start, end = parse_interval(text)
+            except ValueError:
+                continue
+            if end <= start:
+                end += 24 * 60
+            hours.update(h % 24 for h in range(start // 60, (end + 59) // 60))
+    return sorted(hours)
+
+
+def heat_rows(cells: Mapping[tuple[int, int], Figure], hours: Sequence[int]) -> list[list[Cell]]:
+    """7 rows (Monday first) x ``hours`` columns of Cells from figures keyed (weekday 0-6, hour)."""
+    rows = []
+    for wd in range(7):
+        row = []
+        for h in hours:
+            f = cells.get((wd, h))
+            row.append(Cell(None if f is None or f.n == 0 else f.score.happy_index, 0 if f is None else f.n))
+        rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class RankRow:
+    rank: int | None
+    store: StoreRef
+    fig: Figure
+
+
+def ranking(rows: Iterable[tuple[StoreRef, Figure]]) -> list[RankRow]:
+    """Stores with enough presses ranked by Happy Index (ties share a rank), then the others unranked."""
+    rows = list(rows)
+    sure = sorted((r for r in rows if not r[1].low_confidence), key=lambda r: (-(r[1].score.happy_index or 0), r[0].name))
+    unsure = sorted((r for r in rows if r[1].low_confidence), key=lambda r: (-r[1].n, r[0].name))
+    out: list[RankRow] = []
+    prev = None
+    rank = 0
+    for i, (s, f) in enumerate(sure, start=1):
+        if f.index != prev:
+            rank = i
+            prev = f.index
+        out.append(RankRow(rank, s, f))
+    out.extend(RankRow(None, s, f) for s, f in unsure)
+    return out
