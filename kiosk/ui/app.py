@@ -1,0 +1,529 @@
+"""The kiosk app: which screen shows when, wired to the capture core, the store and the GPIO panel.
+
+``create_app(config)`` builds a fresh app from a device config (tests pass a temp data dir);
+``run_kiosk(config)`` sets up Kivy for the real display and runs it. Every UI change happens on
+Kivy's main thread: GPIO callbacks arrive on gpiozero's thread and are handed over with
+``Clock.schedule_once``. The UI thread does no network I/O; "sync now" only writes a request into
+the store's ``meta`` table for the sync agent to pick up.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from kivy.animation import Animation
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.factory import Factory
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+
+from hymy import notify
+from hymy.errors import HymyError
+from hymy.hours import is_open
+from hymy.timestamps import format_ts, utcnow
+from kiosk.capture import Recorder
+from kiosk.clock import SystemClock
+from kiosk.config import DeviceConfig
+from kiosk.i18n import _, default_language, language_name, translator
+from kiosk.store import Store
+from kiosk.storeconfig import StoreConfigCache
+from kiosk.ui import flow, screens
+from kiosk.ui import maintenance as maint
+from kiosk.ui.backlight import Backlight
+from kiosk.ui.pinlock import PinLock, PinResult
+from sync.protocol import MAX_VALUE_CHARS, Response, StoreConfig
+
+log = logging.getLogger(__name__)
+
+KV_FILE = Path(__file__).with_name("kiosk.kv")
+#: Seconds without a touch before the faces do their attract animation (then again every period).
+ATTRACT_S = 20.0
+#: Seconds between burn-in drift steps; each step moves the content by at most one pixel per axis.
+DRIFT_S = 60.0
+#: Largest drift from the centre, in pixels.
+DRIFT_MAX = 8
+#: Seconds between opening-hours checks.
+HOURS_CHECK_S = 30.0
+#: Idle seconds after which the PIN pad, the maintenance page and the button test close themselves.
+MAINTENANCE_IDLE_S = 120.0
+#: Seconds the identify banner shows (hardware identify gesture).
+IDENTIFY_S = 10.0
+#: The comment keyboard waits this long after the last keystroke (at least the follow-up timeout).
+COMMENT_IDLE_S = 30.0
+
+for _cls in ("KioskRoot", "CornerHotspot", "FaceRow", "OptionButton", "QuestionScreen", "ThankYouScreen",
+             "FollowupScreen", "LimitedInput", "CommentScreen", "ClosedScreen"):
+    Factory.register(_cls, cls=getattr(screens, _cls))
+for _cls in ("PinScreen", "MaintenanceScreen", "TestButtonsScreen"):
+    Factory.register(_cls, cls=getattr(maint, _cls))
+Factory.register("Smiley", module="kiosk.ui.smiley")
+
+
+class HymyApp(App):
+    """The touchscreen. Build it with ``create_app``; the constructor takes ready parts.
+
+    ``time_scale`` multiplies every timeout and period (1.0 in production; tests use less so an
+    8 s follow-up timeout passes in a fraction of a second on the same code path).
+    """
+
+    title = "Hymy"
+    lang = StringProperty("fi")
+    languages = ListProperty(["fi", "sv", "en"])
+    question_text = StringProperty("")
+    scale = NumericProperty(4)
+    last_mood = NumericProperty(1)
+    #: Today's share of smiling customers for the thank-you screen; -1 hides the line.
+    today_percent = NumericProperty(-1)
+    followup_kind = StringProperty("reason")
+    backlight_off = BooleanProperty(False)
+    root_w = NumericProperty(800)
+    root_h = NumericProperty(480)
+
+    def __init__(self, device_config: DeviceConfig, *, store: Store, recorder: Recorder,
+                 store_config: Callable[[], StoreConfig], clock: Callable, time_scale: float = 1.0,
+                 use_panel: bool = True, backlight: Backlight | None = None,
+                 pin_clock: Callable[[], float] = time.monotonic, **kwargs):
+        super().__init__(**kwargs)
+        self.device_config = device_config
+        self.store = store
+        self.recorder = recorder
+        self.store_config = store_config
+        self.clock = clock
+        self.time_scale = time_scale
+        self.use_panel = use_panel
+        self.backlight = backlight or Backlight()
+        self.pinlock = PinLock(device_config.maintenance.pin_hash, clock=pin_clock)
+        self.watchdog = notify.Watchdog()
+        self.panel = None
+        self.current_response: Response | None = None
+        self._followup: flow.Followup | None = None
+        self._timer = None
+        self._events: list = []
+        self._last_touch = time.monotonic()
+        self._backlight_is_off = False
+        #: perf_counter() of the first frame drawn (READY is sent then); None before.
+        self.first_frame_at: float | None = None
+        self.frame_listeners: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------------ Kivy life cycle
+
+    def tr(self, message: str, *_bound) -> str:
+        """gettext for .kv files: ``app.tr('Skip', app.lang)`` (the extra argument binds to the language)."""
+        return translator.gettext(message)
+
+    def build(self):
+        if str(KV_FILE) not in Builder.files:
+            Builder.load_file(str(KV_FILE))
+        Window.rotation = self.device_config.display.rotation
+        root = Factory.KioskRoot()
+        root.bind(size=self._on_root_size)
+        self._on_root_size(root, root.size)
+        self.bind(languages=lambda *_: self._build_lang_buttons())
+        return root
+
+    def on_start(self):
+        self._apply_config()
+        self._build_lang_buttons()
+        self.show_question()
+        Window.bind(on_flip=self._on_flip)
+        Window.bind(on_touch_down=self._any_touch)
+        self._events = [
+            Clock.schedule_interval(lambda dt: self.watchdog.kick(), 1.0),
+            Clock.schedule_interval(self._check_hours, HOURS_CHECK_S * self.time_scale),
+            Clock.schedule_interval(self._attract, ATTRACT_S * self.time_scale),
+            Clock.schedule_interval(self._drift, DRIFT_S * self.time_scale),
+        ]
+        self._open_panel()
+
+    def on_stop(self):
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop timers and the GPIO panel, switch the backlight back on (idempotent)."""
+        for ev in self._events:
+            ev.cancel()
+        self._events = []
+        self._cancel_timer()
+        Window.unbind(on_flip=self._on_flip)
+        Window.unbind(on_touch_down=self._any_touch)
+        if self.panel is not None:
+            try:
+                self.panel.close()
+            except Exception:  # closing pins must not stop the shutdown
+                log.exception("closing the GPIO panel failed")
+            self.panel = None
+        if self._backlight_is_off:
+            self.backlight.set(True)
+            self._backlight_is_off = False
+
+    def _on_flip(self, *_):
+        if self.first_frame_at is None:
+            self.first_frame_at = time.perf_counter()
+            notify.ready("showing the question")
+        for listener in list(self.frame_listeners):
+            listener()
+
+    def _on_root_size(self, _root, size):
+        self.root_w, self.root_h = size
+
+    def _any_touch(self, *_):
+        self._last_touch = time.monotonic()
+        if self.manager_current in ("pin", "maintenance", "test"):
+            self._start_timer(MAINTENANCE_IDLE_S, self.show_question)
+        return False
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def manager(self):
+        return self.root.manager
+
+    @property
+    def manager_current(self) -> str:
+        return self.root.manager.current if self.root else ""
+
+    def screen(self, name: str):
+        return self.manager.get_screen(name)
+
+    def _go(self, name: str) -> None:
+        if self.manager.current != name:
+            self.manager.current = name
+
+    def _start_timer(self, seconds: float, callback: Callable[[], None]) -> None:
+        self._cancel_timer()
+        self._timer = Clock.schedule_once(lambda dt: callback(), seconds * self.time_scale)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def config_now(self) -> StoreConfig:
+        return self.store_config()
+
+    def _apply_config(self) -> StoreConfig:
+        cfg = self.config_now()
+        self.scale = cfg.question.scale
+        if list(self.languages) != list(cfg.languages):
+            self.languages = list(cfg.languages)
+        if self.lang not in self.languages:
+            self.set_lang(default_language(self.languages))
+        self.question_text = cfg.question.texts.get(self.lang)
+        return cfg
+
+    def _build_lang_buttons(self) -> None:
+        if not self.root:
+            return
+        box = self.screen("question").ids.langs
+        box.clear_widgets()
+        for code in self.languages:
+            button = Factory.LangButton()
+            button.lang = code
+            button.text = language_name(code)
+            box.add_widget(button)
+
+    def set_lang(self, lang: str) -> None:
+        """Switch the language of every text (catalog texts and the store's own texts)."""
+        translator.switch(lang)
+        self.lang = lang
+        cfg = self.config_now()
+        self.question_text = cfg.question.texts.get(lang)
+        if self._followup is not None and self.root:
+            self._fill_options()
+
+    def is_closed(self) -> bool:
+        cfg = self.config_now()
+        return not is_open(cfg.opening_hours, cfg.timezone, self.clock().wall)
+
+    # ------------------------------------------------------------------ customer flow
+
+    def show_question(self, reset_lang: bool = True) -> None:
+        """The start screen (or the closed view outside opening hours); back to the default language."""
+        self._cancel_timer()
+        self.current_response = None
+        self._followup = None
+        if reset_lang:
+            self.set_lang(default_language(self.languages))
+        cfg = self._apply_config()
+        if self.is_closed():
+            self.backlight_off = cfg.closed_display == "backlight_off"
+            if self.backlight_off and not self._backlight_is_off:
+                self._backlight_is_off = True
+                self.backlight.set(False)
+            self._go("closed")
+            return
+        self.backlight_off = False
+        if self._backlight_is_off:
+            self._backlight_is_off = False
+            self.backlight.set(True)
+        self._go("question")
+
+    def press(self, mood: int, source: str = "touch") -> Response | None:
+        """A face was touched: record it (committed before anything else shows), then follow up or thank."""
+        if self.manager_current != "question":
+            return None
+        try:
+            response = self.recorder.record(mood, source)
+        except HymyError:
+            log.exception("could not record a press of face %s", mood)
+            return None
+        self.after_response(response)
+        return response
+
+    def after_response(self, response: Response) -> None:
+        """Show what follows a stored press: its follow-up, or the thanks."""
+        self.current_response = response
+        self.last_mood = response.mood
+        fu = flow.followup_after(self.config_now(), response)
+        if fu is None:
+            self.show_thanks()
+            return
+        self._followup = fu
+        self.followup_kind = fu.kind
+        self._fill_options()
+        self._go("followup")
+        self._start_timer(self.config_now().followup_timeout_s, self.followup_timed_out)
+
+    def _fill_options(self) -> None:
+        fu = self._followup
+        self.screen("followup").options = [(o.id, o.texts.get(self.lang)) for o in fu.options] if fu else []
+
+    def followup_timed_out(self) -> None:
+        log.debug("follow-up timed out; the press is stored, the follow-up is not")
+        self.show_question()
+
+    def choose(self, option_id: str) -> None:
+        """A follow-up option was touched: store it as its own event, then comment or thanks."""
+        response, fu = self.current_response, self._followup
+        if response is None or fu is None:
+            return
+        self._followup = None
+        try:
+            self.recorder.record_followup(response.id, fu.kind, option_id)
+        except HymyError:
+            log.exception("could not record follow-up %s", option_id)
+        if self.config_now().comments_enabled:
+            self.show_comment()
+        else:
+            self.show_thanks()
+
+    def skip(self) -> None:
+        """Skip (follow-up) or No thanks (comment): nothing more is stored."""
+        self._followup = None
+        self.show_thanks()
+
+    def show_comment(self) -> None:
+        screen = self.screen("comment")
+        field = screen.ids.comment
+        field.text = ""
+        field.max_chars = MAX_VALUE_CHARS
+        self._go("comment")
+        field.focus = True
+        self.comment_typed()
+
+    def comment_typed(self) -> None:
+        if self.manager_current == "comment":
+            idle = max(COMMENT_IDLE_S, self.config_now().followup_timeout_s)
+            self._start_timer(idle, self.followup_timed_out)
+
+    def send_comment(self, text: str) -> None:
+        text = text.strip()[:MAX_VALUE_CHARS]
+        response = self.current_response
+        if text and response is not None:
+            try:
+                self.recorder.record_followup(response.id, "comment", text)
+            except HymyError:
+                log.exception("could not record a comment")
+        self.show_thanks()
+
+    def show_thanks(self) -> None:
+        cfg = self.config_now()
+        comment = self.screen("comment").ids.comment
+        if comment.focus:
+            comment.focus = False
+        self.today_percent = -1
+        if cfg.show_today_result:
+            counts, _filtered, scale = self.store.today_counts(cfg.timezone)
+            pct = flow.today_percent(counts, scale)
+            self.today_percent = -1 if pct is None else pct
+        self._go("thanks")
+        self._start_timer(cfg.thank_you_s, self.show_question)
+
+    # ------------------------------------------------------------------ periodic
+
+    def _check_hours(self, _dt=None) -> None:
+        current = self.manager_current
+        if current not in ("question", "closed"):
+            return
+        if (current == "closed") != self.is_closed():
+            self.show_question(reset_lang=False)
+
+    def _attract(self, _dt=None) -> None:
+        """When idle, the faces bob one after another: a gentle sign that the screen takes touches."""
+        if self.manager_current != "question":
+            return
+        if time.monotonic() - self._last_touch < ATTRACT_S * self.time_scale:
+            return
+        for i, face in enumerate(self.screen("question").ids.faces.faces):
+            anim = Animation(bob=1.0, d=0.3, t="out_quad") + Animation(bob=0.0, d=0.3, t="in_quad")
+            Clock.schedule_once(lambda dt, a=anim, f=face: a.start(f), i * 0.15)
+
+    def _drift(self, _dt=None) -> None:
+        """Move everything by at most a pixel, staying within DRIFT_MAX of the centre (burn-in)."""
+        root = self.root
+        root.drift_x = max(-DRIFT_MAX, min(DRIFT_MAX, root.drift_x + random.choice((-1, 0, 1))))
+        root.drift_y = max(-DRIFT_MAX, min(DRIFT_MAX, root.drift_y + random.choice((-1, 0, 1))))
+        closed = self.screen("closed")
+        closed.spot_x = random.uniform(0.38, 0.62)
+        closed.spot_y = random.uniform(0.35, 0.65)
+
+    # ------------------------------------------------------------------ GPIO panel
+
+    def _open_panel(self) -> None:
+        if not self.use_panel or not self.device_config.pins.buttons:
+            return
+        try:
+            from hardware.panel import open_panel
+        except ImportError:
+            log.warning("hardware.panel is not available; running without GPIO buttons")
+            return
+        try:
+            self.panel = open_panel(self.device_config, self.recorder, int(self.scale),
+                                    on_press=self.on_gpio_press, on_identify=self.on_identify,
+                                    on_sync_now=self.on_gpio_sync_now)
+        except HymyError as exc:
+            log.error("GPIO buttons unavailable, the touchscreen keeps working: %s", exc)
+
+    def on_gpio_press(self, response: Response) -> None:
+        """Called on gpiozero's thread after the press was committed: hand it to the main thread."""
+        Clock.schedule_once(lambda dt: self._gpio_press(response), 0)
+
+    def _gpio_press(self, response: Response) -> None:
+        current = self.manager_current
+        if current == "test":
+            self.recorder.void(response.id)
+            self.test_press(response.mood, button=True)
+        elif current in ("pin", "maintenance"):
+            return
+        else:
+            self.after_response(response)
+
+    def on_identify(self, *_args) -> None:
+        Clock.schedule_once(lambda dt: self.identify(), 0)
+
+    def identify(self) -> None:
+        """Show the device's name big on the screen for a while (find this kiosk among many)."""
+        self.root.identify_text = self.device_config.device.name
+        Clock.schedule_once(lambda dt: setattr(self.root, "identify_text", ""), IDENTIFY_S * self.time_scale)
+
+    def on_gpio_sync_now(self, *_args) -> None:
+        Clock.schedule_once(lambda dt: self.sync_now(), 0)
+
+    # ------------------------------------------------------------------ maintenance
+
+    def open_pin_pad(self) -> None:
+        if self.manager_current in ("pin", "maintenance", "test"):
+            return
+        self._cancel_timer()
+        pin = self.screen("pin")
+        pin.entered = ""
+        pin.message = self._pin_message(None)
+        self._go("pin")
+        self._start_timer(MAINTENANCE_IDLE_S, self.show_question)
+
+    def _pin_message(self, result: PinResult | None) -> str:
+        if not self.pinlock.enabled or result is PinResult.disabled:
+            return _("No maintenance PIN is configured.")
+        locked = self.pinlock.locked_for()
+        if locked > 0:
+            return _("Locked. Try again in {seconds} s.").format(seconds=math.ceil(locked))
+        if result is PinResult.wrong:
+            return _("Wrong PIN. Tries left: {tries}").format(tries=self.pinlock.tries_left)
+        return ""
+
+    def pin_key(self, digit: str) -> None:
+        pin = self.screen("pin")
+        if len(pin.entered) < 12:
+            pin.entered += digit
+
+    def pin_clear(self) -> None:
+        self.screen("pin").entered = ""
+
+    def pin_submit(self) -> PinResult:
+        pin = self.screen("pin")
+        result = self.pinlock.check(pin.entered)
+        pin.entered = ""
+        if result is PinResult.ok:
+            self.show_maintenance()
+        else:
+            pin.message = self._pin_message(result)
+        return result
+
+    def show_maintenance(self) -> None:
+        screen = self.screen("maintenance")
+        screen.message = ""
+        self.refresh_maintenance()
+        self._go("maintenance")
+        self._start_timer(MAINTENANCE_IDLE_S, self.show_question)
+
+    def refresh_maintenance(self) -> None:
+        from kiosk.status import device_status
+
+        cfg = self.config_now()
+        info = device_status(self.device_config, self.store)
+        counts, filtered, scale = self.store.today_counts(cfg.timezone)
+        self.screen("maintenance").rows = maint.status_rows(info, counts, filtered, scale, maint.network_address())
+
+    def sync_now(self) -> None:
+        """Ask the sync agent to sync at once (it polls ``sync_requested_at``); never waits for it."""
+        self.store.set_meta("sync_requested_at", format_ts(utcnow()))
+        if self.manager_current == "maintenance":
+            self.screen("maintenance").message = _("Sync requested.")
+
+    def show_test(self) -> None:
+        self.screen("test").message = ""
+        self._go("test")
+        self._start_timer(MAINTENANCE_IDLE_S, self.show_question)
+
+    def test_press(self, mood: int, button: bool = False) -> None:
+        """Button test: show which face or button was pressed (not recorded; GPIO presses are voided)."""
+        screen = self.screen("test")
+        text = _("Button {number} works.") if button else _("Face {number} works.")
+        screen.message = text.format(number=mood)
+        faces = screen.ids.faces.faces
+        if 1 <= mood <= len(faces):
+            face = faces[mood - 1]
+            face.highlight = True
+            Clock.schedule_once(lambda dt: setattr(face, "highlight", False), 0.6)
+
+
+def create_app(config: DeviceConfig, *, store: Store | None = None,
+               store_config: Callable[[], StoreConfig] | None = None, clock: Callable | None = None,
+               time_scale: float = 1.0, use_panel: bool = True, backlight: Backlight | None = None,
+               pin_clock: Callable[[], float] = time.monotonic) -> HymyApp:
+    """A fresh kiosk app for ``config``: its own store (``config.store_path``), cached store config
+    and clock unless given. Nothing is shown until it runs."""
+    store = store or Store(config.store_path)
+    store_config = store_config or StoreConfigCache(config.store_config_path)
+    clock = clock or SystemClock(trust=config.device.clock == "trust")
+    recorder = Recorder(store, store_config, clock)
+    return HymyApp(config, store=store, recorder=recorder, store_config=store_config, clock=clock,
+                   time_scale=time_scale, use_panel=use_panel, backlight=backlight, pin_clock=pin_clock)
+
+
+def run_kiosk(config: DeviceConfig) -> None:
+    """``hymy kiosk``: run the touchscreen until stopped (systemd restarts it if it hangs)."""
+    app = create_app(config)
+    try:
+        app.run()
+    finally:
+        app.shutdown()
+        notify.stopping()
+        app.store.close()

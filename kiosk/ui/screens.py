@@ -1,0 +1,143 @@
+"""The customer's screens (question, follow-up, comment, thank-you, closed) and the root layout.
+
+Layout and bindings are in ``kiosk.kv``; these classes hold the little behaviour a screen owns
+(building option buttons, the corner long-press, the comment's length limit). The app decides
+which screen shows (``kiosk.ui.app``).
+"""
+
+from __future__ import annotations
+
+from kivy.clock import Clock
+from kivy.properties import ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.button import Button
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import Screen
+from kivy.uix.textinput import TextInput
+from kivy.uix.widget import Widget
+
+from kiosk.ui.smiley import Smiley
+from sync.protocol import MAX_VALUE_CHARS
+
+#: Seconds a finger must rest in the corner to open the maintenance PIN pad.
+LONG_PRESS_S = 3.0
+
+
+class KioskRoot(FloatLayout):
+    """Screens plus what floats above them: the maintenance corner and the identify banner.
+
+    ``drift_x``/``drift_y`` (pixels) move all content a little over the day against burn-in.
+    """
+
+    drift_x = NumericProperty(0)
+    drift_y = NumericProperty(0)
+    identify_text = StringProperty("")
+    manager = ObjectProperty(None)
+
+
+class CornerHotspot(Widget):
+    """An invisible corner: a touch held ``hold_s`` seconds calls ``on_long_press`` (the maintenance
+    gesture). A shorter touch passes nothing on; it sits where no face or button is."""
+
+    hold_s = NumericProperty(LONG_PRESS_S)
+
+    def __init__(self, **kwargs):
+        self.register_event_type("on_long_press")
+        super().__init__(**kwargs)
+        self._event = None
+
+    def on_touch_down(self, touch):
+        if not self.collide_point(*touch.pos):
+            return False
+        touch.grab(self)
+        self._event = Clock.schedule_once(lambda dt: self.dispatch("on_long_press"), self.hold_s)
+        return True
+
+    def on_touch_up(self, touch):
+        if touch.grab_current is self:
+            touch.ungrab(self)
+            if self._event is not None:
+                self._event.cancel()
+                self._event = None
+            return True
+        return False
+
+    def on_long_press(self):
+        pass
+
+
+class FaceRow(FloatLayout):
+    """The faces side by side, each cell ``1/scale`` of the row's width (so at least 20 % of the
+    screen width with up to 5 faces). ``on_face(mood)`` is called on release."""
+
+    scale = NumericProperty(4)
+    callback = ObjectProperty(None, allownone=True)
+    faces = ListProperty([])
+
+    def on_kv_post(self, base_widget):
+        self.rebuild()
+
+    def on_scale(self, *_):
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        self.clear_widgets()
+        n = int(self.scale)
+        self.faces = []
+        for mood in range(1, n + 1):
+            face = Smiley(mood=mood, scale=n, size_hint=(1 / n, 1), pos_hint={"x": (mood - 1) / n, "y": 0})
+            face.bind(on_release=self._released)
+            self.add_widget(face)
+            self.faces.append(face)
+
+    def _released(self, face):
+        if self.callback is not None:
+            self.callback(int(face.mood))
+
+
+class OptionButton(Button):
+    """A follow-up choice (a reason or a praise target); ``option_id`` is what gets stored."""
+
+    option_id = StringProperty("")
+
+
+class QuestionScreen(Screen):
+    pass
+
+
+class ThankYouScreen(Screen):
+    pass
+
+
+class FollowupScreen(Screen):
+    options = ListProperty([])  # [(id, text), ...]
+    callback = ObjectProperty(None, allownone=True)
+
+    def on_options(self, *_):
+        grid = self.ids.grid
+        grid.clear_widgets()
+        for option_id, text in self.options:
+            btn = OptionButton(option_id=option_id, text=text)
+            btn.bind(on_release=lambda b: self.callback and self.callback(b.option_id))
+            grid.add_widget(btn)
+
+
+class LimitedInput(TextInput):
+    """A TextInput that never holds more than ``max_chars`` characters (the comment limit)."""
+
+    max_chars = NumericProperty(MAX_VALUE_CHARS)
+
+    def insert_text(self, substring, from_undo=False):
+        room = int(self.max_chars) - len(self.text)
+        if room <= 0:
+            return None
+        return super().insert_text(substring[:room], from_undo=from_undo)
+
+
+class CommentScreen(Screen):
+    pass
+
+
+class ClosedScreen(Screen):
+    #: 0..1 position of the quiet text, moved now and then against burn-in.
+    spot_x = NumericProperty(0.5)
+    spot_y = NumericProperty(0.5)

@@ -1,0 +1,75 @@
+"""The smiley face widget: drawn with Kivy's canvas from ``kiosk.ui.faces`` (the same shapes as the
+SVG sources in assets/smileys). The whole cell is the touch target; the face is drawn centred in it.
+Pressed (or highlighted in the button test) it shrinks slightly and gets a white ring.
+"""
+
+from __future__ import annotations
+
+from kivy.graphics import Color, Ellipse, Line, Mesh
+from kivy.properties import BooleanProperty, NumericProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.widget import Widget
+
+from kiosk.ui import faces
+
+INK = faces.rgba(faces.INK)
+RING = (1, 1, 1, 1)
+
+
+class Smiley(ButtonBehavior, Widget):
+    """One face. ``mood`` 1..``scale`` (1 = most negative); ``bob`` (0..1) lifts it for the idle
+    attract animation; ``highlight`` shows the pressed look without a touch (button test)."""
+
+    mood = NumericProperty(1)
+    scale = NumericProperty(4)
+    bob = NumericProperty(0.0)
+    highlight = BooleanProperty(False)
+    #: Share of the cell the face fills (0..1).
+    fill = NumericProperty(0.84)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.always_release = False
+        self.fbind("pos", self._redraw)
+        self.fbind("size", self._redraw)
+        for name in ("state", "mood", "scale", "bob", "highlight", "fill"):
+            self.fbind(name, self._redraw)
+        self._redraw()
+
+    def _redraw(self, *_args) -> None:
+        scale = int(self.scale)
+        mood = int(self.mood)
+        self.canvas.clear()
+        if not 1 <= mood <= scale or scale not in faces.PALETTES:
+            return
+        pressed = self.state == "down" or self.highlight
+        r = min(self.width, self.height) / 2 * self.fill * (0.92 if pressed else 1.0)
+        if r <= 0:
+            return
+        cx = self.center_x
+        cy = self.center_y + self.bob * r * 0.12
+        with self.canvas:
+            if pressed:
+                Color(*RING)
+                ring = r * 1.13
+                Ellipse(pos=(cx - ring, cy - ring), size=(2 * ring, 2 * ring))
+            Color(*INK)
+            outer = r * (1 + faces.OUTLINE)
+            Ellipse(pos=(cx - outer, cy - outer), size=(2 * outer, 2 * outer))
+            Color(*faces.rgba(faces.colour(mood, scale)))
+            Ellipse(pos=(cx - r, cy - r), size=(2 * r, 2 * r))
+            Color(*INK)
+            er = faces.EYE_R * r
+            for ex in (-faces.EYE_X, faces.EYE_X):
+                Ellipse(pos=(cx + ex * r - er, cy + faces.EYE_Y * r - er), size=(2 * er, 2 * er))
+            pts = [(cx + x * r, cy + y * r) for x, y in faces.mouth_points(faces.curve(mood, scale))]
+            flat = [v for p in pts for v in p]
+            width = faces.STROKE * r / 2
+            if faces.is_open_mouth(mood, scale):
+                vertices = []
+                for x, y in pts:
+                    vertices += [x, y, 0, 0]
+                Mesh(vertices=vertices, indices=list(range(len(pts))), mode="triangle_fan")
+                Line(points=flat, width=width, close=True, joint="round", cap="round")
+            else:
+                Line(points=flat, width=width, joint="round", cap="round")
