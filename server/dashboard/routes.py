@@ -1,0 +1,352 @@
+"""The dashboard's pages (HTML) and the one JSON endpoint the live Today page polls.
+
+``install(app, data)`` mounts everything on the server's FastAPI app: the router, the static files at
+``/dashboard-static`` and the handlers that turn "not signed in" into a redirect to the login page.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from . import i18n
+from .charts import bar_chart, hbar_chart, heatmap, trend_chart
+from .deps import NeedLogin, check_csrf, context, data, need_role, results_store, signed_in
+from .honest import merge
+from .views import (
+    date_range,
+    heat_rows,
+    hour_bars,
+    opening_hour_range,
+    ranking,
+    today_card,
+    trend_points,
+    weeks,
+)
+from .web import HERE, STATIC_URL, Ctx, redirect, render, render_text
+
+
+class _HtmlErrors(APIRoute):
+    """Dashboard routes answer errors with a readable page (in the user's language), not JSON,
+    without touching the app-wide handlers the JSON API relies on."""
+
+    def get_route_handler(self):
+        inner = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await inner(request)
+            except HTTPException as exc:
+                if request.url.path.endswith(".json"):
+                    raise
+                return html_error(request, exc.status_code, str(exc.detail))
+
+        return handler
+
+
+router = APIRouter(include_in_schema=False, route_class=_HtmlErrors)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _local_today(store) -> date:
+    return data_now().astimezone(i18n_zone(store.timezone)).date()
+
+
+def data_now() -> datetime:
+    from hymy.timestamps import utcnow
+
+    return utcnow()
+
+
+def i18n_zone(name: str):
+    from hymy.hours import zone
+
+    return zone(name)
+
+
+def _parse_date(text: str | None, default: date) -> date:
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(422, f"date: {text!r} is not a date like 2026-11-23") from None
+
+
+def _period(ctx: Ctx, store_id: str | None, date_from: str | None, date_to: str | None, default_days: int = 30):
+    d = data(ctx.request)
+    stores = d.stores_for(ctx.user)
+    store = results_store(ctx, store_id) if store_id else None
+    chosen = [store] if store else stores
+    today = _local_today(chosen[0]) if chosen else data_now().date()
+    last = _parse_date(date_to, today)
+    first = _parse_date(date_from, last - timedelta(days=default_days - 1))
+    if first > last:
+        first, last = last, first
+    if (last - first).days > 366 * 2:
+        first = last - timedelta(days=366 * 2)
+    return stores, store, chosen, first, last
+
+
+# --------------------------------------------------------------------------- Today
+
+
+def _cards(ctx: Ctx):
+    d = data(ctx.request)
+    stores = d.stores_for(ctx.user)
+    if not stores:
+        return []
+    days_by_store = {}
+    for s in stores:
+        days_by_store[s.id] = _local_today(s)
+    first = min(days_by_store.values()) - timedelta(days=7)
+    last = max(days_by_store.values())
+    figs = d.daily([s.id for s in stores], first, last)
+    wd = i18n.weekday_names(ctx.lang, "wide")
+    return [today_card(s, days_by_store[s.id], figs.get(s.id, {}), wd[days_by_store[s.id].weekday()]) for s in stores]
+
+
+@router.get("/", name="root")
+def root(request: Request):
+    ctx = signed_in(request)
+    return redirect(ctx.url("devices") if ctx.user.role == "technician" else ctx.url("today"))
+
+
+@router.get("/today", name="today", response_class=HTMLResponse)
+def today_page(request: Request):
+    ctx = signed_in(request)
+    if ctx.user.role == "technician":
+        return redirect(ctx.url("devices"))
+    cards = _cards(ctx)
+    label = i18n.format_long_day(_local_today(cards[0].store), ctx.lang) if cards else ""
+    return render(ctx, "today.html", cards=cards, today_label=label, title=ctx._("Today"))
+
+
+@router.get("/today.json", name="today_json")
+def today_json(request: Request):
+    ctx = context(request)
+    if ctx.user is None:
+        return JSONResponse({"detail": "not signed in"}, status_code=401)
+    if ctx.user.role == "technician":
+        raise HTTPException(403, "role")
+    out = []
+    for card in _cards(ctx):
+        html = render_text(ctx, "_store_card.html", s=card)
+        out.append({"id": card.store.id, "version": card.version, "html": html, **card.today.to_json()})
+    now = data_now().astimezone(i18n_zone(out and _first_tz(ctx) or "UTC"))
+    resp = JSONResponse({"stores": out, "at": now.strftime("%H:%M:%S")})
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _first_tz(ctx: Ctx) -> str:
+    stores = data(ctx.request).stores_for(ctx.user)
+    return stores[0].timezone if stores else "UTC"
+
+
+# --------------------------------------------------------------------------- store pages
+
+
+@router.get("/stores/{store_id}/day", name="day", response_class=HTMLResponse)
+def day_page(request: Request, store_id: str, date_: str | None = Query(None, alias="date")):
+    ctx = signed_in(request)
+    store = results_store(ctx, store_id)
+    d = data(request)
+    today = _local_today(store)
+    day = min(_parse_date(date_, today), today)
+    hours = d.hourly(store.id, day)
+    cfg = d.store_config(store.id)
+    total = merge(list(hours.values())) if hours else merge([])
+    if total.scale != store.scale and not hours:
+        from .views import empty
+        total = empty(store.scale)
+    bars = hour_bars(hours, opening_hour_range(cfg.opening_hours if cfg else None))
+    _ = ctx._
+    reasons = d.followup_counts([store.id], day, day, "reason")
+    names = _reason_names(ctx, [store.id], "reason")
+    items = [(names.get(r, r), c) for r, c in reasons]
+    return render(
+        ctx, "day.html", store=store, day=day, today=today, tz=store.timezone,
+        day_label=i18n.format_long_day(day, ctx.lang), prev_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1) if day < today else None,
+        hours=sorted(hours.items()), total=total,
+        hours_svg=bar_chart(bars, label=_("Happy Index hour by hour"), n_label="N"),
+        reasons=items, reasons_svg=hbar_chart(items, label=_("Reasons")) if items else "",
+        title=store.name, section="today",
+    )
+
+
+def _reason_names(ctx: Ctx, store_ids, kind: str) -> dict[str, str]:
+    d = data(ctx.request)
+    names: dict[str, str] = {}
+    for sid in store_ids:
+        cfg = d.store_config(sid)
+        if cfg is None:
+            continue
+        for r in (cfg.reasons if kind == "reason" else cfg.praise):
+            names.setdefault(r.id, r.texts.get(ctx.lang))
+    return names
+
+
+@router.get("/trends", name="trends_home")
+def trends_home(request: Request):
+    ctx = signed_in(request)
+    if ctx.user.role == "technician":
+        raise HTTPException(403, "role")
+    stores = data(request).stores_for(ctx.user)
+    if not stores:
+        return render(ctx, "error.html", status_code=404, heading=ctx._("Trends"), message=ctx._("No stores to show."))
+    return redirect(ctx.url("trends", store_id=stores[0].id))
+
+
+@router.get("/stores/{store_id}/trends", name="trends", response_class=HTMLResponse)
+def trends_page(request: Request, store_id: str, days: int = Query(30)):
+    ctx = signed_in(request)
+    store = results_store(ctx, store_id)
+    days = days if days in (30, 90, 365) else 30
+    today = _local_today(store)
+    first = today - timedelta(days=days - 1)
+    figs = data(request).daily([store.id], first, today).get(store.id, {})
+    span = date_range(first, today)
+    pts = trend_points(span, figs, ctx.lang)
+    _ = ctx._
+    total = merge(list(figs.values())) if figs else merge([])
+    return render(
+        ctx, "trends.html", store=store, days=days, total=total,
+        trend_svg=trend_chart(pts, label=_("Happy Index per day"), max_labels=6),
+        weeks=weeks(span, figs, ctx.lang, _("wk")),
+        first_label=i18n.format_day(first, ctx.lang), last_label=i18n.format_day(today, ctx.lang),
+        daily_csv=data(request).daily_csv_url(store.id, first, today),
+        raw_csv=data(request).raw_csv_url(store.id, first, today),
+        title=f"{store.name} · {_('Trends')}", section="trends_home",
+    )
+
+
+@router.get("/stores/{store_id}/heatmap", name="heatmap", response_class=HTMLResponse)
+def heatmap_page(request: Request, store_id: str, days: int = Query(90)):
+    ctx = signed_in(request)
+    store = results_store(ctx, store_id)
+    days = days if days in (30, 90, 365) else 90
+    today = _local_today(store)
+    first = today - timedelta(days=days - 1)
+    d = data(request)
+    cells = d.weekday_hour(store.id, first, today)
+    cfg = d.store_config(store.id)
+    used = sorted({h for (_w, h), f in cells.items() if f.n} | set(opening_hour_range(cfg.opening_hours if cfg else None)))
+    hours = list(range(used[0], used[-1] + 1)) if used else list(range(8, 21))
+    svg = heatmap(heat_rows(cells, hours), i18n.weekday_names(ctx.lang), [f"{h:02d}" for h in hours],
+                  label=ctx._("Heat map"))
+    return render(ctx, "heatmap.html", store=store, days=days, heat_svg=svg, tz=store.timezone,
+                  title=f"{store.name} · {ctx._('Heat map')}", section="trends_home")
+
+
+# --------------------------------------------------------------------------- compare, reasons, praise
+
+
+@router.get("/compare", name="compare", response_class=HTMLResponse)
+def compare_page(request: Request, region: str | None = None, days: int = Query(30)):
+    ctx = signed_in(request)
+    if ctx.user.role == "technician":
+        raise HTTPException(403, "role")
+    d = data(request)
+    stores = d.stores_for(ctx.user)
+    regions = d.regions_for(ctx.user)
+    if region and region not in {r.id for r in regions}:
+        raise HTTPException(404, "region")
+    region_id = region or (regions[0].id if len(regions) == 1 else None)
+    chosen = [s for s in stores if region_id is None or s.region_id == region_id]
+    days = days if days in (1, 7, 30, 90, 365) else 30
+    rows = []
+    if chosen:
+        last = max(_local_today(s) for s in chosen)
+        figs = d.daily([s.id for s in chosen], last - timedelta(days=days - 1), last)
+        for s in chosen:
+            per = figs.get(s.id, {})
+            rows.append((s, merge(list(per.values())) if per else merge([])))
+    return render(ctx, "compare.html", ranking=ranking(rows), regions=regions, region_id=region_id, days=days,
+                  title=ctx._("Compare stores"))
+
+
+@router.get("/reasons", name="reasons", response_class=HTMLResponse)
+def reasons_page(request: Request, store: str | None = None, from_: str | None = Query(None, alias="from"),
+                 to: str | None = None):
+    ctx = signed_in(request)
+    if ctx.user.role == "technician":
+        raise HTTPException(403, "role")
+    stores, one, chosen, first, last = _period(ctx, store, from_, to)
+    d = data(request)
+    ids = [s.id for s in chosen]
+    counts = d.followup_counts(ids, first, last, "reason")
+    names = _reason_names(ctx, ids, "reason")
+    items = [(names.get(r, r), c) for r, c in counts]
+    figs = d.daily(ids, first, last)
+    negative = sum(f.negative for per in figs.values() for f in per.values())
+    return render(ctx, "reasons.html", stores=stores, store=one, date_from=first, date_to=last, items=items,
+                  total=sum(c for _n, c in items), negative=negative,
+                  chart=hbar_chart(items, label=ctx._("Reasons")) if items else "", title=ctx._("Reasons"),
+                  page="reasons")
+
+
+@router.get("/praise", name="praise", response_class=HTMLResponse)
+def praise_page(request: Request, store: str | None = None, from_: str | None = Query(None, alias="from"),
+                to: str | None = None):
+    ctx = signed_in(request)
+    if ctx.user.role == "technician":
+        raise HTTPException(403, "role")
+    stores, one, chosen, first, last = _period(ctx, store, from_, to)
+    d = data(request)
+    ids = [s.id for s in chosen]
+    counts = d.followup_counts(ids, first, last, "praise")
+    names = _reason_names(ctx, ids, "praise")
+    items = [(names.get(r, r), c) for r, c in counts]
+    by_id = {s.id: s for s in chosen}
+    comments = []
+    for c in d.positive_comments(ids, first, last, limit=60):
+        s = by_id.get(c["store_id"])
+        local = c["at"].astimezone(i18n_zone(s.timezone if s else "UTC"))
+        comments.append({"text": c["text"], "store": s.name if s else "",
+                         "when": i18n.format_day(local.date(), ctx.lang) + local.strftime(" %H:%M")})
+    return render(ctx, "praise.html", stores=stores, store=one, date_from=first, date_to=last, items=items,
+                  comments=comments, title=ctx._("Praise"), page="praise")
+
+
+# --------------------------------------------------------------------------- install
+
+
+def install(app: FastAPI, dashboard_data) -> None:
+    """Mount the dashboard on ``app`` with ``dashboard_data`` (see ``server.dashboard.data``)."""
+    from . import account, admin_pages, devices  # noqa: F401  (they add their routes to ``router``)
+
+    app.state.dashboard = dashboard_data
+    app.include_router(router)
+    app.mount(STATIC_URL, StaticFiles(directory=str(HERE / "static")), name="dashboard-static")
+
+    @app.exception_handler(NeedLogin)
+    async def _need_login(request: Request, exc: NeedLogin):  # noqa: ARG001
+        nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return redirect(str(app.url_path_for("login")) + "?next=" + _quote(nxt))
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="/")
+
+
+def html_error(request: Request, status: int, detail: str) -> Response | None:
+    """An HTML error page for dashboard paths (the JSON API keeps its JSON errors)."""
+    ctx = context(request)
+    _ = ctx._
+    heading = {403: _("Not allowed"), 404: _("Not found"), 422: _("Check the address")}.get(status, _("Error"))
+    message = {403: _("You do not have access to this page, or the form had expired. Reload the page and try again."),
+               404: _("There is nothing here, or it is not one of your stores.")}.get(status, detail)
+    return render(ctx, "error.html", status_code=status, heading=heading, message=message, title=heading)
+
+
+__all__ = ["router", "install", "need_role", "check_csrf", "Form"]
