@@ -19,3 +19,26 @@ def status(config_path: str | None, as_json: bool) -> None:
 
     info = device_status(load_config(config_path))
     click.echo(json.dumps(info, indent=2) if as_json else format_status(info))
+
+
+@click.command()
+@config_option
+@click.option("--no-screen", is_flag=True,
+              help="Buttons only: record GPIO presses without the touchscreen (also when display.enabled = false).")
+def kiosk(config_path: str | None, no_screen: bool) -> None:
+    """Run the kiosk: the full-screen smiley app customers touch, with the GPIO buttons if configured."""
+    from kiosk.config import load_config
+
+    config = load_config(config_path)
+    if no_screen or not config.display.enabled:
+        from hardware.headless import run
+
+        run(config)
+        return
+    from kiosk.ui.window import configure, prepare_environment
+
+    prepare_environment(config.data_dir)
+    configure(config.display)
+    from kiosk.ui.app import run_kiosk
+
+    run_kiosk(config)

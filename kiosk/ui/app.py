@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from babel.numbers import format_percent
 from kivy.animation import Animation
 from kivy.app import App
 from kivy.clock import Clock
@@ -79,8 +80,10 @@ class HymyApp(App):
     question_text = StringProperty("")
     scale = NumericProperty(4)
     last_mood = NumericProperty(1)
-    #: Today's share of smiling customers for the thank-you screen; -1 hides the line.
+    #: Today's share of smiling customers for the thank-you screen; -1 when not shown.
     today_percent = NumericProperty(-1)
+    #: The thank-you screen's "Today 87 % of our customers smiled" line ("" hides it).
+    today_line = StringProperty("")
     followup_kind = StringProperty("reason")
     backlight_off = BooleanProperty(False)
     root_w = NumericProperty(800)
@@ -349,10 +352,14 @@ class HymyApp(App):
         if comment.focus:
             comment.focus = False
         self.today_percent = -1
+        self.today_line = ""
         if cfg.show_today_result:
             counts, _filtered, scale = self.store.today_counts(cfg.timezone)
             pct = flow.today_percent(counts, scale)
-            self.today_percent = -1 if pct is None else pct
+            if pct is not None:
+                self.today_percent = pct
+                percent = format_percent(pct / 100, locale=self.lang)
+                self.today_line = _("Today {percent} of our customers smiled").format(percent=percent)
         self._go("thanks")
         self._start_timer(cfg.thank_you_s, self.show_question)
 

@@ -52,9 +52,10 @@ def status_rows(info: dict, counts: dict[int, int], filtered: int, scale: int, a
     index = "-" if score.index_rounded is None else str(score.index_rounded)
     if score.low_confidence and score.n:
         index += " " + _("(few presses)")
+    device = info.get("device_id") or _("Not enrolled")
     per_face = " / ".join(str(counts.get(m, 0)) for m in range(1, scale + 1))
     return [
-        (_("Device"), f"{info.get('device_id') or _('Not enrolled')} ({info.get('device_name')})"),
+        (_("Device"), f"{device} ({info.get('device_name')})"),
         (_("Store"), f"{info.get('store')} ({info.get('store_id')})"),
         (_("Version"), str(info.get("version"))),
         (_("Server"), info.get("server_url") or _("None configured")),
