@@ -19,6 +19,7 @@ from hymy.errors import HymyError
 COMMANDS: dict[str, str] = {
     "kiosk": "kiosk.cli:kiosk",
     "status": "kiosk.cli:status",
+    "sync": "sync.cli:sync",
 }
 
 

@@ -1,0 +1,428 @@
+"""The sync agent (``hymy sync``): store-and-forward from the kiosk's SQLite outbox to the server.
+
+One thread, one loop (``Agent.run``): every ``POLL_S`` (0.25 s) it looks whether the kiosk committed
+something (``sync.watch``), and does whatever is due: enrolment, a batch, a heartbeat with a config
+pull, clock correction. Each step is short and bounded by the HTTP timeouts (connect 5 s, read 30 s),
+so the systemd watchdog, kicked once per loop turn, sees a live loop.
+
+State that matters lives in the store: ``sent_at`` per event (set only after the server named the event
+accepted or duplicate), the quarantine, and the ``meta`` keys ``device_id``, ``enrolment``,
+``last_sync`` and ``sync_requested_at``. Everything in memory (backoff, the halved batch limit, timers)
+may be lost at any moment: a restarted agent reads the outbox and resumes where it stopped, and the
+server's idempotent ids absorb the batch that was in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hymy import notify
+from hymy.errors import NotEnrolled, StoreError, SyncError
+from hymy.timestamps import format_ts, utcnow
+from kiosk.clock import ClockReading, SystemClock
+from kiosk.config import DeviceConfig
+from kiosk.store import Store
+from kiosk.storeconfig import read_store_config, write_store_config
+from sync import enrolment
+from sync.backoff import BASE_S, CAP_S, Backoff
+from sync.client import Client, parse_config
+from sync.delivery import AUTH_RETRY_S, DeliveryPolicy, Step, Verdict, encode_batch
+from sync.heartbeat import HEARTBEAT_S, build_heartbeat, cpu_temp_c, disk_free_mb
+from sync.protocol import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
+from sync.watch import POLL_S, ChangeWatcher
+
+log = logging.getLogger("hymy.sync")
+
+#: What ``meta.enrolment`` says after a 401/403 (``hymy status`` and the maintenance screen show it).
+REVOKED = "revoked: device not enrolled or revoked"
+#: Seconds between clock-sync checks (the kernel's adjtimex is cheap, but not free).
+CLOCK_CHECK_S = 5.0
+#: While draining successfully, ``last_sync`` is rewritten at most this often (seconds).
+LAST_SYNC_EVERY_S = 1.0
+
+
+@dataclass
+class DrainResult:
+    """What ``Agent.drain`` did: events marked sent, quarantined, still pending, and the last error."""
+
+    sent: int = 0
+    quarantined: int = 0
+    batches: int = 0
+    pending: int = 0
+    error: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.pending == 0 and self.error is None
+
+
+class Agent:
+    """Delivers one device's outbox. Build it with the device config; everything else is injectable.
+
+    ``store`` (a ``kiosk.store.Store``) and ``client`` (a ``sync.client.Client``) default to the ones
+    the config names; ``clock`` returns a ``ClockReading``; ``monotonic`` is seconds. ``max_events`` /
+    ``max_bytes`` bound a batch (500 / 256 KiB); ``backoff_base_s`` / ``backoff_cap_s`` the full-jitter
+    backoff (1 s / 300 s); ``heartbeat_s`` the heartbeat and config-pull period (60 s);
+    ``auth_retry_s`` how often a refused token is tried again (300 s).
+    """
+
+    def __init__(self, config: DeviceConfig, *, store: Store | None = None, client: Client | None = None,
+                 clock: Callable[[], ClockReading] | None = None, rand: Callable[[], float] = random.random,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 max_events: int = MAX_BATCH_EVENTS, max_bytes: int = MAX_BATCH_BYTES,
+                 backoff_base_s: float = BASE_S, backoff_cap_s: float = CAP_S,
+                 heartbeat_s: float = HEARTBEAT_S, auth_retry_s: float = AUTH_RETRY_S, poll_s: float = POLL_S):
+        if not config.server.url and client is None:
+            raise SyncError("server.url is not set in the device config; add [server] url = \"https://...\"")
+        self.config = config
+        self.store = store or Store(config.store_path)
+        self._own_store = store is None
+        self.client = client or Client(config.server.url, ca_bundle=config.server.ca_bundle)
+        self.clock = clock or SystemClock(trust=config.device.clock == "trust")
+        self.monotonic = monotonic
+        self.policy = DeliveryPolicy(max_events, max_bytes, rand=rand, auth_retry_s=auth_retry_s)
+        self.policy.backoff = Backoff(base=backoff_base_s, cap=backoff_cap_s, rand=rand)
+        self.side_backoff = Backoff(base=backoff_base_s, cap=backoff_cap_s, rand=rand)  # enrolment
+        self.heartbeat_s = heartbeat_s
+        self.auth_retry_s = auth_retry_s
+        self.poll_s = poll_s
+        self.watcher = ChangeWatcher(self.store.path)
+        self.stop_event = threading.Event()
+        self.last_error: str | None = None
+        self.config_error: str | None = None
+        self._dirty = True
+        self._next_send = 0.0
+        self._next_beat = 0.0
+        self._next_enrol = 0.0
+        self._next_clock = 0.0
+        self._clock_was_synced: bool | None = None
+        self._sync_request = self.store.get_meta("sync_requested_at")
+        self._enrolment = self.store.get_meta("enrolment")
+        self._last_sync_written = -1e9
+        self._last_sync_ok: bool | None = None
+        self._ok_unwritten = False
+        last = _loads(self.store.get_meta("last_sync"))
+        self._last_success_at: str | None = last.get("last_success_at") if last else None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        self.watcher.close()
+        self.client.close()
+        if self._own_store:
+            self.store.close()
+
+    def stop(self) -> None:
+        """Ask ``run`` to return after the current step (any thread, or a signal handler)."""
+        self.stop_event.set()
+
+    def run(self) -> None:
+        """The service loop: until ``stop()``. Tells systemd READY once looping and kicks its watchdog."""
+        watchdog = notify.Watchdog()
+        notify.ready("delivering")
+        log.info("sync agent started for %s (store %s)", self.config.server.url, self.store.path)
+        while not self.stop_event.is_set():
+            watchdog.kick()
+            try:
+                wait = self.tick()
+            except StoreError as exc:  # disk full or read-only: nothing is lost, try again later
+                self._error(f"local store: {exc}")
+                wait = self.side_backoff.failure()
+            self.stop_event.wait(max(0.0, min(wait, self.poll_s)))
+        notify.stopping()
+        log.info("sync agent stopped")
+
+    # ------------------------------------------------------------------ one loop turn
+
+    def tick(self) -> float:
+        """Do whatever is due now; return the seconds until something may be due again."""
+        now = self.monotonic()
+        if self.store.replaced_on_disk():
+            log.warning("the store file was replaced on disk (recovery); reopening %s", self.store.path)
+            self.store.reopen()
+            self.watcher.reset()
+        if self.watcher.changed():
+            self._dirty = True
+            self._check_sync_request()
+        if not self.client.has_token and not self._load_token():
+            if now < self._next_enrol:
+                return self._next_enrol - now
+            if not self.enrol():
+                return max(0.0, self._next_enrol - self.monotonic())
+        if now >= self._next_clock:
+            self._next_clock = now + CLOCK_CHECK_S
+            self.correct_clock()
+        if now >= self._next_beat:
+            self._next_beat = now + self.heartbeat_s
+            self.heartbeat()
+            self.pull_config()
+        if self._dirty and now >= self._next_send:
+            if self.policy.unauthorized:
+                self._load_token()  # a technician may have re-enrolled the device meanwhile
+            step = self.send_batch()
+            if step is None:
+                self._dirty = False
+            elif step.wait_s > 0:
+                self._next_send = self.monotonic() + step.wait_s
+            else:
+                return 0.0
+        if self._dirty:
+            return max(0.0, min(self._next_send, self._next_beat) - self.monotonic())
+        return max(0.0, self._next_beat - self.monotonic())
+
+    def _check_sync_request(self) -> None:
+        """The maintenance screen or hardware gesture wrote ``meta.sync_requested_at``: sync now."""
+        requested = self.store.get_meta("sync_requested_at")
+        if requested and requested != self._sync_request:
+            log.info("sync requested on the device at %s", requested)
+            self.sync_now()
+        self._sync_request = requested
+
+    def sync_now(self) -> None:
+        """Forget every wait: send, heartbeat and pull config at the next turn."""
+        self.policy.backoff.success()
+        self.side_backoff.success()
+        self._next_send = self._next_beat = self._next_enrol = 0.0
+        self._dirty = True
+
+    # ------------------------------------------------------------------ enrolment
+
+    def _load_token(self) -> bool:
+        token = enrolment.read_token(self.config.token_path)
+        if token is None:
+            return False
+        self.client.set_token(token)
+        if self.config.server.enrolment_code and self.config.source:
+            enrolment.remove_enrolment_code(self.config.source)  # a crash after enrolment left it behind
+        return True
+
+    def enrol(self) -> bool:
+        """Enrol with ``server.enrolment_code`` (one attempt); True when the device now has a token."""
+        code = self.config.server.enrolment_code
+        if not code:
+            self._set_enrolment("not enrolled")
+            self._error("not enrolled: no device token and no server.enrolment_code in the device config")
+            self._next_enrol = self.monotonic() + self.auth_retry_s
+            return False
+        try:
+            answer = self.client.enroll(code, self.config.device.name)
+        except NotEnrolled as exc:
+            self._set_enrolment(f"not enrolled: {exc}")
+            self._error(str(exc))
+            self._next_enrol = self.monotonic() + self.auth_retry_s
+            return False
+        except SyncError as exc:
+            self._error(f"enrolment: {exc}")
+            self._next_enrol = self.monotonic() + self.side_backoff.failure(getattr(exc, "retry_after", None))
+            return False
+        self.side_backoff.success()
+        enrolment.write_token(self.config.token_path, answer.token)
+        self.client.set_token(answer.token)
+        self.store.set_meta("device_id", answer.device_id)
+        self._set_enrolment("enrolled")
+        write_store_config(self.config.store_config_path, answer.config, None)
+        log.info("enrolled as device %s of store %s", answer.device_id, answer.config.store_name)
+        if self.config.source:
+            enrolment.remove_enrolment_code(self.config.source)
+        return True
+
+    def _set_enrolment(self, value: str) -> None:
+        if value != self._enrolment:
+            self.store.set_meta("enrolment", value)
+            self._enrolment = value
+
+    def _unauthorized(self, error: str) -> None:
+        if self._enrolment is None or not self._enrolment.startswith("revoked"):
+            log.error("the server refused the device token: %s; stopping delivery, retrying every %.0f s",
+                      error, self.auth_retry_s)
+        self._set_enrolment(f"{REVOKED} ({error.split('(')[-1].rstrip(')')})" if "(" in error else REVOKED)
+        self.policy.unauthorized = True
+        later = self.monotonic() + self.auth_retry_s
+        self._next_send = max(self._next_send, later)
+        self._next_beat = max(self._next_beat, later)
+
+    # ------------------------------------------------------------------ delivery
+
+    def send_batch(self) -> Step | None:
+        """Send the oldest unsent events as one batch and apply the answer; None when nothing is pending."""
+        events = self.store.unsent(self.policy.limit_events)
+        if not events:
+            if self._last_sync_ok is not True or self._ok_unwritten:
+                self._write_last_sync(True, None, force=True)
+            return None
+        batch = self.policy.plan(events)
+        outcome = self.client.post_batch(encode_batch(batch))
+        step = self.policy.on_outcome(batch, outcome)
+        self.apply(step)
+        if step.verdict is Verdict.unauthorized:
+            self._unauthorized(step.error or "HTTP 401")
+        elif step.ok:
+            self._set_enrolment("enrolled")
+        return step
+
+    def apply(self, step: Step) -> None:
+        """Make one step's verdict durable: mark sent, quarantine, record ``last_sync``."""
+        if step.mark_sent:
+            self.store.mark_sent(step.mark_sent)
+        for event_id, reason in step.quarantine:
+            log.warning("event %s quarantined: %s", event_id, reason)
+            self.store.quarantine(event_id, reason)
+        if step.ok or step.verdict is Verdict.delivered:
+            self._last_success_at = format_ts(utcnow())
+        if step.error and step.verdict in (Verdict.too_large, Verdict.refused) and not step.quarantine:
+            log.info("%s", step.error)  # halving: not a failure the technician must see
+            return
+        if step.error:
+            self._error(step.error)
+        else:
+            self.last_error = None
+        self._write_last_sync(step.error is None, step.error)
+
+    def drain(self, max_batches: int | None = None) -> DrainResult:
+        """Send batches until the outbox is empty or an attempt fails (``hymy sync --once``, tests).
+
+        Halving after 413 and quarantining go on without waiting; a transient failure ends the drain
+        with ``error`` set (nothing is lost: the events stay unsent).
+        """
+        result = DrainResult()
+        if not self.client.has_token and not self._load_token() and not self.enrol():
+            result.error = self.last_error
+            result.pending = self.store.pending_count()
+            return result
+        self.correct_clock()
+        while max_batches is None or result.batches < max_batches:
+            step = self.send_batch()
+            if step is None:
+                break
+            result.batches += 1
+            result.sent += len(step.mark_sent)
+            result.quarantined += len(step.quarantine)
+            if step.verdict in (Verdict.retry, Verdict.unauthorized):
+                result.error = step.error
+                break
+        result.pending = self.store.pending_count()
+        return result
+
+    def once(self) -> DrainResult:
+        """Everything a sync does, once: enrol if needed, pull config, drain the outbox, heartbeat."""
+        result = self.drain(max_batches=0)
+        if result.error:
+            return result
+        self.pull_config()
+        result = self.drain()
+        self.heartbeat()
+        return result
+
+    # ------------------------------------------------------------------ heartbeat, config, clock
+
+    def heartbeat(self) -> bool:
+        """Send one heartbeat; True when the server took it."""
+        if not self.client.has_token:
+            return False
+        etag = None
+        with contextlib.suppress(OSError, ValueError):
+            _, etag = read_store_config(self.config.store_config_path)
+        beat = build_heartbeat(
+            clock=self.clock(), pending=self.store.pending_count(), oldest_pending_s=self.store.oldest_pending_age(),
+            quarantined=self.store.quarantined_count(), last_error=self.last_error or self.config_error,
+            disk_mb=disk_free_mb(self.config.data_dir if self.config.data_dir.exists() else self.store.path.parent),
+            temp_c=cpu_temp_c(), config_etag=etag,
+        )
+        try:
+            result = self.client.heartbeat(beat)
+        except NotEnrolled as exc:
+            self._unauthorized(str(exc))
+            return False
+        except SyncError as exc:
+            log.info("heartbeat failed: %s", exc)
+            return False
+        self._set_enrolment("enrolled")
+        if result.corrected:
+            log.info("the server corrected %d timestamps of this boot", result.corrected)
+        return True
+
+    def pull_config(self) -> bool:
+        """``GET /api/v1/config`` with the cached ETag; write a new valid config atomically. True if it changed."""
+        if not self.client.has_token:
+            return False
+        path = self.config.store_config_path
+        etag = None
+        try:
+            _, etag = read_store_config(path)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:
+            log.warning("%s", exc)
+        try:
+            answer = self.client.get_config(etag)
+        except NotEnrolled as exc:
+            self._unauthorized(str(exc))
+            return False
+        except SyncError as exc:
+            log.info("config pull failed: %s", exc)
+            return False
+        if not answer.changed or answer.body is None:
+            return False
+        try:
+            new = parse_config(answer.body)
+        except ValueError as exc:
+            self.config_error = f"refused a bad store config from the server: {_one_line(exc)}"
+            log.error("%s; keeping the last good one", self.config_error)
+            return False
+        self.config_error = None
+        write_store_config(path, new, answer.etag)
+        log.info("new store config %s for %s", answer.etag, new.store_name)
+        return True
+
+    def correct_clock(self) -> int:
+        """Once the kernel clock is synced, correct unsent presses of this boot recorded before it was."""
+        reading = self.clock()
+        corrected = 0
+        if reading.synced and self._clock_was_synced is not True:
+            corrected = self.store.correct_clock(reading.boot_id, reading.wall, reading.uptime_ms)
+            if corrected:
+                log.info("clock synced: corrected the time of %d unsent presses of this boot", corrected)
+        self._clock_was_synced = reading.synced
+        return corrected
+
+    # ------------------------------------------------------------------ state for status screens
+
+    def _error(self, error: str) -> None:
+        if error != self.last_error:
+            log.warning("%s", error)
+        self.last_error = error
+        self._write_last_sync(False, error)
+
+    def _write_last_sync(self, ok: bool, error: str | None, *, force: bool = False) -> None:
+        now = self.monotonic()
+        if ok and self._last_sync_ok is True and not force and now - self._last_sync_written < LAST_SYNC_EVERY_S:
+            self._ok_unwritten = True
+            return
+        self._ok_unwritten = False
+        at = format_ts(utcnow())
+        if ok:
+            self._last_success_at = at
+        doc = {"at": at, "ok": ok, "error": error, "last_success_at": self._last_success_at}
+        self.store.set_meta("last_sync", json.dumps(doc))
+        self._last_sync_written = now
+        self._last_sync_ok = ok
+
+
+def _loads(text: str | None) -> dict | None:
+    try:
+        doc = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
