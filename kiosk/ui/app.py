@@ -126,6 +126,7 @@ class HymyApp(App):
             Builder.load_file(str(KV_FILE))
         Window.rotation = self.device_config.display.rotation
         root = Factory.KioskRoot()
+        root.ids.corner.hold_s = screens.LONG_PRESS_S * self.time_scale
         root.bind(size=self._on_root_size)
         self._on_root_size(root, root.size)
         self.bind(languages=lambda *_: self._build_lang_buttons())
@@ -144,6 +145,10 @@ class HymyApp(App):
             Clock.schedule_interval(self._drift, DRIFT_S * self.time_scale),
         ]
         self._open_panel()
+
+    def open_settings(self, *_args) -> bool:
+        """Kivy's settings panel (F1) never opens on a kiosk."""
+        return False
 
     def on_stop(self):
         self.shutdown()

@@ -1,0 +1,303 @@
+"""The kiosk app really rendered (headless SDL2 + Mesa) and driven by real touches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hymy.hours import WEEKDAYS
+from kiosk.i18n import LANGUAGES
+from kiosk.ui.pinlock import hash_pin
+from sync.protocol import Reason, StoreConfig, Texts, default_store_config
+
+pytestmark = pytest.mark.kivy
+
+
+def store_config(**changes) -> StoreConfig:
+    data = default_store_config().model_dump(mode="json")
+    data.update(changes)
+    return StoreConfig.model_validate(data)
+
+
+def events(driver) -> list[dict]:
+    return [e.payload() for e in driver.app.store.unsent()]
+
+
+def closed_today_hours(tz: str = "Europe/Helsinki") -> dict[str, list[str]]:
+    """Opening hours that leave today (in ``tz``) closed all day: open only tomorrow."""
+    today = datetime.now(ZoneInfo(tz)).weekday()
+    return {WEEKDAYS[(today + 2) % 7]: ["08:00-20:00"]}
+
+
+PRAISE = [{"id": "cashier", "texts": {"fi": "Kassa", "sv": "Kassan", "en": "Cashier"}},
+          {"id": "bakery", "texts": {"fi": "Leipomo", "sv": "Bageriet", "en": "Bakery"}}]
+
+
+def test_app_touch_on_face_stores_response_then_thanks_then_question(make_kiosk):
+    k = make_kiosk(store_config(followup={}))
+    assert k.app.manager_current == "question"
+    assert k.app.question_text == "Miten onnistuimme tänään?"
+    k.tap(k.face(3))
+    stored = events(k)
+    assert [(e["type"], e["mood"], e["source"], e["scale"]) for e in stored] == [("response", 3, "touch", 4)]
+    assert k.app.manager_current == "thanks"
+    assert "Kiitos!" in k.texts()
+    k.wait_screen("question", timeout=3)
+
+
+def test_app_faces_are_at_least_a_fifth_of_the_screen_wide(make_kiosk):
+    for scale in (3, 4, 5):
+        k = make_kiosk(store_config(question={"id": "q", "texts": {"fi": "Kysymys"}, "scale": scale}))
+        faces = k.screen("question").ids.faces.faces
+        assert len(faces) == scale
+        width = k.window.width
+        assert all(f.width >= 0.2 * width - 1 for f in faces), [f.width for f in faces]
+        k.tap(k.face(scale))
+        assert events(k)[-1]["mood"] == scale and events(k)[-1]["scale"] == scale
+
+
+def test_app_followup_reason_is_stored_as_its_own_event(make_kiosk):
+    k = make_kiosk(store_config())  # default: moods 1 and 2 ask for a reason
+    k.tap(k.face(1))
+    assert k.app.manager_current == "followup"
+    response = events(k)[0]
+    assert response["type"] == "response" and response["mood"] == 1  # stored before the follow-up shows
+    assert "Mikä oli tärkein syy?" in k.texts()
+    options = [b.text for b in k.screen("followup").ids.grid.children[::-1]]
+    assert options == ["Jono", "Palvelu", "Valikoima", "Hinta", "Siisteys"]
+    k.tap(k.button("Palvelu"))
+    followups = [e for e in events(k) if e["type"] == "followup"]
+    assert [(f["kind"], f["value"], f["response_id"]) for f in followups] == [("reason", "service", response["id"])]
+    assert k.app.manager_current == "thanks"
+
+
+def test_app_followup_skip_stores_nothing_more(make_kiosk):
+    k = make_kiosk(store_config())
+    k.tap(k.face(2))
+    k.tap(k.button("Ohita"))
+    assert [e["type"] for e in events(k)] == ["response"]
+    assert k.app.manager_current == "thanks"
+
+
+def test_app_followup_timeout_returns_to_question_with_press_kept(make_kiosk):
+    k = make_kiosk(store_config(followup_timeout_s=8))  # 8 s x time_scale 0.05 = 0.4 s
+    k.tap(k.face(1))
+    assert k.app.manager_current == "followup"
+    k.wait_screen("question", timeout=3)
+    assert [e["type"] for e in events(k)] == ["response"]
+
+
+def test_app_praise_after_very_happy_face(make_kiosk):
+    k = make_kiosk(store_config(praise=PRAISE, followup={"4": "praise"}))
+    k.tap(k.face(4))
+    assert "Kuka tai mikä ilahdutti päivääsi?" in k.texts()
+    k.tap(k.button("Leipomo"))
+    fu = [e for e in events(k) if e["type"] == "followup"]
+    assert [(f["kind"], f["value"]) for f in fu] == [("praise", "bakery")]
+
+
+def test_app_comment_after_followup_is_limited_and_stored(make_kiosk):
+    k = make_kiosk(store_config(comments_enabled=True))
+    k.tap(k.face(1))
+    k.tap(k.button("Jono"))
+    k.wait_screen("comment")
+    field = k.screen("comment").ids.comment
+    assert field.focus
+    field.insert_text("Liian pitkä jono. " * 30)
+    assert len(field.text) == 280
+    k.frames(2)
+    k.tap(k.button("Lähetä"))
+    comments = [e for e in events(k) if e["type"] == "followup" and e["kind"] == "comment"]
+    assert len(comments) == 1 and comments[0]["value"] == field.text.strip()
+    assert k.app.manager_current == "thanks"
+
+
+def test_app_comment_is_off_by_default(make_kiosk):
+    k = make_kiosk(store_config())
+    k.tap(k.face(1))
+    k.tap(k.button("Jono"))
+    assert k.app.manager_current == "thanks"
+
+
+def test_app_language_button_switches_texts_and_falls_back_after_response(make_kiosk):
+    k = make_kiosk(store_config(followup={}))
+    k.tap(k.button("Svenska"))
+    assert k.app.lang == "sv"
+    assert k.app.question_text == "Hur lyckades vi i dag?"
+    k.tap(k.face(4))
+    assert "Tack!" in k.texts()
+    k.wait_screen("question", timeout=3)
+    assert k.app.lang == "fi" and k.app.question_text == "Miten onnistuimme tänään?"
+
+
+def test_app_reason_texts_follow_the_language(make_kiosk):
+    k = make_kiosk(store_config())
+    k.tap(k.button("English"))
+    k.tap(k.face(1))
+    assert "What was the main reason?" in k.texts()
+    assert k.button("Queue") and k.button("Skip")
+
+
+def test_app_today_result_on_thanks_only_with_enough_presses(make_kiosk):
+    k = make_kiosk(store_config(followup={}, show_today_result=True, response_interval_s=0))
+    k.tap(k.face(4))
+    assert k.app.today_line == ""  # one press: too few to claim anything
+    k.wait_screen("question", timeout=3)
+    for mood in [4] * 15 + [1] * 5:
+        k.app.recorder.record(mood, "simulated")
+    k.tap(k.face(3))
+    assert k.app.today_line == "Tänään 77\xa0% asiakkaistamme hymyili"  # 17 of 22 positive
+
+
+def test_app_closed_hours_show_closed_view_and_presses_carry_closed(make_kiosk):
+    k = make_kiosk(store_config(opening_hours=closed_today_hours()))
+    assert k.app.manager_current == "closed"
+    assert "Suljettu" in k.texts()
+    # A GPIO press arrives while closed: stored with the closed flag, thanked, then closed again.
+    response = k.app.recorder.record(2, "button")
+    assert response.flags == ["closed"]
+    k.app.on_gpio_press(response)
+    k.wait_screen("thanks")
+    k.wait_screen("closed", timeout=3)
+
+
+def test_app_closed_backlight_off_switches_sysfs_backlight(make_kiosk, tmp_path):
+    from kiosk.ui.backlight import Backlight
+
+    dev = tmp_path / "sys" / "rpi_backlight"
+    dev.mkdir(parents=True)
+    (dev / "bl_power").write_text("0")
+    k = make_kiosk(store_config(opening_hours=closed_today_hours(), closed_display="backlight_off"),
+                   backlight=Backlight(tmp_path / "sys"))
+    assert k.app.manager_current == "closed" and k.app.backlight_off
+    assert (dev / "bl_power").read_text() == "4"
+    k.app.shutdown()
+    assert (dev / "bl_power").read_text() == "0"
+
+
+def test_app_pin_lockout_after_three_wrong_pins(make_kiosk):
+    from tests.kiosk.ui.conftest import Ticker
+
+    ticker = Ticker()
+    k = make_kiosk(store_config(), device={"maintenance": {"pin_hash": hash_pin("2468")}}, pin_clock=ticker)
+    corner = k.app.root.ids.corner
+    k.tap(corner)  # a short touch does nothing
+    assert k.app.manager_current == "question"
+    k.tap(corner, hold=3.0 * 0.05 + 0.1)  # the 3 s hold, time-scaled
+    assert k.app.manager_current == "pin"
+
+    def enter(pin):
+        for digit in pin:
+            k.tap(k.button(digit))
+        k.tap(k.button("OK"))
+
+    enter("1111")
+    assert "Väärä PIN-koodi. Yrityksiä jäljellä: 2" in k.texts()
+    enter("2222")
+    enter("3333")
+    assert any(t.startswith("Lukittu.") for t in k.texts())
+    enter("2468")  # right PIN, but locked
+    assert k.app.manager_current == "pin"
+    ticker.now += 61
+    enter("2468")
+    assert k.app.manager_current == "maintenance"
+
+
+def test_app_maintenance_shows_state_and_sync_now_asks_agent(make_kiosk):
+    k = make_kiosk(store_config(followup={}), device={"maintenance": {"pin_hash": hash_pin("1234")},
+                                                      "server": {"url": "https://hymy.example"}})
+    k.app.store.set_meta("last_sync", '{"at": "2026-11-23T10:00:00.000Z", "ok": false, '
+                         '"error": "connection refused", "last_success_at": "2026-11-23T09:00:00.000Z"}')
+    k.tap(k.face(4))
+    k.wait_screen("question", timeout=3)
+    k.app.open_pin_pad()
+    for digit in "1234":
+        k.tap(k.button(digit))
+    k.tap(k.button("OK"))
+    k.wait_screen("maintenance")
+    rows = dict(k.screen("maintenance").rows)
+    assert rows["Palvelin"] == "https://hymy.example"
+    assert rows["Viimeisin virhe"] == "connection refused"
+    assert rows["Viimeksi onnistunut"] == "2026-11-23T09:00:00.000Z"
+    assert rows["Lähettämättä"] == "1"
+    assert rows["Happy Index"].startswith("100")
+    assert rows["Tänään"].startswith("N=1")
+    k.tap(k.button("Synkronoi nyt"))
+    assert k.app.store.get_meta("sync_requested_at")
+    k.tap(k.button("Testaa painikkeet"))
+    assert k.app.manager_current == "test"
+    k.tap(k.face(2, screen="test"))
+    assert k.screen("test").message == "Naama 2 toimii."
+    assert [e["type"] for e in events(k)] == ["response"]  # the test press is not recorded
+    k.tap(k.button("Takaisin"))
+    k.tap(k.button("Poistu"))
+    assert k.app.manager_current == "question"
+
+
+def test_app_without_pin_hash_maintenance_stays_closed(make_kiosk):
+    k = make_kiosk(store_config())
+    k.app.open_pin_pad()
+    for digit in "0000":
+        k.tap(k.button(digit))
+    k.tap(k.button("OK"))
+    assert k.app.manager_current == "pin"
+    assert "Huollon PIN-koodia ei ole asetettu." in k.texts()
+
+
+def test_app_gpio_press_from_another_thread_shows_thanks(make_kiosk):
+    import threading
+
+    k = make_kiosk(store_config(followup={}))
+    done = []
+
+    def gpio_thread():
+        response = k.app.recorder.record(4, "button")
+        k.app.on_gpio_press(response)
+        done.append(response)
+
+    t = threading.Thread(target=gpio_thread)
+    t.start()
+    t.join(5)
+    k.wait_screen("thanks")
+    assert k.app.last_mood == 4 and done[0].source == "button"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_app_renders_every_screen_in_every_language(make_kiosk, tmp_path, lang):
+    from PIL import Image
+
+    config = store_config(comments_enabled=True, praise=PRAISE, followup={"1": "reason", "4": "praise"},
+                          reasons=[Reason(id=f"r{i}", texts=Texts(fi=f"Syy {i}", sv=f"Orsak {i}", en=f"Reason {i}"))
+                                   .model_dump() for i in range(1, 7)])
+    k = make_kiosk(config, device={"maintenance": {"pin_hash": hash_pin("1")}})
+    shown = {}
+
+    def shot(name):
+        k.wait_screen(name)
+        path = k.png(tmp_path / f"{lang}-{name}.png")
+        img = Image.open(path).convert("L")
+        lo, hi = img.getextrema()
+        assert hi - lo > 60, f"{name} in {lang} looks blank"
+        shown[name] = list(k.texts())
+
+    k.app.set_lang(lang)
+    shot("question")
+    k.app.press(1)
+    shot("followup")
+    k.app.choose("r1")
+    shot("comment")
+    k.app.skip()
+    shot("thanks")
+    k.app.open_pin_pad()
+    shot("pin")
+    k.app.set_lang(lang)
+    k.app.pin_key("1")
+    k.app.pin_submit()
+    shot("maintenance")
+    k.app.show_test()
+    shot("test")
+    expected = {"fi": "Kiitos!", "sv": "Tack!", "en": "Thank you!"}[lang]
+    assert expected in shown["thanks"]
+    assert len(shown["followup"]) >= 1
