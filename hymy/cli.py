@@ -17,9 +17,11 @@ from hymy.errors import HymyError
 
 # command name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
+    "firstboot": "hymy.deploycli:firstboot",
     "kiosk": "kiosk.cli:kiosk",
     "status": "kiosk.cli:status",
     "sync": "sync.cli:sync",
+    "update": "hymy.deploycli:update",
 }
 
 
