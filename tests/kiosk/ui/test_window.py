@@ -1,0 +1,44 @@
+"""kiosk.ui.window: the Kivy settings a display config gives, and the environment the kiosk sets."""
+
+from __future__ import annotations
+
+import json
+
+import assets
+from kiosk.config import parse_config
+from kiosk.ui.window import graphics_settings, prepare_environment
+
+
+def test_window_settings_follow_display_config():
+    display = parse_config({"display": {"width": 720, "height": 1280, "fullscreen": True,
+                                        "show_cursor": False, "maxfps": 20, "rotation": 90}}).display
+    s = graphics_settings(display)
+    assert s["graphics", "width"] == "720" and s["graphics", "height"] == "1280"
+    assert s["graphics", "fullscreen"] == "auto" and s["graphics", "show_cursor"] == "0"
+    assert s["graphics", "maxfps"] == "20"
+    assert s["kivy", "keyboard_mode"] == "dock"
+
+
+def test_window_windowed_development_display():
+    s = graphics_settings(parse_config({"display": {"fullscreen": False, "show_cursor": True}}).display)
+    assert s["graphics", "fullscreen"] == "0" and s["graphics", "show_cursor"] == "1"
+
+
+def test_window_keyboard_layout_has_nordic_letters():
+    layout = json.loads(assets.keyboard_layout().read_text(encoding="utf-8"))
+    keys = {k[1] for row in ("normal_2", "normal_3") for k in layout[row]}
+    assert {"å", "ä", "ö"} <= keys
+
+
+def test_window_environment_without_display_uses_kmsdrm(monkeypatch, tmp_path):
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER", "KIVY_HOME", "HYMY_KIVY_LOG"):
+        monkeypatch.delenv(var, raising=False)
+    done = prepare_environment(tmp_path)
+    assert done["SDL_VIDEODRIVER"] == "kmsdrm"
+    assert done["KIVY_HOME"] == str(tmp_path / "kivy") and (tmp_path / "kivy").is_dir()
+
+
+def test_window_environment_keeps_what_is_set(monkeypatch, tmp_path):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "offscreen")
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert "SDL_VIDEODRIVER" not in prepare_environment(tmp_path)
