@@ -119,7 +119,7 @@ def key_line(text: str, dotted: str) -> int | None:
     Understands ``[table]`` headers followed by ``key = ...`` and dotted keys (``table.key = ...``).
     """
     parts = dotted.split(".")
-    table, key = (parts[0], parts[1]) if len(parts) > 1 else (parts[0], None)
+    table, key = (parts[0], ".".join(parts[1:])) if len(parts) > 1 else (parts[0], None)
     current = None
     header = None
     for no, raw in enumerate(text.splitlines(), start=1):
@@ -281,8 +281,13 @@ def parse(text: str, boot_dir: Path | None = None, *, known_zones: set[str] | No
             p.rotation = rotation
 
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=_line_of))
     return p
+
+
+def _line_of(problem: str) -> int:
+    m = re.match(r"^line (\d+):", problem)
+    return int(m.group(1)) if m else 0
 
 
 # --------------------------------------------------------------------------------------------------
