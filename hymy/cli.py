@@ -19,6 +19,7 @@ from hymy.errors import HymyError
 COMMANDS: dict[str, str] = {
     "firstboot": "hymy.deploycli:firstboot",
     "kiosk": "kiosk.cli:kiosk",
+    "simulate": "kiosk.simulate_cli:simulate",
     "status": "kiosk.cli:status",
     "sync": "sync.cli:sync",
     "update": "hymy.deploycli:update",
