@@ -5,6 +5,7 @@ Pressed (or highlighted in the button test) it shrinks slightly and gets a white
 
 from __future__ import annotations
 
+from kivy.clock import Clock
 from kivy.graphics import Color, Ellipse, Line, Mesh
 from kivy.properties import BooleanProperty, NumericProperty
 from kivy.uix.behaviors import ButtonBehavior
@@ -30,10 +31,10 @@ class Smiley(ButtonBehavior, Widget):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.always_release = False
-        self.fbind("pos", self._redraw)
-        self.fbind("size", self._redraw)
-        for name in ("state", "mood", "scale", "bob", "highlight", "fill"):
-            self.fbind(name, self._redraw)
+        # one redraw per frame at most, just before it is drawn (timeout -1)
+        self._trigger = Clock.create_trigger(self._redraw, -1)
+        for name in ("x", "y", "width", "height", "state", "mood", "scale", "bob", "highlight", "fill"):
+            self.fbind(name, self._trigger)
         self._redraw()
 
     def _redraw(self, *_args) -> None:
