@@ -1,0 +1,86 @@
+"""sync.client over real TLS on loopback: an untrusted certificate is refused; ``ca_bundle`` trusts it.
+
+There is no way to turn verification off, so the only way to talk to a self-signed server is to give
+its CA. The HTTPS endpoint here is Python's http.server with a certificate made by the openssl CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import ssl
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from hymy.errors import SyncError
+from sync.client import Client, Token
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    if not shutil.which("openssl"):
+        pytest.skip("openssl CLI not installed")
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
+        check=True, capture_output=True,
+    )
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append(self.headers.get("Authorization", ""))
+            body = json.dumps({"results": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(d / "cert.pem", d / "key.pem")
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", d / "cert.pem", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_untrusted_certificate_is_refused(tls_server):
+    url, _, seen = tls_server
+    client = Client(url, "tok-secret")
+    outcome = client.post_batch(b'{"events":[]}')
+    assert outcome.status is None and "SSL" in outcome.detail
+    assert "tok-secret" not in outcome.detail
+    assert seen == []
+
+
+def test_ca_bundle_makes_it_trusted_and_the_token_is_sent(tls_server):
+    url, cert, seen = tls_server
+    client = Client(url, "tok-secret", ca_bundle=cert)
+    outcome = client.post_batch(b'{"events":[]}')
+    assert outcome.status == 200 and outcome.results == []
+    assert seen[-1] == "Bearer tok-secret"
+
+
+def test_token_never_shows_in_repr_or_errors():
+    client = Client("http://127.0.0.1:9", "tok-secret", connect_timeout=0.5)
+    assert "tok-secret" not in repr(client) and "tok-secret" not in repr(client.__dict__)
+    assert str(Token("tok-secret")) == "Token(***)"
+    outcome = client.post_batch(b"{}")
+    assert outcome.status is None and "tok-secret" not in outcome.detail
+    with pytest.raises(SyncError) as err:
+        client.get_config(None)
+    assert "tok-secret" not in str(err.value)
