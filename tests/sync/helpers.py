@@ -1,0 +1,83 @@
+"""Shared helpers of the sync tests: device configs, presses into a real store, loopback ports."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from hymy.timestamps import utcnow
+from kiosk.capture import build_followup, build_response
+from kiosk.clock import ClockReading
+from kiosk.config import load_config
+from kiosk.store import Store
+from sync.protocol import default_store_config
+
+
+def write_config(tmp_path: Path, url: str, *, code: str | None = None, name: str = "kiosk.toml") -> Path:
+    """A device TOML with its data dir under ``tmp_path``; returns its path."""
+    data = tmp_path / "data"
+    lines = ["[device]", 'name = "test-kiosk"', f'data_dir = "{data}"', 'clock = "trust"', "", "[server]",
+             f'url = "{url}"']
+    if code:
+        lines.append(f'enrolment_code = "{code}"')
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def device(tmp_path: Path, url: str, **kw):
+    """(config, store) for a device talking to ``url``."""
+    cfg = load_config(write_config(tmp_path, url, **kw))
+    return cfg, Store(cfg.store_path)
+
+
+def presses(store: Store, n: int, *, synced: bool = True, boot_id: str = "boot-test", followups: bool = True,
+            start_uptime_ms: int = 1000) -> list[str]:
+    """Record ``n`` presses (every 7th with a reason follow-up) in one transaction; return the event ids."""
+    cfg = default_store_config()
+    base = utcnow()
+    events = []
+    for i in range(n):
+        now = ClockReading(base + timedelta(milliseconds=i), synced, boot_id, start_uptime_ms + i)
+        r = build_response(1 + i % 4, "simulated", now, cfg, [])
+        events.append(r)
+        if followups and i % 7 == 0:
+            events.append(build_followup(r.id, "reason", "queue", now))
+    store.append_many(events)
+    return [e.id for e in events]
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening (connection refused)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class SlamServer:
+    """A TCP listener on loopback that accepts and at once closes each connection, counting them."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+    def close(self):
+        self.sock.close()

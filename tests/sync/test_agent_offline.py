@@ -1,0 +1,112 @@
+"""sync.agent with no server to talk to: nothing is lost, errors are recorded, clocks are corrected."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+from hymy.timestamps import parse_ts
+from kiosk.clock import ClockReading
+from kiosk.store import Store
+from sync.agent import Agent
+from sync.enrolment import write_token
+from tests.sync.helpers import SlamServer, closed_port, device, presses, write_config
+
+
+def test_server_down_keeps_every_event_and_records_the_error(tmp_path):
+    cfg, store = device(tmp_path, f"http://127.0.0.1:{closed_port()}")
+    write_token(cfg.token_path, "tok")
+    ids = presses(store, 20)
+    agent = Agent(cfg, store=store)
+    result = agent.drain()
+    assert result.error and "connection refused" in result.error
+    assert result.sent == 0 and result.pending == len(ids) == store.pending_count()
+    last = json.loads(store.get_meta("last_sync"))
+    assert last["ok"] is False and "connection refused" in last["error"] and last["last_success_at"] is None
+    agent.close()
+
+
+def test_no_token_and_no_code_says_not_enrolled(tmp_path):
+    cfg, store = device(tmp_path, f"http://127.0.0.1:{closed_port()}")
+    agent = Agent(cfg, store=store)
+    agent.tick()
+    assert store.get_meta("enrolment") == "not enrolled"
+    assert "enrolment_code" in json.loads(store.get_meta("last_sync"))["error"]
+    agent.close()
+
+
+def test_enrolment_with_server_down_backs_off_and_keeps_the_code(tmp_path):
+    cfg, store = device(tmp_path, f"http://127.0.0.1:{closed_port()}", code="ABCD-1234")
+    agent = Agent(cfg, store=store, backoff_base_s=10)
+    wait = agent.tick()
+    assert 0 <= wait <= 10
+    assert not cfg.token_path.exists()
+    assert "ABCD-1234" in cfg.source.read_text()
+    assert "enrolment" in json.loads(store.get_meta("last_sync"))["error"]
+    agent.close()
+
+
+def test_sync_request_from_the_kiosk_skips_the_backoff(tmp_path):
+    slam = SlamServer()
+    cfg, store = device(tmp_path, f"http://127.0.0.1:{slam.port}")
+    write_token(cfg.token_path, "tok")
+    ids = presses(store, 3)
+    agent = Agent(cfg, store=store, backoff_base_s=100, backoff_cap_s=100, heartbeat_s=3600,
+                  rand=lambda: 0.99)
+    for _ in range(5):
+        agent.tick()
+    first = slam.accepted
+    assert first >= 1, "tried once"
+    agent.tick()
+    assert slam.accepted == first, "then waits (backoff of up to 100 s)"
+    kiosk = Store(cfg.store_path)  # the maintenance screen's own connection
+    kiosk.set_meta("sync_requested_at", "2026-11-23T12:00:00.000Z")
+    agent.tick()
+    assert slam.accepted > first, "sync now: tried again at once"
+    assert store.pending_count() == len(ids)
+    agent.close()
+    kiosk.close()
+    slam.close()
+
+
+class StepClock:
+    def __init__(self):
+        self.synced = False
+        self.wall = datetime(1970, 1, 1, 0, 2, tzinfo=UTC)
+        self.uptime = 120_000
+
+    def __call__(self):
+        return ClockReading(self.wall, self.synced, "boot-test", self.uptime)
+
+
+def test_unsent_presses_are_corrected_once_the_clock_syncs(tmp_path):
+    cfg, store = device(tmp_path, f"http://127.0.0.1:{closed_port()}")
+    ids = presses(store, 3, synced=False, followups=False, start_uptime_ms=100_000)
+    clock = StepClock()
+    agent = Agent(cfg, store=store, clock=clock)
+    assert agent.correct_clock() == 0
+    clock.synced, clock.wall = True, datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    assert agent.correct_clock() == 3
+    first = store.get(ids[0])
+    assert first["clock_corrected"] is True and first["device_pressed_at"]
+    # press at uptime 100 000 ms, now uptime 120 000 ms at 12:00:00 -> 11:59:40
+    assert parse_ts(first["pressed_at"]) == datetime(2026, 11, 23, 11, 59, 40, tzinfo=UTC)
+    assert agent.correct_clock() == 0
+    agent.close()
+
+
+def test_cli_once_exits_nonzero_with_the_server_down(tmp_path):
+    path = write_config(tmp_path, f"http://127.0.0.1:{closed_port()}")
+    cfg_store = Store(tmp_path / "data" / "kiosk.db")
+    presses(cfg_store, 2)
+    write_token(tmp_path / "data" / "device-token", "tok")
+    t = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "hymy", "sync", "--once", "--config", str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1, out.stderr
+    assert "pending 3" in out.stdout and "connection refused" in out.stdout
+    assert time.monotonic() - t < 30
+    cfg_store.close()
