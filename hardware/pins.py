@@ -49,3 +49,28 @@ def pin_problems(named_pins: Iterable[tuple[str, int | None]], reserved: Iterabl
         else:
             first_use[pin] = key
     return problems
+
+
+def scale_problems(buttons: list[int], scale: int) -> list[str]:
+    """Run-time check of the button count against the question's scale (3, 4 or 5 faces).
+
+    The scale comes from the server's store config, so this cannot be checked when the device file
+    is read. One button per face, most negative first; no buttons at all is fine (touchscreen only).
+    """
+    if not buttons or len(buttons) == scale:
+        return []
+    if len(buttons) < scale:
+        return [
+            f"pins.buttons: {len(buttons)} buttons for a question with {scale} faces; fewer buttons than faces "
+            f"leaves faces nobody can press; wire one button per face, most negative first"
+        ]
+    return [
+        f"pins.buttons: {len(buttons)} buttons for a question with {scale} faces; wire one button per face, "
+        f"most negative first, or change the question's scale on the server"
+    ]
+
+
+#: The example pin map of docs/hardware.md (4 or 5 buttons): no I2C, SPI or UART pin is used.
+EXAMPLE_BUTTONS = (5, 6, 13, 19, 26)
+EXAMPLE_LEDS = (17, 27, 22, 23, 24)
+EXAMPLE_STAFF_ALERT = 18

@@ -69,6 +69,8 @@ class PinsSection(_Section):
     reserved: list[Literal["i2c", "spi", "uart"]] = Field(default_factory=list)
     #: Contact-bounce filter, in milliseconds.
     bounce_ms: int = Field(20, ge=1, le=200)
+    #: Colours of the arcade buttons, same order (``hymy hwtest`` asks for them by colour); empty = defaults.
+    colours: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list, max_length=5)
 
     @model_validator(mode="after")
     def _pin_map(self) -> PinsSection:
@@ -79,6 +81,10 @@ class PinsSection(_Section):
         if self.leds and len(self.leds) != len(self.buttons):
             problems.append(
                 f"pins.leds: {len(self.leds)} LEDs for {len(self.buttons)} buttons; give one LED per button or none"
+            )
+        if self.colours and len(self.colours) != len(self.buttons):
+            problems.append(
+                f"pins.colours: {len(self.colours)} colours for {len(self.buttons)} buttons; name every button or none"
             )
         if problems:
             raise _Problems(problems)
