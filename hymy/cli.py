@@ -18,6 +18,7 @@ from hymy.errors import HymyError
 # command name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
     "firstboot": "hymy.deploycli:firstboot",
+    "hwtest": "hardware.cli:hwtest",
     "kiosk": "kiosk.cli:kiosk",
     "simulate": "kiosk.simulate_cli:simulate",
     "status": "kiosk.cli:status",
