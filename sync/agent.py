@@ -46,6 +46,11 @@ REVOKED = "revoked: device not enrolled or revoked"
 CLOCK_CHECK_S = 5.0
 #: While draining successfully, ``last_sync`` is rewritten at most this often (seconds).
 LAST_SYNC_EVERY_S = 1.0
+#: Shortest gap between two batches that were not full (seconds): presses trickling in one by one are
+#: gathered for up to half a second, so a busy kiosk stays well under the server's per-device rate limit
+#: (120 requests/min by default) while a press still reaches the server within about a second.
+#: A backlog (full batches) is sent back to back.
+TRICKLE_GAP_S = 0.5
 
 
 @dataclass
@@ -71,7 +76,9 @@ class Agent:
     the config names; ``clock`` returns a ``ClockReading``; ``monotonic`` is seconds. ``max_events`` /
     ``max_bytes`` bound a batch (500 / 256 KiB); ``backoff_base_s`` / ``backoff_cap_s`` the full-jitter
     backoff (1 s / 300 s); ``heartbeat_s`` the heartbeat and config-pull period (60 s);
-    ``auth_retry_s`` how often a refused token is tried again (300 s).
+    ``auth_retry_s`` how often a refused token is tried again (300 s); ``poll_s`` how often an idle
+    agent looks for new presses (0.25 s); ``trickle_gap_s`` the shortest gap after a batch that was not
+    full (0.5 s).
     """
 
     def __init__(self, config: DeviceConfig, *, store: Store | None = None, client: Client | None = None,
@@ -79,7 +86,8 @@ class Agent:
                  monotonic: Callable[[], float] = time.monotonic,
                  max_events: int = MAX_BATCH_EVENTS, max_bytes: int = MAX_BATCH_BYTES,
                  backoff_base_s: float = BASE_S, backoff_cap_s: float = CAP_S,
-                 heartbeat_s: float = HEARTBEAT_S, auth_retry_s: float = AUTH_RETRY_S, poll_s: float = POLL_S):
+                 heartbeat_s: float = HEARTBEAT_S, auth_retry_s: float = AUTH_RETRY_S, poll_s: float = POLL_S,
+                 trickle_gap_s: float = TRICKLE_GAP_S):
         if not config.server.url and client is None:
             raise SyncError("server.url is not set in the device config; add [server] url = \"https://...\"")
         self.config = config
@@ -94,11 +102,13 @@ class Agent:
         self.heartbeat_s = heartbeat_s
         self.auth_retry_s = auth_retry_s
         self.poll_s = poll_s
+        self.trickle_gap_s = trickle_gap_s
         self.watcher = ChangeWatcher(self.store.path)
         self.stop_event = threading.Event()
         self.last_error: str | None = None
         self.config_error: str | None = None
         self._dirty = True
+        self._last_batch_full = False
         self._next_send = 0.0
         self._next_beat = 0.0
         self._next_enrol = 0.0
@@ -172,8 +182,10 @@ class Agent:
                 self._dirty = False
             elif step.wait_s > 0:
                 self._next_send = self.monotonic() + step.wait_s
-            else:
+            elif self._last_batch_full or step.verdict is not Verdict.delivered:
                 return 0.0
+            else:
+                self._next_send = self.monotonic() + self.trickle_gap_s
         if self._dirty:
             return max(0.0, min(self._next_send, self._next_beat) - self.monotonic())
         return max(0.0, self._next_beat - self.monotonic())
@@ -259,6 +271,7 @@ class Agent:
                 self._write_last_sync(True, None, force=True)
             return None
         batch = self.policy.plan(events)
+        self._last_batch_full = len(batch) < len(events) or len(batch) >= self.policy.limit_events
         outcome = self.client.post_batch(encode_batch(batch))
         step = self.policy.on_outcome(batch, outcome)
         self.apply(step)
