@@ -600,7 +600,12 @@ class Provisioner:
             return False
         from sync.enrolment import remove_enrolment_code
 
-        return remove_enrolment_code(cfg_path)
+        if not remove_enrolment_code(cfg_path):
+            return False
+        gid = self._hymy_gid()
+        if gid is not None and os.geteuid() == 0:  # the rewrite made it root:root; the kiosk must read it
+            os.chown(cfg_path, 0, gid)
+        return True
 
 
 def format_ts_now() -> str:

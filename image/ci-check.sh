@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# The image check: build a Debian bookworm root with debootstrap, run image/install.sh in it (from a
+# wheel built from this checkout), then check what a technician relies on: the user and its groups,
+# files and permissions, enabled units, provisioning from a boot-partition file, enrolment (token
+# file 0600), `hymy status` and `hymy hwtest --auto` inside the root, and that a second run of the
+# installer changes nothing. Run by .ci/run (amd64); `make image-check-arm64` runs it for arm64
+# under qemu-user-static (slow, not in CI). Needs root, debootstrap and the Debian package mirror.
+#
+# Caches only under build/image-check/ (a base root tarball and pip's cache), never elsewhere.
+#   HYMY_IMAGE_ARCH=amd64|arm64   (default: the host's)   HYMY_DEBIAN_MIRROR=URL (default: the host's)
+#   HYMY_IMAGE_SUITE=bookworm     HYMY_IMAGE_KEEP=1 keeps the root afterwards for a look around
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO="$(pwd)"
+ARCH="${HYMY_IMAGE_ARCH:-$(dpkg --print-architecture)}"
+SUITE="${HYMY_IMAGE_SUITE:-bookworm}"
+WORK="$REPO/build/image-check"
+ROOT="$WORK/root-$SUITE-$ARCH"
+BASE="$WORK/base-$SUITE-$ARCH.tar"
+PIPCACHE="$WORK/pip-cache"
+START=$(date +%s)
+FAILED=0
+
+[ "$(id -u)" -eq 0 ] || { echo "ci-check: needs root (chroot, mounts)" >&2; exit 2; }
+command -v debootstrap >/dev/null || { echo "ci-check: needs debootstrap (apt-get install debootstrap)" >&2; exit 2; }
+
+mirror() {
+    if [ -n "${HYMY_DEBIAN_MIRROR:-}" ]; then echo "$HYMY_DEBIAN_MIRROR"; return; fi
+    # The host's own Debian mirror, so nothing here names one.
+    local m
+    m="$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -1 || true)"
+    [ -n "$m" ] || m="$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -1 || true)"
+    echo "$m"
+}
+MIRROR="$(mirror)"
+[ -n "$MIRROR" ] || { echo "ci-check: no Debian mirror found; set HYMY_DEBIAN_MIRROR" >&2; exit 2; }
+
+ok() { echo "  ok: $*"; }
+bad() { echo "  FAIL: $*"; FAILED=$((FAILED + 1)); }
+check() { local what="$1"; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# pip in the root trusts what the host's pip trusts (a site's TLS-inspecting proxy has its own CA).
+HOST_CA="${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}"
+in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
+    LANG=C.UTF-8 HOME=/root PIP_CACHE_DIR=/var/cache/hymy-pip PIP_CERT=/etc/hymy-ci-host-ca.crt \
+    ${PIP_INDEX_URL:+PIP_INDEX_URL=$PIP_INDEX_URL} ${PIP_DEFAULT_TIMEOUT:+PIP_DEFAULT_TIMEOUT=$PIP_DEFAULT_TIMEOUT} "$@"; }
+as_hymy() { in_root runuser -u hymy -- /usr/bin/env HYMY_CONFIG=/etc/hymy/kiosk.toml "$@"; }
+
+MOUNTS=()
+cleanup() {
+    set +e
+    local i
+    for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do umount -l "${MOUNTS[$i]}" 2>/dev/null; done
+    [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null
+    if [ -z "${HYMY_IMAGE_KEEP:-}" ]; then rm -rf "$ROOT"; fi
+}
+trap cleanup EXIT
+bind() { mkdir -p "$ROOT$2"; mount --bind "$1" "$ROOT$2"; MOUNTS+=("$ROOT$2"); }
+
+echo "== wheel from this checkout"
+rm -rf build/wheels
+.venv/bin/pip wheel --no-deps -q -w build/wheels . 2>&1 | grep -v '^$' || true
+WHEEL="$(ls build/wheels/hymy-*.whl)"
+echo "  $WHEEL"
+
+echo "== $SUITE $ARCH root (debootstrap, cached as $BASE)"
+mkdir -p "$WORK" "$PIPCACHE"
+if [ ! -f "$BASE" ]; then
+    rm -rf "$ROOT.tmp"
+    # systemd: systemctl, systemd-analyze and systemd-detect-virt, as on Raspberry Pi OS Lite.
+    debootstrap --variant=minbase --arch="$ARCH" --include=systemd,systemd-sysv,udev \
+        "$SUITE" "$ROOT.tmp" "$MIRROR" > "$WORK/debootstrap.log" 2>&1 \
+        || { tail -20 "$WORK/debootstrap.log"; exit 1; }
+    tar -C "$ROOT.tmp" -cf "$BASE" .
+    rm -rf "$ROOT.tmp"
+fi
+rm -rf "$ROOT"; mkdir -p "$ROOT"
+tar -C "$ROOT" -xf "$BASE"
+echo "  $(( $(date +%s) - START )) s"
+
+# A Raspberry Pi OS-like boot partition so the installer's and firstboot's edits are exercised.
+mkdir -p "$ROOT/boot/firmware"
+printf '# Raspberry Pi config.txt\ncamera_auto_detect=1\n\n[cm4]\notg_mode=1\n\n[all]\n' > "$ROOT/boot/firmware/config.txt"
+echo "console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 fsck.repair=yes rootwait" \
+    > "$ROOT/boot/firmware/cmdline.txt"
+cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+cp "$HOST_CA" "$ROOT/etc/hymy-ci-host-ca.crt"
+bind /proc /proc
+bind /sys /sys
+bind /dev /dev
+bind /dev/pts /dev/pts
+bind "$PIPCACHE" /var/cache/hymy-pip
+mkdir -p "$ROOT/tmp/hymy-src/wheels"
+cp -r image systemd "$ROOT/tmp/hymy-src/"
+cp "$WHEEL" "$ROOT/tmp/hymy-src/wheels/"
+CHROOT_WHEEL="/tmp/hymy-src/wheels/$(basename "$WHEEL")"
+
+echo "== installer, first run"
+T0=$(date +%s)
+in_root bash /tmp/hymy-src/image/install.sh --wheel "$CHROOT_WHEEL" > "$WORK/install-1.log" 2>&1 \
+    || { tail -40 "$WORK/install-1.log"; echo "ci-check: the installer failed" >&2; exit 1; }
+grep -E '^(changed|==|hymy install|WARNING)' "$WORK/install-1.log" | sed 's/^/  /'
+echo "  first run: $(( $(date +%s) - T0 )) s"
+
+echo "== user and groups"
+GROUPS_OF_HYMY="$(in_root id -nG hymy)"
+for g in hymy gpio video render input; do
+    check "hymy is in group $g" grep -qw "$g" <<<"$GROUPS_OF_HYMY"
+done
+check "hymy has only the groups it needs ($GROUPS_OF_HYMY)" test "$(wc -w <<<"$GROUPS_OF_HYMY")" -eq 5
+check "hymy cannot log in" test "$(in_root getent passwd hymy | cut -d: -f7)" = /usr/sbin/nologin
+check "hymy is a system user" test "$(in_root id -u hymy)" -lt 1000
+check "no 'pi' user was assumed" sh -c "! chroot '$ROOT' id pi >/dev/null 2>&1"
+
+echo "== files and permissions"
+perm() { chroot "$ROOT" stat -c '%a %U:%G' "$1"; }
+check "/opt/hymy/current is a link into releases/" sh -c "readlink '$ROOT/opt/hymy/current' | grep -q '^releases/'"
+check "/usr/local/bin/hymy runs" in_root hymy --version
+check "/etc/hymy/kiosk.toml 640 root:hymy" test "$(perm /etc/hymy/kiosk.toml)" = "640 root:hymy"
+check "/var/lib/hymy 750 hymy:hymy" test "$(perm /var/lib/hymy)" = "750 hymy:hymy"
+for u in hymy-kiosk hymy-sync hymy-firstboot hymy-server; do
+    check "/etc/systemd/system/$u.service 644 root:root" test "$(perm /etc/systemd/system/$u.service)" = "644 root:root"
+done
+check "hardware watchdog at most 15 s" grep -qx 'RuntimeWatchdogSec=15s' "$ROOT/etc/systemd/system.conf.d/50-hymy-watchdog.conf"
+check "journald size limits" grep -qx 'SystemMaxUse=64M' "$ROOT/etc/systemd/journald.conf.d/50-hymy.conf"
+check "screen blanking off" grep -qw 'consoleblank=0' "$ROOT/boot/firmware/cmdline.txt"
+check "KMS driver on" grep -qx 'dtoverlay=vc4-kms-v3d' "$ROOT/boot/firmware/config.txt"
+check "cmdline.txt is still one line" test "$(wc -l < "$ROOT/boot/firmware/cmdline.txt")" -eq 1
+
+echo "== units"
+for u in hymy-kiosk hymy-sync hymy-firstboot; do
+    check "$u enabled" test "$(systemctl --root="$ROOT" is-enabled "$u.service" 2>/dev/null)" = enabled
+done
+check "hymy-server not enabled on a kiosk" sh -c "! systemctl --root='$ROOT' is-enabled hymy-server.service >/dev/null 2>&1"
+VERIFY="$(in_root systemd-analyze verify /etc/systemd/system/hymy-kiosk.service /etc/systemd/system/hymy-sync.service \
+    /etc/systemd/system/hymy-firstboot.service /etc/systemd/system/hymy-server.service 2>&1 | grep hymy || true)"
+check "systemd-analyze verify inside the root: no complaint about hymy units" test -z "$VERIFY"
+[ -z "$VERIFY" ] || echo "$VERIFY" | sed 's/^/    /'
+
+echo "== provisioning and enrolment"
+SERVER_URL=""; CODE=""
+if .venv/bin/python -c "import server.testing, server.admin" 2>/dev/null; then
+    # A real central server on loopback (the root shares this network namespace) and a real
+    # one-time enrolment code for a new device.
+    coproc SERVER { .venv/bin/python image/ci_server.py "$WORK/server.db"; }
+    SERVER_PID=$SERVER_PID
+    read -r -t 60 SERVER_URL CODE <&"${SERVER[0]}" || true
+fi
+if [ -n "$SERVER_URL" ] && [ -n "$CODE" ]; then
+    echo "  central server at $SERVER_URL"
+else
+    echo "  (no central server in this checkout: enrolment is checked with the token writer only)"
+    SERVER_URL="http://127.0.0.1:9"; CODE="CIONLY-0000"
+fi
+cat > "$ROOT/boot/firmware/hymy.toml" <<EOF
+[server]
+url = "$SERVER_URL"
+enrolment_code = "$CODE"
+
+[device]
+name = "CI kiosk"
+hostname = "hymy-ci-1"
+timezone = "Europe/Helsinki"
+
+[wifi]
+ssid = "Kauppa"
+password = "ci-wifi-secret-42"
+country = "FI"
+
+[display]
+rotation = 180
+EOF
+check "hymy firstboot applies the file" in_root hymy firstboot
+NM="$ROOT/etc/NetworkManager/system-connections/hymy-wifi.nmconnection"
+check "Wi-Fi keyfile 600 root:root" test "$(perm /etc/NetworkManager/system-connections/hymy-wifi.nmconnection)" = "600 root:root"
+check "Wi-Fi keyfile has the network" grep -qx 'ssid=Kauppa' "$NM"
+check "secrets scrubbed from the boot partition" sh -c "! grep -rq -e ci-wifi-secret-42 -e '$CODE' '$ROOT/boot/firmware'"
+check "boot file renamed hymy.toml.applied" test -f "$ROOT/boot/firmware/hymy.toml.applied" -a ! -e "$ROOT/boot/firmware/hymy.toml"
+check "kiosk.toml still 640 root:hymy" test "$(perm /etc/hymy/kiosk.toml)" = "640 root:hymy"
+check "kiosk.toml has the server" grep -q "url = \"$SERVER_URL\"" "$ROOT/etc/hymy/kiosk.toml"
+check "kiosk.toml has the rotation" grep -qx 'rotation = 180' "$ROOT/etc/hymy/kiosk.toml"
+check "hostname set" test "$(cat "$ROOT/etc/hostname")" = hymy-ci-1
+check "time zone set" test "$(readlink "$ROOT/etc/localtime")" = /usr/share/zoneinfo/Europe/Helsinki
+check "Wi-Fi country on the kernel command line" grep -qw 'cfg80211.ieee80211_regdom=FI' "$ROOT/boot/firmware/cmdline.txt"
+if [ -n "${SERVER_PID:-}" ]; then
+    as_hymy hymy sync --once > "$WORK/sync.log" 2>&1 || true
+    check "hymy sync --once enrolled with the one-time code" test -s "$ROOT/var/lib/hymy/device-token"
+    [ -s "$ROOT/var/lib/hymy/device-token" ] || tail -5 "$WORK/sync.log" | sed 's/^/    /'
+else
+    as_hymy /opt/hymy/current/bin/python -c \
+        "from pathlib import Path; from sync.enrolment import write_token; write_token(Path('/var/lib/hymy/device-token'), 'ci-token')"
+fi
+check "token file 600 hymy:hymy" test "$(perm /var/lib/hymy/device-token)" = "600 hymy:hymy"
+check "firstboot at the next boot removes the used code from kiosk.toml" in_root hymy firstboot
+check "enrolment code gone from kiosk.toml" sh -c "! grep -q enrolment_code '$ROOT/etc/hymy/kiosk.toml'"
+
+echo "== hymy status and hymy hwtest --auto inside the root"
+if as_hymy hymy status > "$WORK/status.log" 2>&1; then ok "hymy status"; sed 's/^/    /' "$WORK/status.log"
+else bad "hymy status"; sed 's/^/    /' "$WORK/status.log"; fi
+check "hymy status --json names the device" sh -c "chroot '$ROOT' runuser -u hymy -- env HYMY_CONFIG=/etc/hymy/kiosk.toml hymy status --json | grep -q '\"device_name\": \"CI kiosk\"'"
+if in_root hymy hwtest --help >/dev/null 2>&1; then
+    # No GPIO in a chroot: gpiozero's mock pins, as in development.
+    if as_hymy GPIOZERO_PIN_FACTORY=mock hymy hwtest --auto > "$WORK/hwtest.log" 2>&1; then ok "hymy hwtest --auto"
+    else bad "hymy hwtest --auto"; fi
+    sed 's/^/    /' "$WORK/hwtest.log" | tail -15
+else
+    bad "hymy hwtest is not in this release"
+fi
+
+echo "== installer, second run (must change nothing)"
+in_root bash /tmp/hymy-src/image/install.sh --wheel "$CHROOT_WHEEL" > "$WORK/install-2.log" 2>&1 \
+    || { tail -20 "$WORK/install-2.log"; bad "second run failed"; }
+check "second run: no 'changed:' line" sh -c "! grep -q '^changed:' '$WORK/install-2.log'"
+check "second run: says unchanged" test "$(tail -1 "$WORK/install-2.log")" = "hymy install: unchanged"
+grep '^changed:' "$WORK/install-2.log" | sed 's/^/    /' || true
+
+echo "== image check: $FAILED failed, $(( $(date +%s) - START )) s"
+[ "$FAILED" -eq 0 ]
