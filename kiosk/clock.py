@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -41,17 +42,27 @@ class _Timex(ctypes.Structure):
     ] + [("tai", ctypes.c_int), ("_pad", ctypes.c_int * 11)]
 
 
+@functools.cache
+def _adjtimex():
+    """libc's adjtimex, looked up once: ``find_library`` runs ``ldconfig -p`` in a subprocess, far too
+    slow for every press. None where there is no such call."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.adjtimex
+    except (OSError, AttributeError):
+        return None
+
+
 def kernel_clock_synced() -> bool:
     """What ``timedatectl``'s NTPSynchronized reports: adjtimex() is not TIME_ERROR.
 
     Returns True where the call is unavailable (non-Linux development machines).
     """
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        tx = _Timex()
-        return libc.adjtimex(ctypes.byref(tx)) != TIME_ERROR
-    except (OSError, AttributeError):
+    adjtimex = _adjtimex()
+    if adjtimex is None:
         return True
+    tx = _Timex()
+    return adjtimex(ctypes.byref(tx)) != TIME_ERROR
 
 
 def read_boot_id() -> str:
