@@ -19,7 +19,7 @@ def _session_cookie(request: Request, resp, sid: str | None) -> None:
         resp.delete_cookie(d.session_cookie, path="/")
         return
     resp.set_cookie(d.session_cookie, sid, httponly=True, samesite="lax", path="/",
-                    secure=is_https(request, d.force_https))
+                    secure=d.secure_cookies and is_https(request, d.force_https))
 
 
 @router.get("/login", name="login", response_class=HTMLResponse)
@@ -93,7 +93,7 @@ def change_password(request: Request, current: str = Form(""), new: str = Form("
         error = _("The new passwords differ.")
     elif len(new) < MIN_PASSWORD:
         error = _("The new password is too short: at least %(n)s characters.", n=MIN_PASSWORD)
-    elif d.authenticate(ctx.user.name, current) is None:
+    elif d.authenticate(ctx.user.username, current) is None:
         error = _("The current password is wrong.")
     if error:
         return render(ctx, "account.html", status_code=400, role_label=role_names(ctx.lang)[ctx.user.role],
@@ -115,7 +115,7 @@ def set_lang(request: Request, lang: str = Form("fi"), next: str = Form("/"), cs
         lang = i18n.DEFAULT_LANG
     resp = redirect(safe_next(next, ctx.url("root")), ctx)
     resp.set_cookie(i18n.LANG_COOKIE, lang, max_age=LANG_COOKIE_AGE_S, samesite="lax", path="/",
-                    secure=is_https(request, data(request).force_https))
+                    secure=data(request).secure_cookies and is_https(request, data(request).force_https))
     if ctx.user is not None:
         data(request).set_user_lang(ctx.user, lang)
     return resp
