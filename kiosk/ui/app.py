@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel.numbers import format_percent
 from kivy.animation import Animation
 from kivy.app import App
 from kivy.clock import Clock
@@ -33,13 +34,15 @@ from kiosk.capture import Recorder
 from kiosk.clock import SystemClock
 from kiosk.config import DeviceConfig
 from kiosk.i18n import _, default_language, language_name, translator
-from kiosk.store import Store
 from kiosk.storeconfig import StoreConfigCache
 from kiosk.ui import flow, screens
 from kiosk.ui import maintenance as maint
 from kiosk.ui.backlight import Backlight
 from kiosk.ui.pinlock import PinLock, PinResult
 from sync.protocol import MAX_VALUE_CHARS, Response, StoreConfig
+
+if TYPE_CHECKING:
+    from kiosk.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +92,16 @@ class HymyApp(App):
     root_w = NumericProperty(800)
     root_h = NumericProperty(480)
 
-    def __init__(self, device_config: DeviceConfig, *, store: Store, recorder: Recorder,
+    def __init__(self, device_config: DeviceConfig, *, open_store: Callable[[], Store],
                  store_config: Callable[[], StoreConfig], clock: Callable, time_scale: float = 1.0,
                  use_panel: bool = True, backlight: Backlight | None = None,
                  pin_clock: Callable[[], float] = time.monotonic, **kwargs):
         super().__init__(**kwargs)
         self.device_config = device_config
-        self.store = store
-        self.recorder = recorder
+        self._open_store = open_store
+        self._store: Store | None = None
+        self._recorder: Recorder | None = None
+        self._core_lock = threading.Lock()
         self.store_config = store_config
         self.clock = clock
         self.time_scale = time_scale
@@ -114,6 +119,34 @@ class HymyApp(App):
         #: perf_counter() of the first frame drawn (READY is sent then); None before.
         self.first_frame_at: float | None = None
         self.frame_listeners: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------------ the capture core
+
+    @property
+    def store(self) -> Store:
+        """The local store, opened on first use (right after the first frame, or by an earlier press)."""
+        if self._store is None:
+            self._open_core()
+        return self._store
+
+    @property
+    def recorder(self) -> Recorder:
+        if self._recorder is None:
+            self._open_core()
+        return self._recorder
+
+    def _open_core(self) -> None:
+        # Opening the store (SQLite, migrations, sqlite-utils) is the slowest part of starting; it
+        # happens after the first frame is on screen. A press that comes even earlier opens it here,
+        # so no press is ever lost or refused.
+        with self._core_lock:
+            if self._store is None:
+                self._store = self._open_store()
+                self._recorder = Recorder(self._store, self.store_config, self.clock)
+
+    def _after_first_frame(self, _dt=None) -> None:
+        self._open_core()
+        self._open_panel()
 
     # ------------------------------------------------------------------ Kivy life cycle
 
@@ -144,7 +177,6 @@ class HymyApp(App):
             Clock.schedule_interval(self._attract, ATTRACT_S * self.time_scale),
             Clock.schedule_interval(self._drift, DRIFT_S * self.time_scale),
         ]
-        self._open_panel()
 
     def open_settings(self, *_args) -> bool:
         """Kivy's settings panel (F1) never opens on a kiosk."""
@@ -175,6 +207,7 @@ class HymyApp(App):
         if self.first_frame_at is None:
             self.first_frame_at = time.perf_counter()
             notify.ready("showing the question")
+            Clock.schedule_once(self._after_first_frame, 0)
         for listener in list(self.frame_listeners):
             listener()
 
@@ -363,6 +396,8 @@ class HymyApp(App):
             pct = flow.today_percent(counts, scale)
             if pct is not None:
                 self.today_percent = pct
+                from babel.numbers import format_percent
+
                 percent = format_percent(pct / 100, locale=self.lang)
                 self.today_line = _("Today {percent} of our customers smiled").format(percent=percent)
         self._go("thanks")
@@ -520,13 +555,19 @@ def create_app(config: DeviceConfig, *, store: Store | None = None,
                store_config: Callable[[], StoreConfig] | None = None, clock: Callable | None = None,
                time_scale: float = 1.0, use_panel: bool = True, backlight: Backlight | None = None,
                pin_clock: Callable[[], float] = time.monotonic) -> HymyApp:
-    """A fresh kiosk app for ``config``: its own store (``config.store_path``), cached store config
-    and clock unless given. Nothing is shown until it runs."""
-    store = store or Store(config.store_path)
+    """A fresh kiosk app for ``config``: its own store (``config.store_path``, opened once the first
+    frame shows), cached store config and clock unless given. Nothing is shown until it runs."""
+
+    def open_store() -> Store:
+        if store is not None:
+            return store
+        from kiosk.store import Store
+
+        return Store(config.store_path)
+
     store_config = store_config or StoreConfigCache(config.store_config_path)
     clock = clock or SystemClock(trust=config.device.clock == "trust")
-    recorder = Recorder(store, store_config, clock)
-    return HymyApp(config, store=store, recorder=recorder, store_config=store_config, clock=clock,
+    return HymyApp(config, open_store=open_store, store_config=store_config, clock=clock,
                    time_scale=time_scale, use_panel=use_panel, backlight=backlight, pin_clock=pin_clock)
 
 
@@ -538,4 +579,5 @@ def run_kiosk(config: DeviceConfig) -> None:
     finally:
         app.shutdown()
         notify.stopping()
-        app.store.close()
+        if app._store is not None:
+            app._store.close()

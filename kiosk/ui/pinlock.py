@@ -11,9 +11,6 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
 MAX_TRIES = 3
 LOCK_S = 60.0
 
@@ -28,6 +25,8 @@ class PinResult(StrEnum):
 
 def hash_pin(pin: str) -> str:
     """An Argon2id hash of ``pin`` for ``maintenance.pin_hash``."""
+    from argon2 import PasswordHasher
+
     return PasswordHasher().hash(pin)
 
 
@@ -45,7 +44,6 @@ class PinLock:
         self.clock = clock
         self.failures = 0
         self._locked_until = 0.0
-        self._hasher = PasswordHasher()
 
     @property
     def enabled(self) -> bool:
@@ -64,8 +62,11 @@ class PinLock:
             return PinResult.disabled
         if self.locked_for() > 0:
             return PinResult.locked
+        from argon2 import PasswordHasher  # imported when first needed: keeps the kiosk's start fast
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         try:
-            self._hasher.verify(self.pin_hash, pin)
+            PasswordHasher().verify(self.pin_hash, pin)
         except VerifyMismatchError:
             return self._fail()
         except (VerificationError, InvalidHashError):

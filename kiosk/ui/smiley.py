@@ -15,6 +15,10 @@ from kiosk.ui import faces
 
 INK = faces.rgba(faces.INK)
 RING = (1, 1, 1, 1)
+#: Polygon segments of the face circles and the eyes. Kivy's default (180) is invisible at these
+#: sizes but multiplies the vertices a software renderer (Mesa llvmpipe) must bin each frame.
+FACE_SEGMENTS = 72
+EYE_SEGMENTS = 24
 
 
 class Smiley(ButtonBehavior, Widget):
@@ -53,16 +57,16 @@ class Smiley(ButtonBehavior, Widget):
             if pressed:
                 Color(*RING)
                 ring = r * 1.13
-                Ellipse(pos=(cx - ring, cy - ring), size=(2 * ring, 2 * ring))
+                Ellipse(pos=(cx - ring, cy - ring), size=(2 * ring, 2 * ring), segments=FACE_SEGMENTS)
             Color(*INK)
             outer = r * (1 + faces.OUTLINE)
-            Ellipse(pos=(cx - outer, cy - outer), size=(2 * outer, 2 * outer))
+            Ellipse(pos=(cx - outer, cy - outer), size=(2 * outer, 2 * outer), segments=FACE_SEGMENTS)
             Color(*faces.rgba(faces.colour(mood, scale)))
-            Ellipse(pos=(cx - r, cy - r), size=(2 * r, 2 * r))
+            Ellipse(pos=(cx - r, cy - r), size=(2 * r, 2 * r), segments=FACE_SEGMENTS)
             Color(*INK)
             er = faces.EYE_R * r
             for ex in (-faces.EYE_X, faces.EYE_X):
-                Ellipse(pos=(cx + ex * r - er, cy + faces.EYE_Y * r - er), size=(2 * er, 2 * er))
+                Ellipse(pos=(cx + ex * r - er, cy + faces.EYE_Y * r - er), size=(2 * er, 2 * er), segments=EYE_SEGMENTS)
             pts = [(cx + x * r, cy + y * r) for x, y in faces.mouth_points(faces.curve(mood, scale))]
             flat = [v for p in pts for v in p]
             width = faces.STROKE * r / 2
