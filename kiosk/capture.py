@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 #: Presses kept in memory while the disk is full, written as soon as it has room again.
 MAX_HELD = 10_000
+#: Seconds between background retries of held presses (so recording resumes without a new press).
+RETRY_S = 5.0
 
 
 def new_id() -> str:
@@ -97,18 +99,24 @@ class Recorder:
     ``store`` is a ``kiosk.store.Store``; ``config`` a callable returning the current StoreConfig
     (it may change when the sync agent pulls a new one); ``clock`` a callable returning a ClockReading.
     ``on_recorded(event)`` is called after each commit (LEDs, screens, local alert rules).
+    ``retry_s`` (default 5 s) is how often a background timer retries presses held while the store
+    could not write; 0 retries only at the next press or ``flush()``.
     """
 
     def __init__(self, store, config: Callable[[], StoreConfig], clock: Callable[[], ClockReading], *,
                  app_version: str = __version__,
-                 on_recorded: Callable[[Response | Followup], None] | None = None):
+                 on_recorded: Callable[[Response | Followup], None] | None = None,
+                 retry_s: float = RETRY_S):
         self.store = store
         self.config = config
         self.clock = clock
         self.app_version = app_version
         self.on_recorded = on_recorded
-        self._lock = threading.Lock()
-        self._held: deque[Response | Followup] = deque(maxlen=MAX_HELD)
+        self.retry_s = retry_s
+        self._lock = threading.RLock()
+        self._retry: threading.Timer | None = None
+        self._closed = False
+        self._held: deque[Response | Followup] = deque()
         self._last_counted = store.last_counted_response()
         #: The last store error, shown on the maintenance screen and in status; None when writing works.
         self.last_error: str | None = None
@@ -153,7 +161,18 @@ class Recorder:
         """Presses waiting in memory for the disk to have room again."""
         return len(self._held)
 
+    def close(self) -> None:
+        """Stop the background retry (held presses stay in memory; call ``flush`` first to keep them)."""
+        with self._lock:
+            self._closed = True
+            if self._retry is not None:
+                self._retry.cancel()
+                self._retry = None
+
     def _commit(self, event: Response | Followup) -> None:
+        if len(self._held) >= MAX_HELD:
+            dropped = self._held.popleft()
+            log.error("more than %d presses held in memory; dropped the oldest (%s)", MAX_HELD, dropped.id)
         self._held.append(event)
         self._flush_held()
 
@@ -165,15 +184,31 @@ class Recorder:
             self.store.append_many(events)
         except StoreUnavailable as exc:
             if self.last_error != str(exc):
-                log.error("cannot record presses (%d held in memory, retried at the next press): %s",
-                          len(self._held), exc)
+                log.error("cannot record presses (%d held in memory, retried every %g s and at the next press): %s",
+                          len(self._held), self.retry_s, exc)
             self.last_error = str(exc)
+            self._schedule_retry()
             return 0
         if self.last_error:
             log.warning("recording works again; wrote %d held presses", len(events))
         self.last_error = None
         self._held.clear()
         return len(events)
+
+    def _schedule_retry(self) -> None:
+        if self.retry_s <= 0 or self._closed or self._retry is not None:
+            return
+        self._retry = threading.Timer(self.retry_s, self._retry_now)
+        self._retry.daemon = True
+        self._retry.start()
+
+    def _retry_now(self) -> None:
+        with self._lock:
+            self._retry = None
+            try:
+                self._flush_held()
+            except Exception:  # a non-disk store error: logged, retried at the next press
+                log.exception("retrying held presses failed")
 
     def _notify(self, event: Response | Followup) -> None:
         if self.on_recorded is not None:

@@ -15,7 +15,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,10 +107,19 @@ class Store:
         """Move a corrupt file (and its -wal/-shm) aside with a timestamped name; start a fresh store."""
         stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
         moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        for suffix in ("", "-wal", "-shm"):
-            src = Path(str(self.path) + suffix)
-            if src.exists():
-                shutil.move(src, Path(str(moved) + suffix))
+        n = 1
+        while any(Path(str(moved) + sfx).exists() for sfx in ("", "-wal", "-shm")):  # never overwrite evidence
+            n += 1
+            moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                src = Path(str(self.path) + suffix)
+                if src.exists():
+                    shutil.move(src, Path(str(moved) + suffix))
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"{self.path}: the store is corrupt ({detail}) and cannot be moved aside: {exc.strerror or exc}"
+            ) from exc
         log.error("store %s failed its integrity check (%s); moved aside to %s and started a fresh one",
                   self.path, detail, moved)
         conn = self._connect()
@@ -142,15 +151,17 @@ class Store:
                 try:
                     yield conn
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    # SQLite may already have rolled back by itself (e.g. SQLITE_FULL): a second
+                    # ROLLBACK would raise and hide the real error.
+                    if conn.in_transaction:
+                        with suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
-                    try:
+                    with suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
                 if _is_unavailable(exc):
                     raise StoreUnavailable(f"{self.path}: cannot write: {exc}") from exc
                 raise
