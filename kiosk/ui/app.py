@@ -59,6 +59,9 @@ HOURS_CHECK_S = 30.0
 MAINTENANCE_IDLE_S = 120.0
 #: Seconds the identify banner shows (hardware identify gesture).
 IDENTIFY_S = 10.0
+#: Screens built on first use (keeps the start fast): name -> class.
+LAZY_SCREENS = {"comment": "CommentScreen", "pin": "PinScreen", "maintenance": "MaintenanceScreen",
+                "test": "TestButtonsScreen"}
 #: The comment keyboard waits this long after the last keystroke (at least the follow-up timeout).
 COMMENT_IDLE_S = 30.0
 
@@ -231,7 +234,11 @@ class HymyApp(App):
         return self.root.manager.current if self.root else ""
 
     def screen(self, name: str):
-        return self.manager.get_screen(name)
+        """The screen called ``name``; the rarely seen ones are built the first time they are needed."""
+        manager = self.manager
+        if not manager.has_screen(name) and name in LAZY_SCREENS:
+            manager.add_widget(getattr(Factory, LAZY_SCREENS[name])(name=name))
+        return manager.get_screen(name)
 
     def _go(self, name: str) -> None:
         if self.manager.current != name:
@@ -386,9 +393,8 @@ class HymyApp(App):
 
     def show_thanks(self) -> None:
         cfg = self.config_now()
-        comment = self.screen("comment").ids.comment
-        if comment.focus:
-            comment.focus = False
+        if self.manager.has_screen("comment"):
+            self.screen("comment").ids.comment.focus = False
         self.today_percent = -1
         self.today_line = ""
         if cfg.show_today_result:
