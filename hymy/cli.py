@@ -17,6 +17,7 @@ from hymy.errors import HymyError
 
 # command name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
+    "demo": "hymy.democli:demo",
     "firstboot": "hymy.deploycli:firstboot",
     "hwtest": "hardware.cli:hwtest",
     "kiosk": "kiosk.cli:kiosk",
