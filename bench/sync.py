@@ -1,0 +1,244 @@
+"""Sync agent benchmark: backlog drain vs the server's own bulk-insert floor, press latency, idle cost.
+
+Prints figures; asserts nothing. Everything runs for real on loopback: a Uvicorn server with a SQLite
+database (``server.testing.run_server``), a device store (``kiosk.store.Store``), the agent
+(``sync.agent.Agent``) over HTTP with gzip.
+
+1. Floor: the server's ingest function (``server.ingest.ingest``, batches of 500) called directly on a
+   fresh database of the same kind with the same rows: no HTTP, no JSON, no gzip, no device store.
+2. Drain: the agent sends the same number of events from a device backlog through the real server.
+   Target: drain events/s >= 50 % of the floor.
+3. Latency online: presses recorded through ``kiosk.capture.Recorder`` at human pace while the agent's
+   real loop runs; time from the committed press to the row being visible in the server's database.
+   Target: p95 < 2 s.
+4. Idle cost: CPU time of an idle ``python -m sync`` process over a few seconds.
+
+Usage: ``python bench/sync.py [--quick] [--events N] [--presses N]``. ``--quick`` uses 10,000 events and
+25 presses (about a minute); the default is 100,000 events and 150 presses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from hymy.timestamps import utcnow  # noqa: E402
+from kiosk.capture import Recorder, build_followup, build_response  # noqa: E402
+from kiosk.clock import ClockReading, SystemClock  # noqa: E402
+from kiosk.config import load_config  # noqa: E402
+from kiosk.store import Store  # noqa: E402
+from server import admin  # noqa: E402
+from server import tables as t  # noqa: E402
+from server.db import make_engine  # noqa: E402
+from server.ingest import ingest  # noqa: E402
+from server.migrate import upgrade  # noqa: E402
+from server.settings import Settings  # noqa: E402
+from server.testing import run_server  # noqa: E402
+from sync.agent import Agent  # noqa: E402
+from sync.protocol import default_store_config  # noqa: E402
+
+
+def settings_for(db: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{db}", device_rate_per_min=0, ip_rate_per_min=0, secure_cookies=False)
+
+
+def device_config(root: Path, url: str, code: str) -> Path:
+    path = root / "kiosk.toml"
+    path.write_text(f'[device]\nname = "bench"\ndata_dir = "{root / "data"}"\nclock = "trust"\n\n'
+                    f'[server]\nurl = "{url}"\nenrolment_code = "{code}"\n')
+    return path
+
+
+def make_backlog(store: Store, n: int) -> list[dict]:
+    """``n`` realistic events (a follow-up after every 5th press) into the store; returns their payloads."""
+    cfg = default_store_config()
+    base = utcnow() - timedelta(days=3)
+    rng = random.Random(1)
+    events = []
+    i = 0
+    while len(events) < n:
+        now = ClockReading(base + timedelta(seconds=7 * i), True, "bench-boot", 10_000 + 7000 * i)
+        r = build_response(rng.choice((1, 2, 3, 4, 4, 4, 3)), "touch", now, cfg, [])
+        events.append(r)
+        if i % 5 == 0 and len(events) < n:
+            events.append(build_followup(r.id, "reason", "queue", now))
+        i += 1
+    for k in range(0, n, 5000):
+        store.append_many(events[k:k + 5000])
+    return [e.model_dump(mode="json") for e in events]
+
+
+def floor_rate(root: Path, payloads: list[dict]) -> float:
+    """Events/s of the server's own ingest of the same rows, batches of 500, on a fresh database."""
+    engine = make_engine(f"sqlite:///{root / 'floor.db'}")
+    upgrade(engine)
+    store_id = admin.create_store(engine, "Floor")
+    dev = admin.create_device(engine, store_id, "floor")
+    t0 = time.perf_counter()
+    for k in range(0, len(payloads), 500):
+        ingest(engine, dev.device_id, store_id, "Europe/Helsinki", payloads[k:k + 500])
+    elapsed = time.perf_counter() - t0
+    engine.dispose()
+    return len(payloads) / elapsed
+
+
+def drain_rate(root: Path, url: str, code: str, n: int) -> tuple[float, float, int]:
+    """(seconds, events/s, events the server holds) for the agent draining an ``n``-event backlog."""
+    cfg = load_config(device_config(root, url, code))
+    store = Store(cfg.store_path)
+    payloads = make_backlog(store, n)
+    agent = Agent(cfg, store=store)
+    agent.drain(max_batches=0)  # enrol first: not part of the drain
+    t0 = time.perf_counter()
+    result = agent.drain()
+    elapsed = time.perf_counter() - t0
+    if not result.ok:
+        raise SystemExit(f"drain failed: {result.error} (pending {result.pending})")
+    agent.close()
+    store.close()
+    return elapsed, n / elapsed, len(payloads)
+
+
+def latency(root: Path, url: str, engine, code: str, presses: int) -> list[float]:
+    """Seconds from a committed press to its row in the server's database, for ``presses`` presses."""
+    cfg = load_config(device_config(root, url, code))
+    store = Store(cfg.store_path)
+    agent = Agent(cfg, store=store)
+    agent.drain(max_batches=0)
+    runner = threading.Thread(target=agent.run, daemon=True)
+    runner.start()
+    kiosk_store = Store(cfg.store_path)  # the kiosk's own connection, as in production
+    recorder = Recorder(kiosk_store, default_store_config, SystemClock(trust=True))
+    pending: dict[str, float] = {}
+    seen: list[float] = []
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def watch():
+        with engine.connect() as conn:
+            while not done.is_set() or pending:
+                with lock:
+                    ids = list(pending)
+                if ids:
+                    found = conn.execute(select(t.responses.c.id).where(t.responses.c.id.in_(ids))).scalars().all()
+                    conn.rollback()
+                    now = time.perf_counter()
+                    with lock:
+                        for i in found:
+                            seen.append(now - pending.pop(i))
+                time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    rng = random.Random(2)
+    time.sleep(0.5)
+    for _ in range(presses):
+        time.sleep(rng.uniform(0.1, 0.9))  # customers at an exit: bursts and gaps
+        r = recorder.record(rng.randint(1, 4), "touch")
+        with lock:
+            pending[r.id] = time.perf_counter()
+    deadline = time.monotonic() + 30
+    while pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+    done.set()
+    watcher.join(5)
+    agent.stop()
+    runner.join(10)
+    agent.close()
+    kiosk_store.close()
+    store.close()
+    if pending:
+        print(f"  WARNING: {len(pending)} presses not visible on the server after 30 s")
+    return seen
+
+
+def idle_cpu(root: Path, url: str, code: str, seconds: float) -> float:
+    """CPU milliseconds per second of an idle ``python -m sync`` process (after start-up)."""
+    path = device_config(root, url, code)
+    proc = subprocess.Popen([sys.executable, "-m", "sync", "--config", str(path)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2.0)  # start-up, enrolment, first heartbeat
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def cpu() -> float:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks
+
+        c0, t0 = cpu(), time.perf_counter()
+        time.sleep(seconds)
+        return (cpu() - c0) / (time.perf_counter() - t0) * 1000
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, round(p / 100 * len(values)) - 1))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="10,000 events, 25 presses (about a minute)")
+    ap.add_argument("--events", type=int, help="backlog size (default 100,000; --quick 10,000)")
+    ap.add_argument("--presses", type=int, help="presses for the latency run (default 150; --quick 25)")
+    args = ap.parse_args()
+    n = args.events or (10_000 if args.quick else 100_000)
+    presses = args.presses or (25 if args.quick else 150)
+    with tempfile.TemporaryDirectory(prefix="hymy-bench-sync-") as tmp:
+        root = Path(tmp)
+        (root / "floor").mkdir()
+        print(f"sync bench: backlog {n:,} events, {presses} presses for latency, SQLite server on loopback")
+        settings = settings_for(root / "server.db")
+        with run_server(settings) as url:
+            url = url.rstrip("/")
+            engine = make_engine(settings.database_url)
+            codes = []
+            for name in ("drain", "latency", "idle"):
+                sid = admin.create_store(engine, f"Bench {name}")
+                codes.append(admin.create_device(engine, sid, name).code)
+            # the floor first on its own database, with the same rows the device will send
+            scratch = Store(root / "floor" / "rows.db")
+            payloads = make_backlog(scratch, n)
+            scratch.close()
+            floor = floor_rate(root / "floor", payloads)
+            print(f"floor  server ingest() direct, batches of 500: {floor:10,.0f} events/s")
+            (root / "drain").mkdir()
+            secs, rate, _ = drain_rate(root / "drain", url, codes[0], n)
+            print(f"drain  agent -> HTTP+gzip -> server:           {rate:10,.0f} events/s "
+                  f"({n:,} in {secs:.2f} s) = {rate / floor:.0%} of the floor (target >= 50 %)")
+            (root / "latency").mkdir()
+            lat = latency(root / "latency", url, engine, codes[1], presses)
+            if lat:
+                print(f"latency press -> visible on server: p50 {statistics.median(lat) * 1000:.0f} ms, "
+                      f"p95 {pct(lat, 95) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms over {len(lat)} presses "
+                      f"(target p95 < 2000 ms)")
+            (root / "idle").mkdir()
+            idle = idle_cpu(root / "idle", url, codes[2], 3.0 if args.quick else 10.0)
+            print(f"idle   agent process CPU while nothing happens: {idle:.1f} ms per second")
+            engine.dispose()
+            print(json.dumps({"events": n, "floor_eps": round(floor), "drain_eps": round(rate),
+                              "drain_vs_floor": round(rate / floor, 3), "drain_s": round(secs, 2),
+                              "latency_p50_ms": round(statistics.median(lat) * 1000) if lat else None,
+                              "latency_p95_ms": round(pct(lat, 95) * 1000) if lat else None,
+                              "idle_cpu_ms_per_s": round(idle, 2)}))
+
+
+if __name__ == "__main__":
+    main()

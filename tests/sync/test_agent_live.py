@@ -1,0 +1,152 @@
+"""sync.agent against the REAL server on loopback: enrolment, delivery, config, heartbeat, revocation."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+import time
+
+from kiosk.store import Store
+from kiosk.storeconfig import StoreConfigCache, read_store_config
+from sync.agent import REVOKED, Agent
+from sync.client import Client
+from sync.delivery import encode_batch
+from sync.enrolment import read_token
+from tests.sync.helpers import device, presses
+
+
+def enrolled_agent(tmp_path, live_server, **kw):
+    device_id, code = live_server.new_device()
+    cfg, store = device(tmp_path, live_server.url, code=code)
+    agent = Agent(cfg, store=store, **kw)
+    assert agent.drain(max_batches=0).error is None
+    return device_id, cfg, store, agent
+
+
+def test_enrolment_writes_a_private_token_the_device_id_and_drops_the_code(tmp_path, live_server):
+    device_id, cfg, store, agent = enrolled_agent(tmp_path, live_server)
+    token = read_token(cfg.token_path)
+    assert token and stat.S_IMODE(os.stat(cfg.token_path).st_mode) == 0o600
+    assert store.get_meta("device_id") == device_id and store.get_meta("enrolment") == "enrolled"
+    assert "enrolment_code" not in cfg.source.read_text()
+    assert StoreConfigCache(cfg.store_config_path)().store_id != "local"
+    agent.close()
+
+
+def test_token_never_appears_in_logs(tmp_path, live_server, caplog):
+    caplog.set_level("DEBUG")
+    _, cfg, store, agent = enrolled_agent(tmp_path, live_server)
+    presses(store, 30)
+    assert agent.once().ok
+    token = read_token(cfg.token_path)
+    assert token not in caplog.text
+    assert token not in (store.get_meta("last_sync") or "")
+    agent.close()
+
+
+def test_drain_delivers_everything_exactly_once(tmp_path, live_server):
+    device_id, cfg, store, agent = enrolled_agent(tmp_path, live_server)
+    ids = presses(store, 1200)
+    result = agent.drain()
+    assert result.ok and result.sent == len(ids) and result.batches >= 3  # 500 per batch
+    got = live_server.ids(device_id)
+    assert sorted(got) == sorted(ids)
+    last = json.loads(store.get_meta("last_sync"))
+    assert last["ok"] and last["error"] is None and last["last_success_at"]
+    # a replay of already delivered events is answered duplicate and changes nothing
+    client = Client(live_server.url, read_token(cfg.token_path))
+    sent_rows = [e for e in Store(cfg.store_path).unsent(10)]  # nothing unsent now
+    assert sent_rows == []
+    agent.close()
+
+
+def test_replayed_batch_is_duplicate_on_the_server(tmp_path, live_server):
+    device_id, cfg, store, agent = enrolled_agent(tmp_path, live_server)
+    presses(store, 10)
+    batch = store.unsent()
+    assert agent.drain().ok
+    client = Client(live_server.url, read_token(cfg.token_path))
+    outcome = client.post_batch(encode_batch(batch))
+    assert outcome.status == 200
+    assert {r["status"] for r in outcome.results} == {"duplicate"}
+    assert len(live_server.ids(device_id)) == len(batch)
+    agent.close()
+
+
+def test_rejected_event_is_quarantined_and_does_not_block_the_rest(tmp_path, live_server):
+    device_id, cfg, store, agent = enrolled_agent(tmp_path, live_server)
+    ids = presses(store, 5, followups=False)
+    # corrupt one stored body the way a buggy old app version might have written it
+    bad = ids[2]
+    body = json.loads(store._read("SELECT body FROM events WHERE id = ?", (bad,))[0][0])
+    body["mood"] = 4
+    body["scale"] = 3  # mood 4 is outside scale 3: the server rejects this event alone
+    with store._write() as conn:
+        conn.execute("UPDATE events SET body = ? WHERE id = ?", (json.dumps(body), bad))
+    result = agent.drain()
+    assert result.ok and result.sent == 4 and result.quarantined == 1
+    assert store.quarantined_count() == 1 and store.quarantined()[0]["id"] == bad
+    assert sorted(live_server.ids(device_id)) == sorted(i for i in ids if i != bad)
+    agent.close()
+
+
+def test_config_pull_uses_etag_and_refuses_nothing_valid(tmp_path, live_server):
+    from server import admin
+
+    device_id, cfg, store, agent = enrolled_agent(tmp_path, live_server)
+    assert agent.pull_config() is True  # enrolment wrote the config without an etag
+    _, etag = read_store_config(cfg.store_config_path)
+    assert etag
+    assert agent.pull_config() is False  # 304
+    store_id = StoreConfigCache(cfg.store_config_path)().store_id
+    current = admin.store_config(live_server.engine, store_id).model_dump()
+    current["response_interval_s"] = 9.0
+    admin.update_store_config(live_server.engine, store_id, current)
+    assert agent.pull_config() is True
+    assert StoreConfigCache(cfg.store_config_path)().response_interval_s == 9.0
+    agent.close()
+
+
+def test_heartbeat_is_taken(tmp_path, live_server):
+    _, cfg, store, agent = enrolled_agent(tmp_path, live_server)
+    presses(store, 3)
+    assert agent.heartbeat() is True
+    agent.close()
+
+
+def test_revoked_device_stops_sending_and_says_so(tmp_path, live_server):
+    from server import admin
+
+    device_id, cfg, store, agent = enrolled_agent(tmp_path, live_server)
+    presses(store, 4)
+    admin.revoke_device(live_server.engine, device_id)
+    result = agent.drain()
+    assert result.error and "not enrolled or revoked" in result.error
+    assert store.get_meta("enrolment").startswith(REVOKED)
+    assert result.pending == 5 and live_server.ids(device_id) == []
+    # the loop now waits the slow authorisation retry (5 min), not the fast backoff
+    agent.tick()
+    assert agent._next_send - agent.monotonic() > 200
+    agent.close()
+
+
+def test_running_agent_delivers_new_presses_within_a_second_or_two(tmp_path, live_server):
+    device_id, cfg, store, agent = enrolled_agent(tmp_path, live_server)
+    runner = threading.Thread(target=agent.run, daemon=True)
+    runner.start()
+    kiosk = Store(cfg.store_path)
+    try:
+        for _ in range(3):
+            ids = presses(kiosk, 1, followups=False)
+            t0 = time.monotonic()
+            while ids[0] not in live_server.ids(device_id) and time.monotonic() - t0 < 10:
+                time.sleep(0.02)
+            assert time.monotonic() - t0 < 2.0
+    finally:
+        agent.stop()
+        runner.join(10)
+        agent.close()
+        kiosk.close()
+    assert store.pending_count() == 0
