@@ -47,10 +47,17 @@ def index_colour(index: float | None) -> str:
     return "#1b7f3b"
 
 
-def _svg(width: float, height: float, label: str, body: list[str], cls: str) -> str:
+def ink(fill: str) -> str:
+    """Dark or white text, whichever reads better on ``fill`` (``#rrggbb``), by relative luminance."""
+    r, g, b = (int(fill[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "#1f2933" if lum > 0.5 else "#ffffff"
+
+
+def _svg(width: float, height: float, label: str, body: list[str], cls: str, aspect: str = "xMidYMid meet") -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {cls}" viewBox="0 0 {width:g} {height:g}" '
-        f'width="100%" preserveAspectRatio="xMidYMid meet" role="img" aria-label="{escape(label)}">'
+        f'width="100%" preserveAspectRatio="{aspect}" role="img" aria-label="{escape(label)}">'
         + _defs()
         + "".join(body)
         + "</svg>"
@@ -103,7 +110,7 @@ def faces_bar(counts: Sequence[int], scale: int, labels: Sequence[str] | None = 
             body.append(f'<rect class="face face-{i + 1}" x="{x:.2f}" y="0" width="{w:.2f}" height="{height:g}" '
                         f'fill="{colours[i]}">{_title(f"{names[i]}: {c} ({pct} %)")}</rect>')
             x += w
-    return _svg(width, height, label, body, "faces-bar")
+    return _svg(width, height, label, body, "faces-bar", aspect="none")
 
 
 # --------------------------------------------------------------------------- bars (hour by hour)
@@ -183,7 +190,7 @@ class Point:
         return self.n < LOW_CONFIDENCE_N
 
 
-def trend_chart(points: Sequence[Point], label: str, width: float = 640, height: float = 240,
+def trend_chart(points: Sequence[Point], label: str, width: float = 760, height: float = 250,
                 n_label: str = "N", max_labels: int = 6) -> str:
     """A line of the Happy Index over days, broken where a day had no presses.
 
@@ -223,7 +230,7 @@ def trend_chart(points: Sequence[Point], label: str, width: float = 640, height:
         if len(s) > 1:
             body.append(f'<polyline points="{" ".join(s)}" fill="none" stroke="#2f5fa7" stroke-width="2.5" '
                         'stroke-linejoin="round"/>')
-    r = 4 if count <= 90 else 2.5
+    r = 4 if count <= 45 else (3 if count <= 120 else 2)
     for x, p in zip(xs, points, strict=True):
         if p.value is None:
             continue
@@ -237,7 +244,8 @@ def trend_chart(points: Sequence[Point], label: str, width: float = 640, height:
     every = max(1, -(-count // max_labels))
     for i, (x, p) in enumerate(zip(xs, points, strict=True)):
         if i % every == 0 or i == count - 1 and count - 1 - (i - i % every) >= every // 2:
-            body.append(_text(x, height - 8, p.label, 16, fill=_INK))
+            anchor = "start" if i == 0 else ("end" if i == count - 1 else "middle")
+            body.append(_text(x, height - 8, p.label, 16, anchor=anchor, fill=_INK))
     body.append(_text(4, base - 4, n_label, 14, anchor="start", fill=_MUTED))
     return _svg(width, height, label, body, "trend-chart")
 
@@ -294,17 +302,17 @@ def heatmap(rows: Sequence[Sequence[Cell]], row_labels: Sequence[str], col_label
 # --------------------------------------------------------------------------- horizontal bars (reasons)
 
 
-def hbar_chart(items: Sequence[tuple[str, int]], label: str, colour: str = "#ef7d6a", width: float = 560,
+def hbar_chart(items: Sequence[tuple[str, int]], label: str, colour: str = "#ef7d6a", width: float = 440,
                row_h: float = 34) -> str:
     """Horizontal bars (label, count), longest first as given; the count is printed at the bar's end."""
-    left = 170
+    left = 150
     height = max(row_h * len(items), row_h) + 4
     vmax = max((c for _, c in items), default=0) or 1
     body = []
     for i, (name, c) in enumerate(items):
         y = i * row_h + 2
         w = (width - left - 56) * c / vmax
-        body.append(_text(left - 10, y + row_h / 2 + 6, name[:22], 17, anchor="end"))
+        body.append(_text(left - 10, y + row_h / 2 + 6, name[:18], 17, anchor="end"))
         body.append(f'<rect x="{left}" y="{y + 5}" width="{max(w, 1):.1f}" height="{row_h - 10}" rx="3" '
                     f'fill="{colour}">{_title(f"{name}: {c}")}</rect>')
         body.append(_text(left + w + 8, y + row_h / 2 + 6, str(c), 17, anchor="start"))
@@ -312,4 +320,4 @@ def hbar_chart(items: Sequence[tuple[str, int]], label: str, colour: str = "#ef7
 
 
 __all__ = ["Bar", "Cell", "Point", "bar_chart", "face_colours", "faces_bar", "hbar_chart", "heatmap",
-           "index_colour", "trend_chart"]
+           "index_colour", "ink", "trend_chart"]

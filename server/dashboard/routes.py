@@ -21,6 +21,7 @@ from .views import (
     date_range,
     heat_rows,
     hour_bars,
+    months,
     opening_hour_range,
     ranking,
     today_card,
@@ -220,7 +221,8 @@ def trends_page(request: Request, store_id: str, days: int = Query(30)):
     return render(
         ctx, "trends.html", store=store, days=days, total=total,
         trend_svg=trend_chart(pts, label=_("Happy Index per day"), max_labels=6),
-        weeks=weeks(span, figs, ctx.lang, _("wk")),
+        weeks=months(span, figs, ctx.lang) if days == 365 else weeks(span, figs, ctx.lang, _("wk")),
+        by_month=days == 365,
         first_label=i18n.format_day(first, ctx.lang), last_label=i18n.format_day(today, ctx.lang),
         daily_csv=data(request).daily_csv_url(store.id, first, today),
         raw_csv=data(request).raw_csv_url(store.id, first, today),

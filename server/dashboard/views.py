@@ -156,3 +156,16 @@ def ranking(rows: Iterable[tuple[StoreRef, Figure]]) -> list[RankRow]:
         out.append(RankRow(rank, s, f))
     out.extend(RankRow(None, s, f) for s, f in unsure)
     return out
+
+
+def months(days: Sequence[date], figs: Mapping[date, Figure], lang: str) -> list[tuple[str, Figure]]:
+    """Calendar months, newest first: (label "marraskuu 2026", merged Figure)."""
+    from babel.dates import format_date
+
+    buckets: dict[tuple[int, int], list[Figure]] = {}
+    for d in days:
+        buckets.setdefault((d.year, d.month), [])
+        if d in figs:
+            buckets[(d.year, d.month)].append(figs[d])
+    return [(format_date(date(y, m, 1), "LLLL yyyy", locale=lang), merge(fs) if fs else empty())
+            for (y, m), fs in sorted(buckets.items(), reverse=True)]

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from hymy.score import LOW_CONFIDENCE_N
 
 from . import csrf, i18n
-from .charts import faces_bar, index_colour
+from .charts import faces_bar, index_colour, ink
 
 HERE = Path(__file__).parent
 STATIC_URL = "/dashboard-static"
@@ -111,7 +111,7 @@ def render_text(ctx: Ctx, template: str, **values: Any) -> str:
         "static": lambda f: f"{STATIC_URL}/{f}?v={_ASSET_V}",
         "nav": ctx.nav() if ctx.user else [], "section": values.pop("section", page),
         "page": page, "lang_names": list(i18n.LANG_NAMES.items()), "low_n": LOW_CONFIDENCE_N,
-        "colour": index_colour, "face_names": face_names(lang), "request_path": _path_qs(ctx.request),
+        "colour": index_colour, "ink": ink, "face_names": face_names(lang), "request_path": _path_qs(ctx.request),
         "faces_svg": lambda f: faces_bar(list(f.counts), f.scale, face_names(lang)(f.scale), ctx._("Faces")),
         "title": values.get("title", ""), "flash": None,
     }
