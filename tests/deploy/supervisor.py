@@ -112,8 +112,12 @@ class Supervisor:
         if u.proc is None:
             return
         if u.proc.poll() is None and self.watchdog_s and u.ready and now - u.last_ping > self.watchdog_s:
-            u.proc.send_signal(signal.SIGABRT)
-            u.proc.wait(5)
+            u.proc.send_signal(signal.SIGABRT)  # as systemd does; a stopped process needs SIGKILL
+            try:
+                u.proc.wait(1)
+            except subprocess.TimeoutExpired:
+                u.proc.kill()
+                u.proc.wait(5)
             u.watchdog_kills += 1
         if u.proc.poll() is not None:
             if u.exited_at is None:

@@ -53,8 +53,10 @@ def site(tmp_path: Path):
 
 
 def _record_some(store: Store) -> None:
-    import uuid6
     from datetime import UTC, datetime
+
+    import uuid6
+
     from sync.protocol import Response
     rows = [Response(id=str(uuid6.uuid7()), question_id="q1", mood=m, scale=4, source="button",
                      pressed_at=datetime(2026, 11, 23, 10, i, tzinfo=UTC), clock_synced=True,
