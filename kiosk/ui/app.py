@@ -119,6 +119,7 @@ class HymyApp(App):
         self._events: list = []
         self._last_touch = time.monotonic()
         self._backlight_is_off = False
+        self._identify_event = None
         #: perf_counter() of the first frame drawn (READY is sent then); None before.
         self.first_frame_at: float | None = None
         self.frame_listeners: list[Callable[[], None]] = []
@@ -468,13 +469,19 @@ class HymyApp(App):
         else:
             self.after_response(response)
 
-    def on_identify(self, *_args) -> None:
-        Clock.schedule_once(lambda dt: self.identify(), 0)
+    def on_identify(self, active: bool = True) -> None:
+        """The panel's identify gesture (gpiozero's thread): True entered, False left."""
+        Clock.schedule_once(lambda dt: self.identify(active), 0)
 
-    def identify(self) -> None:
-        """Show the device's name big on the screen for a while (find this kiosk among many)."""
-        self.root.identify_text = self.device_config.device.name
-        Clock.schedule_once(lambda dt: setattr(self.root, "identify_text", ""), IDENTIFY_S * self.time_scale)
+    def identify(self, active: bool = True) -> None:
+        """Show the device's name big on the screen (find this kiosk among many); it hides when
+        identify mode ends, or after IDENTIFY_S seconds at the latest."""
+        if self._identify_event is not None:
+            self._identify_event.cancel()
+            self._identify_event = None
+        self.root.identify_text = self.device_config.device.name if active else ""
+        if active:
+            self._identify_event = Clock.schedule_once(lambda dt: self.identify(False), IDENTIFY_S * self.time_scale)
 
     def on_gpio_sync_now(self, *_args) -> None:
         Clock.schedule_once(lambda dt: self.sync_now(), 0)

@@ -301,3 +301,36 @@ def test_app_renders_every_screen_in_every_language(make_kiosk, tmp_path, lang):
     expected = {"fi": "Kiitos!", "sv": "Tack!", "en": "Thank you!"}[lang]
     assert expected in shown["thanks"]
     assert len(shown["followup"]) >= 1
+
+
+def test_app_gpio_button_press_with_mock_pins_shows_thanks(make_kiosk):
+    """A real gpiozero panel on MockFactory pins: the press is recorded on gpiozero's side and the
+    screen thanks the customer through Kivy's main thread."""
+    import threading
+
+    pytest.importorskip("hardware.panel")
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+
+    Device.pin_factory = MockFactory()
+    try:
+        k = make_kiosk(store_config(followup={}), device={"pins": {"buttons": [17, 27, 22, 23]}}, use_panel=True)
+        k.wait_for(lambda: k.app.panel is not None, what="the GPIO panel to open after the first frame")
+        presser = threading.Thread(target=k.app.panel.press, args=(3,))
+        presser.start()
+        presser.join(5)
+        k.wait_screen("thanks")
+        stored = events(k)
+        assert [(e["mood"], e["source"]) for e in stored] == [(4, "button")]
+        assert k.app.last_mood == 4
+        k.wait_screen("question", timeout=3)
+    finally:
+        Device.pin_factory = None
+
+
+def test_app_identify_gesture_shows_device_name(make_kiosk):
+    k = make_kiosk(store_config(), device={"device": {"name": "kassa-3"}})
+    k.app.on_identify(True)
+    k.wait_for(lambda: k.app.root.identify_text == "kassa-3", what="identify banner")
+    k.app.on_identify(False)
+    k.wait_for(lambda: k.app.root.identify_text == "", what="identify banner to hide")
