@@ -225,26 +225,21 @@ class AutoUI:
     ``lit(pin)`` -> whether an output pin reads as on (default: the mock pin's state).
     """
 
-    def __init__(self, factory, echo=print, press_for=None, lit=None, delay_s: float = 0.02):
+    def __init__(self, factory, echo=print, press_for=None, lit=None, hold_s: float = 0.01):
         self.factory = factory
         self.echo = echo
         self.press_for = press_for or (lambda index, pin: pin)
         self.lit = lit or (lambda pin: bool(self.factory.pin(pin).state))
-        self.delay_s = delay_s
+        self.hold_s = hold_s
 
     def say(self, text: str) -> None:
         self.echo(text)
 
     def ask_press(self, index: int, pin: int) -> None:
+        """Press (and release) the button right here, before the test starts waiting for it."""
         target = self.press_for(index, pin)
-        if target is None:
-            return
-
-        def press() -> None:
-            time.sleep(self.delay_s)
-            mock_press(self.factory, target, hold_s=0.01)
-
-        threading.Thread(target=press, name="hymy-hwtest-auto", daemon=True).start()
+        if target is not None:
+            mock_press(self.factory, target, hold_s=self.hold_s)
 
     def confirm(self, question: str, pin: int) -> bool:
         ok = self.lit(pin)
