@@ -17,10 +17,13 @@ from hymy.errors import HymyError
 
 # command name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
+    "admin": "server.cli:admin",
     "demo": "hymy.democli:demo",
+    "export": "server.cli:export",
     "firstboot": "hymy.deploycli:firstboot",
     "hwtest": "hardware.cli:hwtest",
     "kiosk": "kiosk.cli:kiosk",
+    "server": "server.cli:server",
     "simulate": "kiosk.simulate_cli:simulate",
     "status": "kiosk.cli:status",
     "sync": "sync.cli:sync",

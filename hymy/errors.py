@@ -65,3 +65,11 @@ class DeliveryError(HymyError, ConnectionError):
 
     The message names the channel and target (URL or SMTP host) and the last error.
     """
+
+
+class NotFound(HymyError, LookupError):
+    """A server object (store, region, device, user) does not exist; the message names its kind and id."""
+
+
+class EnrolmentError(HymyError, ValueError):
+    """An enrolment code is wrong, already used or expired (the message says which)."""

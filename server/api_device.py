@@ -1,0 +1,134 @@
+"""The device API: enrol, send a batch of events, heartbeat, fetch the store's config."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from hymy.errors import EnrolmentError
+from hymy.timestamps import utcnow
+from sync.protocol import BatchResult, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResult
+
+from . import admin
+from .body import read_limited
+from .deps import Device, current_device, too_many
+from .heartbeat import record_heartbeat
+from .ingest import ingest
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1", tags=["device"])
+
+ERRORS = {401: {"description": "no, unknown or revoked device token"},
+          429: {"description": "rate limited; see Retry-After"}}
+
+
+def field_error(loc: list, msg: str, kind: str = "value_error") -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors."""
+    return HTTPException(422, [{"loc": loc, "msg": msg, "type": kind}])
+
+
+@router.post("/enroll", response_model=EnrollResponse, responses={
+    400: {"description": "wrong code"}, 409: {"description": "code already used"},
+    410: {"description": "code expired"}, 429: ERRORS[429]})
+async def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
+    """Use a one-time enrolment code: answers the device id, its bearer token (shown once) and config."""
+    ip = request.client.host if request.client else "?"
+    wait = request.app.state.enroll_limiter.hit(ip)
+    if wait:
+        raise too_many(wait, "address")
+    try:
+        device_id, token, cfg = await run_in_threadpool(
+            admin.enroll, request.app.state.engine, body.code, body.device_name, body.app_version)
+    except EnrolmentError as exc:
+        text = str(exc)
+        status = 409 if "already used" in text else 410 if "expired" in text else 400
+        raise HTTPException(status, text) from None
+    return EnrollResponse(device_id=device_id, token=token, config=cfg)
+
+
+BATCH_BODY = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}}}
+
+
+@router.post("/responses", response_model=BatchResult, openapi_extra={"requestBody": BATCH_BODY}, responses={
+    **ERRORS, 400: {"description": "unreadable body (bad gzip)"},
+    413: {"description": "more than 500 events, or body over 256 KiB after decompression"},
+    422: {"description": "the body is not a batch"}})
+async def responses(request: Request, dev: Device = Depends(current_device)) -> BatchResult:
+    """Store a batch of events (optionally ``Content-Encoding: gzip``); a result per event id, in order."""
+    settings = request.app.state.settings
+    raw = await read_limited(request, settings.max_body_bytes)
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise field_error(["body"], f"invalid JSON: {exc}", "json_invalid") from None
+    if not isinstance(data, dict):
+        raise field_error(["body"], "must be an object like {\"events\": [...]}", "model_type")
+    extra = sorted(set(data) - {"events"})
+    if extra:
+        raise field_error(["body", extra[0]], "extra field not permitted; a batch has only `events`",
+                          "extra_forbidden")
+    events = data.get("events")
+    if not isinstance(events, list):
+        raise field_error(["body", "events"], "must be a list of events", "list_type")
+    if len(events) > settings.max_batch_events:
+        raise HTTPException(413, f"events: {len(events)} is more than {settings.max_batch_events} in one batch")
+    outcome = await run_in_threadpool(ingest, request.app.state.engine, dev.id, dev.store_id, dev.timezone, events)
+    m = request.app.state.metrics
+    m.events.labels("accepted").inc(outcome.accepted)
+    m.events.labels("duplicate").inc(outcome.duplicate)
+    m.events.labels("rejected").inc(outcome.rejected)
+    if outcome.rejected:
+        m.rejected.labels(dev.id).inc(outcome.rejected)
+    if outcome.stores_changed:
+        run_hooks(request.app, outcome.stores_changed)
+    return BatchResult(results=outcome.results)
+
+
+def run_hooks(app, store_ids: set[str]) -> None:
+    """Call every ``app.state.on_ingested`` callback in a background thread; failures are only logged."""
+    hooks = list(getattr(app.state, "on_ingested", []))
+    if not hooks:
+        return
+    engine = app.state.engine
+
+    def _run() -> None:
+        for hook in hooks:
+            try:
+                hook(engine, set(store_ids))
+            except Exception:  # a hook must never fail ingest
+                log.exception("on_ingested hook %r failed", hook)
+
+    threading.Thread(target=_run, name="hymy-on-ingested", daemon=True).start()
+
+
+@router.post("/heartbeat", response_model=HeartbeatResult, responses=ERRORS)
+async def heartbeat(body: Heartbeat, request: Request, dev: Device = Depends(current_device)) -> HeartbeatResult:
+    """Record the device's fleet state; correct this boot's unsynced press times when its clock is synced."""
+    n = await run_in_threadpool(record_heartbeat, request.app.state.engine, dev.id, dev.store_id, dev.timezone, body)
+    request.app.state.metrics.heartbeats.inc()
+    request.app.state.metrics.corrected.inc(n)
+    return HeartbeatResult(server_time=utcnow(), corrected=n)
+
+
+def config_etag(cfg_json: str) -> str:
+    return '"' + hashlib.sha256(cfg_json.encode()).hexdigest()[:32] + '"'
+
+
+@router.get("/config", responses={**ERRORS, 200: {"model": None, "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/StoreConfig"}}}, "description": "the store's config"},
+    304: {"description": "not modified (If-None-Match matched the ETag)"}})
+async def config(request: Request, dev: Device = Depends(current_device),
+                 if_none_match: str | None = Header(None)) -> Response:
+    """The store's StoreConfig with a strong ETag; ``If-None-Match`` with that ETag answers 304."""
+    cfg = await run_in_threadpool(admin.store_config, request.app.state.engine, dev.store_id)
+    body = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    etag = config_etag(body)
+    if if_none_match and etag in [v.strip() for v in if_none_match.split(",")]:
+        return Response(status_code=304, headers={"ETag": etag})
+    return JSONResponse(json.loads(body), headers={"ETag": etag, "Cache-Control": "no-cache"})

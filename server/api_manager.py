@@ -1,0 +1,329 @@
+"""The manager JSON API and CSV exports. Object-level authorisation on every endpoint:
+a store the user may not see answers 404 (never revealing that it exists); technicians get 403 on results.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from . import admin, auth, export, results
+from . import tables as t
+from .deps import current_user, unauthorized
+from .localtime import parse_day
+
+router = APIRouter(prefix="/api/v1", tags=["manager"])
+ERR = {401: {"description": "not signed in"}, 403: {"description": "role may not read this"},
+       404: {"description": "no such store (or not yours)"}}
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class Me(BaseModel):
+    id: int
+    username: str
+    role: str
+    store_ids: list[str]
+    region_ids: list[str]
+
+
+class StoreOut(BaseModel):
+    id: str
+    name: str
+    region_id: str | None
+    timezone: str
+
+
+class RegionOut(BaseModel):
+    id: str
+    name: str
+    store_ids: list[str]
+
+
+class Figures(BaseModel):
+    n: int
+    counts: dict[str, int] = Field(description="presses per face (mood 1..scale), counted only")
+    scales: list[int]
+    happy_index: float | None
+    positive_pct: float | None
+    negative_pct: float | None
+    low_confidence: bool
+    filtered: int = Field(description="presses kept but not counted (repeat, closed, maintenance)")
+
+
+class Day(Figures):
+    date: str
+
+
+class Hour(Figures):
+    hour: str = Field(description="local start of the hour with its UTC offset")
+    hour_utc: str
+
+
+class DailyOut(BaseModel):
+    store_id: str | None = None
+    region_id: str | None = None
+    start: str = Field(alias="from")
+    to: str
+    days: list[Day]
+    total: Figures
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class HourlyOut(BaseModel):
+    store_id: str
+    date: str
+    timezone: str
+    hours: list[Hour]
+    total: Figures
+
+
+class Count(BaseModel):
+    kind: str
+    value: str
+    n: int
+
+
+class DeviceOut(BaseModel):
+    id: str
+    store_id: str
+    name: str | None
+    enrolled_at: str | None
+    revoked_at: str | None
+    last_seen_at: str | None
+    app_version: str | None
+    clock_synced: bool | None
+    pending: int | None
+    oldest_pending_s: float | None
+    quarantined: int | None
+    last_error: str | None
+    disk_free_mb: float | None
+    cpu_temp_c: float | None
+
+
+# --------------------------------------------------------------------------- session
+
+
+@router.post("/session", response_model=Me, responses={401: {"description": "wrong username or password"}})
+async def login(body: Login, request: Request) -> Response:
+    """Sign in: sets a new session cookie (a fresh random id at every sign-in)."""
+    engine = request.app.state.engine
+    user = await run_in_threadpool(auth.verify_password, engine, body.username, body.password)
+    if user is None:
+        raise unauthorized("username or password is wrong")
+    old = request.cookies.get(request.app.state.settings.session_cookie)
+    if old:
+        await run_in_threadpool(auth.delete_session, engine, old)
+    sid = await run_in_threadpool(auth.create_session, engine, user)
+    s = request.app.state.settings
+    resp = Response(Me(id=user.id, username=user.username, role=user.role, store_ids=list(user.store_ids),
+                       region_ids=list(user.region_ids)).model_dump_json(), media_type="application/json")
+    resp.set_cookie(s.session_cookie, sid, httponly=True, secure=s.secure_cookies, samesite="lax",
+                    max_age=s.session_idle_s, path="/")
+    return resp
+
+
+@router.delete("/session", status_code=204)
+async def logout(request: Request) -> Response:
+    """Sign out: the session row is deleted and the cookie cleared."""
+    sid = request.cookies.get(request.app.state.settings.session_cookie)
+    if sid:
+        await run_in_threadpool(auth.delete_session, request.app.state.engine, sid)
+    resp = Response(status_code=204)
+    resp.delete_cookie(request.app.state.settings.session_cookie, path="/")
+    return resp
+
+
+@router.get("/me", response_model=Me, responses=ERR)
+def me(user: auth.User = Depends(current_user)) -> Me:
+    return Me(id=user.id, username=user.username, role=user.role, store_ids=list(user.store_ids),
+              region_ids=list(user.region_ids))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _results_store(conn, user: auth.User, store_id: str):
+    if user.role == "technician":
+        raise HTTPException(403, "role: technicians see devices, not results")
+    if store_id not in auth.visible_store_ids(conn, user):
+        raise HTTPException(404, f"store: {store_id!r} not found")
+    return conn.execute(select(t.stores).where(t.stores.c.id == store_id)).first()
+
+
+def _range(request: Request, start: str, end: str) -> tuple[date, date]:
+    try:
+        a, b = parse_day(start, "from"), parse_day(end, "to")
+    except ValueError as exc:
+        raise HTTPException(422, [{"loc": ["query"], "msg": str(exc), "type": "value_error"}]) from None
+    if b < a:
+        raise HTTPException(422, [{"loc": ["query", "to"], "msg": "to: must not be before from", "type": "value_error"}])
+    limit = request.app.state.settings.max_range_days
+    if (b - a).days + 1 > limit:
+        raise HTTPException(422, [{"loc": ["query", "to"], "msg": f"range: at most {limit} days", "type": "value_error"}])
+    return a, b
+
+
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+# --------------------------------------------------------------------------- stores and regions
+
+
+@router.get("/stores", response_model=list[StoreOut], responses=ERR)
+def stores(request: Request, user: auth.User = Depends(current_user)) -> list[StoreOut]:
+    """Stores whose results the user may read (technicians: the stores of their devices)."""
+    with request.app.state.engine.connect() as conn:
+        ids = auth.device_store_ids(conn, user) if user.role == "technician" else auth.visible_store_ids(conn, user)
+        rows = conn.execute(select(t.stores.c.id, t.stores.c.name, t.stores.c.region_id, t.stores.c.timezone)
+                            .where(t.stores.c.id.in_(ids)).order_by(t.stores.c.id)).all()
+    return [StoreOut(**r._mapping) for r in rows]
+
+
+@router.get("/stores/{store_id}/daily", response_model=DailyOut, responses=ERR)
+def store_daily(request: Request, store_id: str, start: str = Query(alias="from", pattern=DATE),
+                to: str = Query(pattern=DATE), user: auth.User = Depends(current_user)):
+    """Figures per local date of the store, ``from``..``to`` inclusive, and the period's total."""
+    with request.app.state.engine.connect() as conn:
+        _results_store(conn, user, store_id)
+        a, b = _range(request, start, to)
+        days = results.daily(conn, [store_id], a, b)
+    return {"store_id": store_id, "from": a.isoformat(), "to": b.isoformat(), "days": days,
+            "total": results.total(days)}
+
+
+@router.get("/stores/{store_id}/hourly", response_model=HourlyOut, responses=ERR)
+def store_hourly(request: Request, store_id: str, date: str = Query(pattern=DATE),
+                 user: auth.User = Depends(current_user)):
+    """Figures per local hour of one local date (23, 24 or 25 hours)."""
+    with request.app.state.engine.connect() as conn:
+        row = _results_store(conn, user, store_id)
+        day, _ = _range(request, date, date)
+        hours = results.hourly(conn, store_id, row.timezone, day)
+    return {"store_id": store_id, "date": day.isoformat(), "timezone": row.timezone, "hours": hours,
+            "total": results.total(hours)}
+
+
+@router.get("/stores/{store_id}/followups", response_model=list[Count], responses=ERR)
+def store_followups(request: Request, store_id: str, start: str = Query(alias="from", pattern=DATE),
+                    to: str = Query(pattern=DATE), user: auth.User = Depends(current_user)):
+    """Reason and praise choices in the period, most frequent first."""
+    with request.app.state.engine.connect() as conn:
+        _results_store(conn, user, store_id)
+        a, b = _range(request, start, to)
+        return results.followup_counts(conn, [store_id], a, b)
+
+
+@router.get("/regions", response_model=list[RegionOut], responses=ERR)
+def regions(request: Request, user: auth.User = Depends(current_user)) -> list[RegionOut]:
+    """Regions whose combined results the user may read (admins: all; regional managers: theirs)."""
+    with request.app.state.engine.connect() as conn:
+        ids = auth.region_ids_visible(conn, user)
+        rows = conn.execute(select(t.regions).where(t.regions.c.id.in_(ids)).order_by(t.regions.c.id)).all()
+        out = []
+        for r in rows:
+            sids = conn.execute(select(t.stores.c.id).where(t.stores.c.region_id == r.id)
+                                .order_by(t.stores.c.id)).scalars().all()
+            out.append(RegionOut(id=r.id, name=r.name, store_ids=list(sids)))
+    return out
+
+
+def _region_stores(conn, user, region_id: str) -> list[str]:
+    if user.role == "technician":
+        raise HTTPException(403, "role: technicians see devices, not results")
+    if region_id not in auth.region_ids_visible(conn, user):
+        raise HTTPException(404, f"region: {region_id!r} not found")
+    return list(conn.execute(select(t.stores.c.id).where(t.stores.c.region_id == region_id)).scalars())
+
+
+@router.get("/regions/{region_id}/daily", response_model=DailyOut, responses=ERR)
+def region_daily(request: Request, region_id: str, start: str = Query(alias="from", pattern=DATE),
+                 to: str = Query(pattern=DATE), user: auth.User = Depends(current_user)):
+    """Figures per local date summed over the region's stores (each store's own local dates)."""
+    with request.app.state.engine.connect() as conn:
+        sids = _region_stores(conn, user, region_id)
+        a, b = _range(request, start, to)
+        days = results.daily(conn, sids, a, b)
+    return {"region_id": region_id, "from": a.isoformat(), "to": b.isoformat(), "days": days,
+            "total": results.total(days)}
+
+
+@router.get("/regions/{region_id}/followups", response_model=list[Count], responses=ERR)
+def region_followups(request: Request, region_id: str, start: str = Query(alias="from", pattern=DATE),
+                     to: str = Query(pattern=DATE), user: auth.User = Depends(current_user)):
+    with request.app.state.engine.connect() as conn:
+        sids = _region_stores(conn, user, region_id)
+        a, b = _range(request, start, to)
+        return results.followup_counts(conn, sids, a, b)
+
+
+# --------------------------------------------------------------------------- fleet
+
+
+@router.get("/fleet", response_model=list[DeviceOut], responses=ERR)
+def fleet(request: Request, store: str | None = Query(None, max_length=64), user: auth.User = Depends(current_user)):
+    """Devices and their last heartbeat state (all the user's stores, or ``store``)."""
+    with request.app.state.engine.connect() as conn:
+        ids = auth.device_store_ids(conn, user)
+        if store is not None:
+            if store not in ids:
+                raise HTTPException(404, f"store: {store!r} not found")
+            ids = {store}
+        d = t.devices
+        rows = conn.execute(select(d.c.id, d.c.store_id, d.c.name, d.c.enrolled_at, d.c.revoked_at, d.c.last_seen_at,
+                                   d.c.app_version, d.c.clock_synced, d.c.pending, d.c.oldest_pending_s,
+                                   d.c.quarantined, d.c.last_error, d.c.disk_free_mb, d.c.cpu_temp_c)
+                            .where(d.c.store_id.in_(ids)).order_by(d.c.store_id, d.c.id)).all()
+    return [DeviceOut(**r._mapping) for r in rows]
+
+
+# --------------------------------------------------------------------------- comments (admin)
+
+
+@router.delete("/comments/{followup_id}", status_code=204, responses=ERR)
+def delete_comment(request: Request, followup_id: str, user: auth.User = Depends(current_user)) -> Response:
+    """Erase a free comment's text (admins). The event stays, so counts do not change."""
+    if user.role != "admin":
+        raise HTTPException(403, "role: only admins delete comments")
+    if not admin.delete_comment(request.app.state.engine, followup_id):
+        raise HTTPException(404, f"comment: {followup_id!r} not found")
+    return Response(status_code=204)
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV, UTF-8"}, **ERR}
+
+
+@router.get("/export/responses.csv", response_class=Response, responses=CSV)
+def export_responses(request: Request, store: str = Query(max_length=64), start: str = Query(alias="from", pattern=DATE),
+                     to: str = Query(pattern=DATE), user: auth.User = Depends(current_user)) -> Response:
+    """Raw events of the store pressed on local dates ``from``..``to``: responses, then follow-ups."""
+    with request.app.state.engine.connect() as conn:
+        row = _results_store(conn, user, store)
+        a, b = _range(request, start, to)
+        body = export.responses_csv(conn, store, row.timezone, a, b)
+    return Response(body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="hymy-{store}-{a}-{b}-responses.csv"'})
+
+
+@router.get("/export/daily.csv", response_class=Response, responses=CSV)
+def export_daily(request: Request, store: str = Query(max_length=64), start: str = Query(alias="from", pattern=DATE),
+                 to: str = Query(pattern=DATE), user: auth.User = Depends(current_user)) -> Response:
+    """Daily figures of the store: date, N, faces 1..5, Happy Index, % positive, % negative, filtered."""
+    with request.app.state.engine.connect() as conn:
+        _results_store(conn, user, store)
+        a, b = _range(request, start, to)
+        body = export.daily_csv(conn, store, a, b)
+    return Response(body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="hymy-{store}-{a}-{b}-daily.csv"'})

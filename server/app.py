@@ -1,0 +1,123 @@
+"""The FastAPI app factory: ``create_app(settings)`` builds a fresh app over its own database engine."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, text
+
+from hymy import __version__
+from sync.protocol import Batch
+
+from . import api_device, api_manager
+from .db import make_engine
+from .metrics import Metrics
+from .migrate import upgrade
+from .ratelimit import RateLimiter
+from .settings import Settings
+
+OnIngested = Callable[[Engine, set[str]], None]
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """A new app: engine from ``settings.database_url`` (or ``engine``), migrations run if ``settings.migrate``.
+
+    ``app.state``: ``settings``, ``engine``, ``metrics``, ``on_ingested`` (callbacks run in a background
+    thread after a batch that stored something commits: ``hook(engine, {store_id, ...})``).
+    """
+    settings = settings or Settings.from_env()
+    engine = engine or make_engine(settings.database_url)
+    if settings.migrate:
+        upgrade(engine)
+    app = FastAPI(title="Hymy server", version=__version__,
+                  description="Device API (enrol, responses, heartbeat, config) and the manager API. "
+                              "See docs/protocol.md and docs/server.md.")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.metrics = Metrics()
+    app.state.on_ingested: list[OnIngested] = []
+    app.state.device_limiter = RateLimiter(settings.device_rate_per_min)
+    app.state.ip_limiter = RateLimiter(settings.ip_rate_per_min)
+    app.state.enroll_limiter = RateLimiter(10)
+    app.include_router(api_device.router)
+    app.include_router(api_manager.router)
+    _ops(app)
+    _middleware(app, settings)
+    _openapi(app)
+    return app
+
+
+def _ops(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["ops"], response_class=PlainTextResponse)
+    def healthz() -> str:
+        """Liveness: the process answers."""
+        return "ok"
+
+    @app.get("/readyz", tags=["ops"], response_class=PlainTextResponse,
+             responses={503: {"description": "database unreachable"}})
+    async def readyz(request: Request) -> Response:
+        """Readiness: the database answers a query."""
+        def ping() -> None:
+            with request.app.state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        try:
+            await run_in_threadpool(ping)
+        except Exception as exc:
+            return PlainTextResponse(f"database unreachable: {type(exc).__name__}", status_code=503)
+        return PlainTextResponse("ready")
+
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    def metrics(request: Request) -> Response:
+        """Prometheus text format: requests, ingest counts, rejected events, devices' last seen."""
+        return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _middleware(app: FastAPI, settings: Settings) -> None:
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        started = time.perf_counter()
+        path = request.url.path
+        if path.startswith("/api/"):
+            ip = request.client.host if request.client else "?"
+            wait = request.app.state.ip_limiter.hit(ip)
+            if wait:
+                return JSONResponse({"detail": "rate limit: too many requests from this address; retry later"},
+                                    status_code=429, headers={"Retry-After": RateLimiter.retry_after(wait)})
+            if request.method in ("POST", "PUT", "PATCH"):
+                length = request.headers.get("content-length")
+                if length is None and request.headers.get("transfer-encoding"):
+                    return JSONResponse({"detail": "Content-Length: required"}, status_code=411)
+                if length and (not length.isdigit() or int(length) > settings.max_body_bytes):
+                    return JSONResponse({"detail": f"body: larger than {settings.max_body_bytes} bytes"},
+                                        status_code=413)
+        response = await call_next(request)
+        route = request.scope.get("route")
+        label = getattr(route, "path", "other")
+        m = request.app.state.metrics
+        m.requests.labels(request.method, label, str(response.status_code)).inc()
+        m.latency.labels(label).observe(time.perf_counter() - started)
+        return response
+
+
+def _openapi(app: FastAPI) -> None:
+    """Add the Batch model (read by hand for per-event validation and gzip) to the OpenAPI components."""
+    from fastapi.openapi.utils import get_openapi
+
+    def build() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        comps = schema.setdefault("components", {}).setdefault("schemas", {})
+        batch = Batch.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+        for name, sub in batch.pop("$defs", {}).items():
+            comps.setdefault(name, sub)
+        comps["Batch"] = batch
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = build

@@ -1,0 +1,72 @@
+"""Engines for SQLite (WAL, busy timeout, foreign keys) and PostgreSQL (psycopg 3), and dialect helpers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+T = TypeVar("T")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; a SQLite file's folder is created and the file put in WAL mode."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no branch
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            # Writers ask for IMMEDIATE (see :func:`writing`): take the write lock at the start, so two
+            # writers queue on busy_timeout instead of failing on lock upgrade. Readers use plain BEGIN.
+            immediate = conn.get_execution_options().get("hymy_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def writing(engine: Engine):
+    """``with writing(engine) as conn:`` a write transaction (BEGIN IMMEDIATE on SQLite)."""
+    return engine.execution_options(hymy_write=True).begin()
+
+
+def is_postgres(engine_or_conn) -> bool:
+    return engine_or_conn.dialect.name == "postgresql"
+
+
+def insert_for(conn):
+    """The dialect's ``insert`` (with ``on_conflict_do_*``) for SQLite or PostgreSQL."""
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def retrying(fn: Callable[[], T], attempts: int = 5) -> T:
+    """Run ``fn`` again on a deadlock / serialisation failure / lock timeout (bounded, short pauses)."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except (OperationalError, DBAPIError) as exc:
+            text = str(exc.orig if getattr(exc, "orig", None) is not None else exc).lower()
+            transient = any(w in text for w in ("deadlock", "could not serialize", "database is locked", "busy"))
+            if not transient or i == attempts - 1:
+                raise
+            time.sleep(0.01 * (2**i))
+    raise AssertionError("unreachable")

@@ -1,0 +1,62 @@
+"""Heartbeats: the device's fleet state, and server-side correction of unsynced press times.
+
+When a heartbeat says the device clock is synced, every stored response of the same boot that was
+pressed before the sync (``clock_synced`` false, not corrected yet on the device or here) gets
+``pressed_at = device_time - (uptime_now - uptime_press)``. The original stays in
+``original_pressed_at``; the press's count moves to its new local hour in the rollups.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy import Engine, select, update
+
+from hymy.timestamps import format_ts, utcnow
+from sync.protocol import Heartbeat
+
+from . import tables as t
+from .db import retrying, writing
+from .ingest import bump_hourly
+from .localtime import bucket
+
+
+def corrected_time(hb: Heartbeat, uptime_press_ms: int):
+    """The press time implied by a synced heartbeat: ``device_time - (uptime_now - uptime_press)``."""
+    return hb.device_time - timedelta(milliseconds=hb.uptime_ms - uptime_press_ms)
+
+
+def record_heartbeat(engine: Engine, device_id: str, store_id: str, tz: str, hb: Heartbeat) -> int:
+    """Store the fleet state and correct this boot's unsynced presses; returns how many were corrected."""
+    return retrying(lambda: _record(engine, device_id, store_id, tz, hb))
+
+
+def _record(engine, device_id, store_id, tz, hb: Heartbeat) -> int:
+    now = format_ts(utcnow())
+    r = t.responses
+    with writing(engine) as conn:
+        conn.execute(update(t.devices).where(t.devices.c.id == device_id).values(
+            last_seen_at=now, app_version=hb.app_version, boot_id=hb.boot_id, uptime_ms=hb.uptime_ms,
+            device_time=format_ts(hb.device_time), clock_synced=hb.clock_synced, pending=hb.pending,
+            oldest_pending_s=hb.oldest_pending_s, quarantined=hb.quarantined, last_error=hb.last_error,
+            disk_free_mb=hb.disk_free_mb, cpu_temp_c=hb.cpu_temp_c, config_etag=hb.config_etag))
+        if not hb.clock_synced:
+            return 0
+        rows = conn.execute(select(r.c.id, r.c.uptime_ms, r.c.pressed_at, r.c.local_date, r.c.hour_utc, r.c.scale,
+                                   r.c.mood, r.c.flags, r.c.voided).where(
+            r.c.device_id == device_id, r.c.boot_id == hb.boot_id, r.c.clock_synced.is_(False),
+            r.c.clock_corrected.is_(False), r.c.server_corrected_at.is_(None), r.c.uptime_ms <= hb.uptime_ms,
+        ).order_by(r.c.id)).all()
+        counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        for row in rows:
+            at = corrected_time(hb, row.uptime_ms)
+            day, hour = bucket(at, tz)
+            conn.execute(update(r).where(r.c.id == row.id).values(
+                pressed_at=format_ts(at), original_pressed_at=row.pressed_at, server_corrected_at=now,
+                local_date=day, hour_utc=hour))
+            slot = 0 if (not row.flags and not row.voided) else 1
+            counts[(row.local_date, row.hour_utc, row.scale, row.mood)][slot] -= 1
+            counts[(day, hour, row.scale, row.mood)][slot] += 1
+        bump_hourly(conn, store_id, counts)
+        return len(rows)

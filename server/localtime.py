@@ -1,0 +1,53 @@
+"""Local dates and hour buckets in a store's IANA zone (pure; DST days have 23 or 25 hours).
+
+An hour bucket is the start of the local clock hour, expressed in UTC (``hour_utc``). On the autumn
+DST day the local hour 03:00 happens twice; the two occurrences have different UTC starts, so they stay
+two buckets and the day has 25 of them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from hymy.hours import zone
+from hymy.timestamps import format_ts
+
+
+def bucket(at: datetime, tz: str) -> tuple[str, str]:
+    """``(local_date "YYYY-MM-DD", hour_utc RFC 3339)`` of the aware instant ``at`` in zone ``tz``."""
+    local = at.astimezone(zone(tz))
+    start = local.replace(minute=0, second=0, microsecond=0)  # keeps `fold`, so DST repeats stay apart
+    return local.date().isoformat(), format_ts(start.astimezone(UTC))
+
+
+def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
+    """UTC instants of local midnight of ``day`` and of the next day."""
+    z = zone(tz)
+    start = datetime.combine(day, time(0), tzinfo=z).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=z).astimezone(UTC)
+    return start, end
+
+
+def hours_of_day(day: date, tz: str) -> list[tuple[str, str]]:
+    """Every local hour of ``day``: ``(hour_utc, local label "HH:MM+hh:mm")``; 23, 24 or 25 of them."""
+    start, end = day_bounds(day, tz)
+    z = zone(tz)
+    out = []
+    at = start
+    while at < end:
+        local = at.astimezone(z)
+        out.append((format_ts(at), local.isoformat(timespec="minutes")))
+        at += timedelta(hours=1)
+    return out
+
+
+def parse_day(text: str, name: str = "date") -> date:
+    """A ``YYYY-MM-DD`` local date; ValueError naming the parameter otherwise."""
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: {text!r} is not a date like 2026-11-23") from None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,196 @@
+"""The server's tables (SQLAlchemy Core). Alembic migrations in ``server/migrations`` create them.
+
+Times are RFC 3339 UTC text with milliseconds (``hymy.timestamps.format_ts``): fixed width, so text
+order is time order on SQLite and PostgreSQL alike. Local dates are ``YYYY-MM-DD`` text in the store's
+IANA zone. No table that holds responses has a column for an IP address or any person.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+TS = String(30)
+ID = String(64)
+
+regions = Table(
+    "regions", metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+stores = Table(
+    "stores", metadata,
+    Column("id", ID, primary_key=True),
+    Column("region_id", ID, ForeignKey("regions.id"), nullable=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    # sync.protocol.StoreConfig as JSON, without alert_rules (those live in alert_rules)
+    Column("config_json", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+alert_rules = Table(
+    "alert_rules", metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("rule_json", Text, nullable=False),  # sync.protocol.AlertRule as JSON
+)
+
+devices = Table(
+    "devices", metadata,
+    Column("id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id"), nullable=False, index=True),
+    Column("name", String(200)),
+    Column("token_hash", String(64), unique=True),  # SHA-256 hex of the bearer token; NULL until enrolled
+    Column("created_at", TS, nullable=False),
+    Column("enrolled_at", TS),
+    Column("revoked_at", TS),
+    # fleet state from the last heartbeat
+    Column("last_seen_at", TS),
+    Column("app_version", String(200)),
+    Column("boot_id", String(200)),
+    Column("uptime_ms", Integer),
+    Column("device_time", TS),
+    Column("clock_synced", Boolean),
+    Column("pending", Integer),
+    Column("oldest_pending_s", Float),
+    Column("quarantined", Integer),
+    Column("last_error", Text),
+    Column("disk_free_mb", Float),
+    Column("cpu_temp_c", Float),
+    Column("config_etag", String(200)),
+)
+
+enrolment_codes = Table(
+    "enrolment_codes", metadata,
+    Column("code_hash", String(64), primary_key=True),  # SHA-256 hex of the normalised code
+    Column("device_id", ID, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("used_at", TS),
+)
+
+responses = Table(
+    "responses", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("store_id", ID, nullable=False),
+    Column("device_id", ID, nullable=False),
+    Column("question_id", String(200), nullable=False),
+    Column("mood", Integer, nullable=False),
+    Column("scale", Integer, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("pressed_at", TS, nullable=False),  # best known UTC time (corrected by device or server)
+    Column("local_date", String(10), nullable=False),
+    Column("hour_utc", TS, nullable=False),  # start of the local hour, in UTC (DST-safe bucket)
+    Column("clock_synced", Boolean, nullable=False),
+    Column("boot_id", String(200), nullable=False),
+    Column("uptime_ms", Integer, nullable=False),
+    Column("flags", String(64), nullable=False),  # comma-separated sorted flags, "" when counted
+    Column("app_version", String(200), nullable=False),
+    Column("clock_corrected", Boolean, nullable=False),  # corrected on the device before sending
+    Column("device_pressed_at", TS),  # the device's uncorrected clock, for audit
+    Column("server_corrected_at", TS),  # when the server corrected pressed_at from a heartbeat
+    Column("original_pressed_at", TS),  # pressed_at before the server's correction, for audit
+    Column("voided", Boolean, nullable=False),  # a `void` follow-up moved it to filtered (maintenance)
+    Column("received_at", TS, nullable=False),
+    Column("content_hash", String(64), nullable=False),  # of the normalised event: duplicate vs conflict
+)
+Index("responses_store_pressed", responses.c.store_id, responses.c.pressed_at)
+Index("responses_device_boot", responses.c.device_id, responses.c.boot_id, responses.c.clock_synced)
+Index("responses_received", responses.c.received_at)
+
+followups = Table(
+    "followups", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("store_id", ID, nullable=False),
+    Column("device_id", ID, nullable=False),
+    Column("response_id", String(36), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(300)),  # NULL once a comment is deleted
+    Column("pressed_at", TS, nullable=False),
+    Column("local_date", String(10), nullable=False),
+    Column("hour_utc", TS, nullable=False),
+    Column("received_at", TS, nullable=False),
+    Column("deleted_at", TS),
+    Column("content_hash", String(64), nullable=False),
+)
+Index("followups_store_pressed", followups.c.store_id, followups.c.pressed_at)
+
+# Counted and filtered presses per store x local date x local hour x scale x mood, kept in the same
+# transaction as the insert, so a results query reads O(days) rows.
+rollup_hourly = Table(
+    "rollup_hourly", metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("local_date", String(10), primary_key=True),
+    Column("hour_utc", TS, primary_key=True),
+    Column("scale", Integer, primary_key=True),
+    Column("mood", Integer, primary_key=True),
+    Column("counted", Integer, nullable=False),
+    Column("filtered", Integer, nullable=False),
+)
+
+# Reason / praise choices per store x local date x local hour (comments are not counted here).
+rollup_followups = Table(
+    "rollup_followups", metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("local_date", String(10), primary_key=True),
+    Column("hour_utc", TS, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("value", String(300), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(200), nullable=False, unique=True),
+    Column("password_hash", String(300), nullable=False),  # Argon2id
+    Column("role", String(32), nullable=False),  # admin | regional_manager | store_manager | technician
+    Column("display_name", String(200)),
+    Column("email", String(300)),
+    Column("created_at", TS, nullable=False),
+    Column("disabled_at", TS),
+)
+
+user_stores = Table(
+    "user_stores", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+)
+
+user_regions = Table(
+    "user_regions", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("region_id", ID, ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 hex of the random session id
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", TS, nullable=False),
+    Column("last_seen_at", TS, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200)),
+    Column("created_at", TS, nullable=False),
+    Column("revoked_at", TS),
+)

@@ -1,0 +1,107 @@
+"""Run a real server on a free loopback port, for tests (this package's, the sync agent's, end to end).
+
+- :func:`run_server` - Uvicorn in a thread of this process; yields the base URL (``http://127.0.0.1:PORT``).
+  The app is available as ``run_server(...).app`` via :func:`serve` if the test needs ``app.state``.
+- :func:`run_server_process` - ``hymy server`` in a child process (scale-out tests: separate processes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from .app import create_app
+from .settings import Settings
+
+
+@dataclass
+class Running:
+    base_url: str
+    app: FastAPI
+
+
+def _bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextlib.contextmanager
+def serve(settings: Settings | None = None, app: FastAPI | None = None, timeout_s: float = 10.0) -> Iterator[Running]:
+    """Uvicorn serving ``app`` (or ``create_app(settings)``) on a free 127.0.0.1 port, in a thread."""
+    app = app or create_app(settings)
+    sock = _bound_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"test server on port {port} did not start")
+        time.sleep(0.01)
+    try:
+        yield Running(f"http://127.0.0.1:{port}", app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout_s)
+        sock.close()
+
+
+@contextlib.contextmanager
+def run_server(settings: Settings | None = None, app: FastAPI | None = None) -> Iterator[str]:
+    """``with run_server(Settings(database_url=...)) as base_url:`` a real Uvicorn on a free port."""
+    with serve(settings, app) as running:
+        yield running.base_url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def run_server_process(database_url: str, env: dict[str, str] | None = None, timeout_s: float = 30.0) -> Iterator[str]:
+    """``hymy server`` as a child process on a free port; yields its base URL; stopped on exit."""
+    port = free_port()
+    child_env = {**os.environ, "HYMY_DATABASE_URL": database_url, **(env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(port)],
+                            env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server process exited {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(base + "/readyz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server process on port {port} not ready after {timeout_s} s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
