@@ -1,0 +1,144 @@
+"""A corrupt store file is moved aside with a timestamped name, a fresh one made, logged and shown."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from hymy.cli import cli
+from hymy.timestamps import utcnow
+from kiosk.capture import build_response
+from kiosk.clock import ClockReading
+from kiosk.status import device_status, format_status
+from kiosk.store import Store
+from sync.protocol import default_store_config
+
+CONFIG = default_store_config()
+PAGE = 4096
+
+
+def _presses(n: int, boot: str = "boot-a") -> list:
+    now = utcnow()
+    return [build_response(1 + i % 4, "button", ClockReading(now, True, boot, 1000 + i), CONFIG, []) for i in range(n)]
+
+
+def _filled_store(path, n: int = 1500) -> None:
+    with Store(path) as store:
+        store.append_many(_presses(n))
+        store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _garbage(path):
+    path.write_bytes(os.urandom(3 * PAGE))
+
+
+def _truncated(path):
+    _filled_store(path)
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.truncate(size // 2)
+
+
+def _damaged_page(path):
+    _filled_store(path)
+    with open(path, "r+b") as f:
+        f.seek(5 * PAGE)  # a page of the events table's b-tree
+        f.write(b"\xff" * PAGE)
+
+
+@pytest.mark.parametrize("damage", [_garbage, _truncated, _damaged_page], ids=["garbage", "truncated", "damaged-page"])
+def test_store_moves_a_corrupt_file_aside_and_starts_fresh(tmp_path, caplog, damage):
+    path = tmp_path / "kiosk.db"
+    damage(path)
+    original = path.read_bytes()
+    caplog.set_level(logging.ERROR, logger="kiosk.store")
+
+    store = Store(path)
+    try:
+        assert store.recovery is not None
+        moved = tmp_path / os.path.basename(store.recovery.moved_to)
+        assert re.fullmatch(r"kiosk\.db\.corrupt-\d{8}T\d{6}Z", moved.name)
+        assert moved.read_bytes() == original, "the evidence is kept byte for byte"
+        assert "moved aside" in caplog.text and str(moved) in caplog.text
+        # a fresh, healthy store that records
+        assert store.integrity_check() == "ok"
+        assert store.pending_count() == 0
+        store.append(_presses(1)[0])
+        assert store.pending_count() == 1
+        assert json.loads(store.get_meta("recovered"))["moved_to"] == str(moved)
+    finally:
+        store.close()
+
+    # never a crash loop: the next start finds a healthy store and keeps what was recorded
+    again = Store(path)
+    try:
+        assert again.recovery is None
+        assert again.pending_count() == 1
+    finally:
+        again.close()
+    assert len([p for p in tmp_path.glob("kiosk.db.corrupt-*") if not p.name.endswith(("-wal", "-shm"))]) == 1
+
+
+def test_store_recovery_moves_the_wal_too_and_never_overwrites_earlier_evidence(tmp_path):
+    path = tmp_path / "kiosk.db"
+    _garbage(path)
+    (tmp_path / "kiosk.db-wal").write_bytes(b"junk")
+    Store(path).close()
+    _garbage(path)
+    Store(path).close()  # same second: a second name, not an overwrite
+    moved = sorted(p.name for p in tmp_path.glob("kiosk.db.corrupt-*") if not p.name.endswith(("-wal", "-shm")))
+    assert len(moved) == 2
+    assert any((tmp_path / (m + "-wal")).exists() for m in moved)
+
+
+def test_healthy_store_is_not_moved_aside(tmp_path):
+    path = tmp_path / "kiosk.db"
+    _filled_store(path, 50)
+    with Store(path) as store:
+        assert store.recovery is None
+        assert store.pending_count() == 50
+    assert not list(tmp_path.glob("*.corrupt-*"))
+
+
+def test_status_shows_the_recovery_in_text_and_json(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    _garbage(data / "kiosk.db")
+    toml = tmp_path / "kiosk.toml"
+    toml.write_text(f'[device]\ndata_dir = "{data}"\nclock = "trust"\n')
+
+    from kiosk.config import load_config
+
+    status = device_status(load_config(toml))
+    assert status["store_recovered"]["moved_to"].startswith(str(data / "kiosk.db.corrupt-"))
+    assert "Store recovered: corrupt file moved to" in format_status(status)
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["status", "--json", "--config", str(toml)])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["store_recovered"]["moved_to"] == status["store_recovered"]["moved_to"]
+    text = runner.invoke(cli, ["status", "--config", str(toml)])
+    assert "Store recovered" in text.output
+
+
+def test_a_corrupt_store_in_a_read_only_directory_is_a_clear_error_not_a_traceback(tmp_path):
+    """When the corrupt file cannot be moved aside, the error says so (StoreUnavailable)."""
+    if os.geteuid() == 0:
+        pytest.skip("root ignores directory permissions; covered by the read-only mount test")
+    path = tmp_path / "kiosk.db"
+    _garbage(path)
+    tmp_path.chmod(0o500)
+    try:
+        from hymy.errors import StoreUnavailable
+
+        with pytest.raises(StoreUnavailable, match="kiosk.db"):
+            Store(path)
+    finally:
+        tmp_path.chmod(0o700)
+
