@@ -22,15 +22,15 @@ def _session_cookie(request: Request, resp, sid: str | None) -> None:
                     secure=d.secure_cookies and is_https(request, d.force_https))
 
 
-@router.get("/login", name="login", response_class=HTMLResponse)
+@router.get("/login", name="dash.login", response_class=HTMLResponse)
 def login_form(request: Request, next: str | None = None):  # noqa: A002
     ctx = context(request)
     if ctx.user is not None:
         return redirect(safe_next(next, ctx.url("root")))
-    return render(ctx, "login.html", next=safe_next(next, ""), username="", error=None, title=ctx._("Sign in"))
+    return render(ctx, "login.html", next=safe_next(next, ""), username="dash.", error=None, title=ctx._("Sign in"))
 
 
-@router.post("/login", name="login_post", response_class=HTMLResponse)
+@router.post("/login", name="dash.login_post", response_class=HTMLResponse)
 def login(request: Request, username: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
           next: str = Form("")):  # noqa: A002
     ctx = context(request)
@@ -58,12 +58,12 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     if old:
         d.end_session(old)
     sid = d.create_session(user)
-    resp = redirect(safe_next(next, str(request.app.url_path_for("root"))))
+    resp = redirect(safe_next(next, str(request.app.url_path_for("dash.root"))))
     _session_cookie(request, resp, sid)
     return resp
 
 
-@router.post("/logout", name="logout")
+@router.post("/logout", name="dash.logout")
 def logout(request: Request, csrf_token: str = Form("")):
     ctx = context(request)
     if ctx.session_id:
@@ -74,14 +74,14 @@ def logout(request: Request, csrf_token: str = Form("")):
     return resp
 
 
-@router.get("/account", name="account", response_class=HTMLResponse)
+@router.get("/account", name="dash.account", response_class=HTMLResponse)
 def account_page(request: Request):
     ctx = signed_in(request)
     return render(ctx, "account.html", role_label=role_names(ctx.lang)[ctx.user.role], min_len=MIN_PASSWORD,
                   error=None, title=ctx._("Account"))
 
 
-@router.post("/account", name="account_post", response_class=HTMLResponse)
+@router.post("/account", name="dash.account_post", response_class=HTMLResponse)
 def change_password(request: Request, current: str = Form(""), new: str = Form(""), again: str = Form(""),
                     csrf_token: str = Form("")):
     ctx = signed_in(request)
@@ -107,7 +107,7 @@ def change_password(request: Request, current: str = Form(""), new: str = Form("
     return resp
 
 
-@router.post("/lang", name="set_lang")
+@router.post("/lang", name="dash.set_lang")
 def set_lang(request: Request, lang: str = Form("fi"), next: str = Form("/"), csrf_token: str = Form("")):  # noqa: A002
     ctx = context(request)
     check_csrf(ctx, csrf_token, allow_prelogin=True)

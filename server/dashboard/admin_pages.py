@@ -107,7 +107,7 @@ def _admin(request: Request) -> Ctx:
     return ctx
 
 
-@router.get("/admin", name="admin", response_class=HTMLResponse)
+@router.get("/admin", name="dash.admin", response_class=HTMLResponse)
 def admin_page(request: Request):
     ctx = _admin(request)
     d = data(request)
@@ -115,7 +115,7 @@ def admin_page(request: Request):
                   can_add_store=True, title=ctx._("Admin"))
 
 
-@router.post("/admin/stores", name="admin_store_add")
+@router.post("/admin/stores", name="dash.admin_store_add")
 async def add_store(request: Request):
     ctx = _admin(request)
     form = await request.form()
@@ -151,13 +151,13 @@ def _store_page(ctx: Ctx, store_id: str, cfg: StoreConfig | None = None, errors:
                   weekdays=list(zip(WEEKDAYS, wd, strict=True)), flash=flash, title=store.name, section="admin")
 
 
-@router.get("/admin/stores/{store_id}", name="admin_store", response_class=HTMLResponse)
+@router.get("/admin/stores/{store_id}", name="dash.admin_store", response_class=HTMLResponse)
 def store_settings(request: Request, store_id: str, saved: int = 0):
     ctx = _admin(request)
     return _store_page(ctx, store_id, saved=bool(saved))
 
 
-@router.post("/admin/stores/{store_id}", name="admin_store_post", response_class=HTMLResponse)
+@router.post("/admin/stores/{store_id}", name="dash.admin_store_post", response_class=HTMLResponse)
 async def save_store(request: Request, store_id: str):
     ctx = _admin(request)
     form = await request.form()
@@ -175,7 +175,7 @@ async def save_store(request: Request, store_id: str):
     return redirect(ctx.url("admin_store", store_id=store_id) + "?saved=1")
 
 
-@router.get("/admin/users", name="admin_users", response_class=HTMLResponse)
+@router.get("/admin/users", name="dash.admin_users", response_class=HTMLResponse)
 def users_page(request: Request, error: str | None = None, status_code: int = 200):
     ctx = _admin(request)
     d = data(request)
@@ -184,7 +184,7 @@ def users_page(request: Request, error: str | None = None, status_code: int = 20
                   error=error, title=ctx._("Users"), section="admin")
 
 
-@router.post("/admin/users", name="admin_users_post", response_class=HTMLResponse)
+@router.post("/admin/users", name="dash.admin_users_post", response_class=HTMLResponse)
 async def add_user(request: Request):
     ctx = _admin(request)
     form = await request.form()

@@ -83,14 +83,14 @@ def _page(ctx: Ctx, enrolment: dict | None = None, status_code: int = 200):
                   stores=d.device_stores_for(ctx.user), enrolment=enrolment, title=ctx._("Devices"))
 
 
-@router.get("/devices", name="devices", response_class=HTMLResponse)
+@router.get("/devices", name="dash.devices", response_class=HTMLResponse)
 def devices_page(request: Request):
     ctx = signed_in(request)
     need_role(ctx, "admin", "technician")
     return _page(ctx)
 
 
-@router.post("/devices", name="device_add", response_class=HTMLResponse)
+@router.post("/devices", name="dash.device_add", response_class=HTMLResponse)
 def add_device(request: Request, store_id: str = Form(...), name: str = Form(""), csrf_token: str = Form("")):
     ctx = signed_in(request)
     check_csrf(ctx, csrf_token)
@@ -113,7 +113,7 @@ def i18n_zone(name: str):
     return zone(name)
 
 
-@router.post("/devices/{device_id}/revoke", name="device_revoke", response_class=HTMLResponse)
+@router.post("/devices/{device_id}/revoke", name="dash.device_revoke", response_class=HTMLResponse)
 def revoke_device(request: Request, device_id: str, csrf_token: str = Form("")):
     ctx = signed_in(request)
     check_csrf(ctx, csrf_token)

@@ -113,13 +113,13 @@ def _cards(ctx: Ctx):
     return [today_card(s, days_by_store[s.id], figs.get(s.id, {}), wd[days_by_store[s.id].weekday()]) for s in stores]
 
 
-@router.get("/", name="root")
+@router.get("/", name="dash.root")
 def root(request: Request):
     ctx = signed_in(request)
     return redirect(ctx.url("devices") if ctx.user.role == "technician" else ctx.url("today"))
 
 
-@router.get("/today", name="today", response_class=HTMLResponse)
+@router.get("/today", name="dash.today", response_class=HTMLResponse)
 def today_page(request: Request):
     ctx = signed_in(request)
     if ctx.user.role == "technician":
@@ -129,7 +129,7 @@ def today_page(request: Request):
     return render(ctx, "today.html", cards=cards, today_label=label, title=ctx._("Today"))
 
 
-@router.get("/today.json", name="today_json")
+@router.get("/today.json", name="dash.today_json")
 def today_json(request: Request):
     ctx = context(request)
     if ctx.user is None:
@@ -154,7 +154,7 @@ def _first_tz(ctx: Ctx) -> str:
 # --------------------------------------------------------------------------- store pages
 
 
-@router.get("/stores/{store_id}/day", name="day", response_class=HTMLResponse)
+@router.get("/stores/{store_id}/day", name="dash.day", response_class=HTMLResponse)
 def day_page(request: Request, store_id: str, date_: str | None = Query(None, alias="date")):
     ctx = signed_in(request)
     store = results_store(ctx, store_id)
@@ -195,7 +195,7 @@ def _reason_names(ctx: Ctx, store_ids, kind: str) -> dict[str, str]:
     return names
 
 
-@router.get("/trends", name="trends_home")
+@router.get("/trends", name="dash.trends_home")
 def trends_home(request: Request):
     ctx = signed_in(request)
     if ctx.user.role == "technician":
@@ -206,7 +206,7 @@ def trends_home(request: Request):
     return redirect(ctx.url("trends", store_id=stores[0].id))
 
 
-@router.get("/stores/{store_id}/trends", name="trends", response_class=HTMLResponse)
+@router.get("/stores/{store_id}/trends", name="dash.trends", response_class=HTMLResponse)
 def trends_page(request: Request, store_id: str, days: int = Query(30)):
     ctx = signed_in(request)
     store = results_store(ctx, store_id)
@@ -230,7 +230,7 @@ def trends_page(request: Request, store_id: str, days: int = Query(30)):
     )
 
 
-@router.get("/stores/{store_id}/heatmap", name="heatmap", response_class=HTMLResponse)
+@router.get("/stores/{store_id}/heatmap", name="dash.heatmap", response_class=HTMLResponse)
 def heatmap_page(request: Request, store_id: str, days: int = Query(90)):
     ctx = signed_in(request)
     store = results_store(ctx, store_id)
@@ -251,7 +251,7 @@ def heatmap_page(request: Request, store_id: str, days: int = Query(90)):
 # --------------------------------------------------------------------------- compare, reasons, praise
 
 
-@router.get("/compare", name="compare", response_class=HTMLResponse)
+@router.get("/compare", name="dash.compare", response_class=HTMLResponse)
 def compare_page(request: Request, region: str | None = None, days: int = Query(30)):
     ctx = signed_in(request)
     if ctx.user.role == "technician":
@@ -275,7 +275,7 @@ def compare_page(request: Request, region: str | None = None, days: int = Query(
                   title=ctx._("Compare stores"))
 
 
-@router.get("/reasons", name="reasons", response_class=HTMLResponse)
+@router.get("/reasons", name="dash.reasons", response_class=HTMLResponse)
 def reasons_page(request: Request, store: str | None = None, from_: str | None = Query(None, alias="from"),
                  to: str | None = None):
     ctx = signed_in(request)
@@ -295,7 +295,7 @@ def reasons_page(request: Request, store: str | None = None, from_: str | None =
                   page="reasons")
 
 
-@router.get("/praise", name="praise", response_class=HTMLResponse)
+@router.get("/praise", name="dash.praise", response_class=HTMLResponse)
 def praise_page(request: Request, store: str | None = None, from_: str | None = Query(None, alias="from"),
                 to: str | None = None):
     ctx = signed_in(request)
@@ -332,7 +332,7 @@ def install(app: FastAPI, dashboard_data) -> None:
     @app.exception_handler(NeedLogin)
     async def _need_login(request: Request, exc: NeedLogin):  # noqa: ARG001
         nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return redirect(str(app.url_path_for("login")) + "?next=" + _quote(nxt))
+        return redirect(str(app.url_path_for("dash.login")) + "?next=" + _quote(nxt))
 
 
 def _quote(text: str) -> str:

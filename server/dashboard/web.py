@@ -79,7 +79,7 @@ class Ctx:
         return self.request.state.prelogin_csrf
 
     def url(self, name: str, **params: Any) -> str:
-        return str(self.request.app.url_path_for(name, **params))
+        return str(self.request.app.url_path_for("dash." + name, **params))
 
     def nav(self) -> list[tuple[str, str]]:
         _ = self._
