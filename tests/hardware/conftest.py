@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
@@ -18,6 +19,8 @@ from sync.protocol import default_store_config
 BUTTONS = [5, 6, 13, 19]
 LEDS = [17, 27, 22, 23]
 LAMP = 18
+#: The repository root (subprocess tests run ``python -m hymy`` from here).
+ROOT_DIR = Path(__file__).resolve().parents[2]
 #: Monday 12:00 in Helsinki.
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
