@@ -14,6 +14,7 @@ checked against the system's CAs, or ``ca_file``; ``verify=False`` turns checkin
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import os
 import smtplib
@@ -28,6 +29,10 @@ from hymy.errors import ConfigError, DeliveryError
 log = logging.getLogger(__name__)
 
 STARTTLS_MODES = ("auto", "required", "off")
+#: Headers up to 200 characters stay on one line (RFC 5322 allows 998): the standard library's
+#: folder otherwise sometimes folds a whole subject onto a continuation line, which some clients
+#: then show with a leading space.
+HEADER_POLICY = email.policy.default.clone(max_line_length=200)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +107,7 @@ class SmtpSettings:
 
 def new_message(settings: SmtpSettings, to: list[str], subject: str) -> EmailMessage:
     """An empty message with From, To, Subject, Date and Message-ID set."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=HEADER_POLICY)
     msg["From"] = settings.sender
     msg["To"] = ", ".join(to)
     msg["Subject"] = subject

@@ -114,7 +114,7 @@ def render_report(data: ReportData) -> RenderedReport:
         raise ValueError(f"scale: {data.scale!r} is not valid; use 3, 4 or 5")
     score = data.score
     kind = "weekly" if data.period == "weekly" else "daily"
-    index = "no presses" if score.n == 0 else f"Happy Index {score.index_rounded} (N={score.n})"
+    index = "no presses" if score.n == 0 else f"Happy Index {score.index_rounded}, N={score.n}"
     subject = f"Hymy {kind} report: {data.store_name}, {_period_label(data)}: {index}"
     faces = [
         {"name": FACE_NAMES[data.scale][m - 1], "colour": FACE_COLOURS[data.scale][m - 1],

@@ -43,7 +43,7 @@ class Resources(HTMLParser):
 
 def test_report_daily_shows_index_n_faces_hours_reasons_and_praise():
     r = render_report(day_report())
-    assert r.subject == "Hymy daily report: Kauppa <Keskusta> & co, Mon 23.11.2026: Happy Index 78 (N=219)"
+    assert r.subject == "Hymy daily report: Kauppa <Keskusta> & co, Mon 23.11.2026: Happy Index 78, N=219"
     assert "Happy Index: 78" in r.text and "N: 219" in r.text
     assert re.search(r"very happy\s+126", r.text) and re.search(r"very unhappy\s+17", r.text)
     assert "Queue" in r.text and "Anna at the till" in r.text and "Long queue at 17" in r.text
