@@ -46,10 +46,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.enroll_limiter = RateLimiter(10)
     app.include_router(api_device.router)
     app.include_router(api_manager.router)
+    _dashboard(app, engine, settings)
     _ops(app)
     _middleware(app, settings)
     _openapi(app)
     return app
+
+
+def _dashboard(app: FastAPI, engine: Engine, settings: Settings) -> None:
+    """The manager dashboard's pages (server/dashboard/) at /, its static files at /dashboard-static."""
+    from .dashboard.data import DashboardData
+    from .dashboard.routes import install
+
+    install(app, DashboardData(engine, settings))
 
 
 def _ops(app: FastAPI) -> None:

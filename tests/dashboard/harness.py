@@ -6,7 +6,6 @@ import re
 
 from server.app import create_app
 from server.dashboard.data import DashboardData
-from server.dashboard.routes import install
 from server.dashboard.sample import seed
 from server.settings import Settings
 
@@ -15,8 +14,7 @@ def make_app(tmp_path, **overrides):
     """``create_app`` over a fresh SQLite file with the dashboard mounted; returns (app, sample)."""
     settings = Settings(database_url=f"sqlite:///{tmp_path}/server.db", secure_cookies=True, **overrides)
     app = create_app(settings)
-    if not hasattr(app.state, "dashboard"):  # until the app factory mounts the dashboard itself
-        install(app, DashboardData(app.state.engine, settings))
+    assert isinstance(app.state.dashboard, DashboardData)  # mounted by the app factory
     sample = seed(app.state.engine, days=10, per_day=40)
     return app, sample
 
