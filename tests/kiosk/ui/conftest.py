@@ -134,7 +134,7 @@ def make_kiosk(kivy_window, tmp_path):
             kivy_window.remove_widget(app.root)
         app.store.close()
 
-    def make(store_config=None, device: dict | None = None, time_scale: float = 0.05, **kwargs):
+    def make(store_config=None, device: dict | None = None, time_scale: float = 0.2, **kwargs):
         data = {"device": {"data_dir": str(tmp_path / f"data{count[0]}"), "clock": "trust"},
                 "display": {"fullscreen": False}}
         for key, value in (device or {}).items():

@@ -44,7 +44,7 @@ def test_app_touch_on_face_stores_response_then_thanks_then_question(make_kiosk)
     assert [(e["type"], e["mood"], e["source"], e["scale"]) for e in stored] == [("response", 3, "touch", 4)]
     assert k.app.manager_current == "thanks"
     assert "Kiitos!" in k.texts()
-    k.wait_screen("question", timeout=3)
+    k.wait_screen("question", timeout=6)
 
 
 def test_app_faces_are_at_least_a_fifth_of_the_screen_wide(make_kiosk):
@@ -82,10 +82,10 @@ def test_app_followup_skip_stores_nothing_more(make_kiosk):
 
 
 def test_app_followup_timeout_returns_to_question_with_press_kept(make_kiosk):
-    k = make_kiosk(store_config(followup_timeout_s=8))  # 8 s x time_scale 0.05 = 0.4 s
+    k = make_kiosk(store_config(followup_timeout_s=8))  # 8 s x time_scale 0.2 = 1.6 s
     k.tap(k.face(1))
     assert k.app.manager_current == "followup"
-    k.wait_screen("question", timeout=3)
+    k.wait_screen("question", timeout=6)
     assert [e["type"] for e in events(k)] == ["response"]
 
 
@@ -128,7 +128,7 @@ def test_app_language_button_switches_texts_and_falls_back_after_response(make_k
     assert k.app.question_text == "Hur lyckades vi i dag?"
     k.tap(k.face(4))
     assert "Tack!" in k.texts()
-    k.wait_screen("question", timeout=3)
+    k.wait_screen("question", timeout=6)
     assert k.app.lang == "fi" and k.app.question_text == "Miten onnistuimme tänään?"
 
 
@@ -144,7 +144,7 @@ def test_app_today_result_on_thanks_only_with_enough_presses(make_kiosk):
     k = make_kiosk(store_config(followup={}, show_today_result=True, response_interval_s=0))
     k.tap(k.face(4))
     assert k.app.today_line == ""  # one press: too few to claim anything
-    k.wait_screen("question", timeout=3)
+    k.wait_screen("question", timeout=6)
     for mood in [4] * 15 + [1] * 5:
         k.app.recorder.record(mood, "simulated")
     k.tap(k.face(3))
@@ -160,7 +160,7 @@ def test_app_closed_hours_show_closed_view_and_presses_carry_closed(make_kiosk):
     assert response.flags == ["closed"]
     k.app.on_gpio_press(response)
     k.wait_screen("thanks")
-    k.wait_screen("closed", timeout=3)
+    k.wait_screen("closed", timeout=6)
 
 
 def test_app_closed_backlight_off_switches_sysfs_backlight(make_kiosk, tmp_path):
@@ -185,7 +185,7 @@ def test_app_pin_lockout_after_three_wrong_pins(make_kiosk):
     corner = k.app.root.ids.corner
     k.tap(corner)  # a short touch does nothing
     assert k.app.manager_current == "question"
-    k.tap(corner, hold=3.0 * 0.05 + 0.1)  # the 3 s hold, time-scaled
+    k.tap(corner, hold=3.0 * 0.2 + 0.2)  # the 3 s hold, time-scaled (0.2)
     assert k.app.manager_current == "pin"
 
     def enter(pin):
@@ -211,7 +211,7 @@ def test_app_maintenance_shows_state_and_sync_now_asks_agent(make_kiosk):
     k.app.store.set_meta("last_sync", '{"at": "2026-11-23T10:00:00.000Z", "ok": false, '
                          '"error": "connection refused", "last_success_at": "2026-11-23T09:00:00.000Z"}')
     k.tap(k.face(4))
-    k.wait_screen("question", timeout=3)
+    k.wait_screen("question", timeout=6)
     k.app.open_pin_pad()
     for digit in "1234":
         k.tap(k.button(digit))
@@ -271,7 +271,7 @@ def test_app_renders_every_screen_in_every_language(make_kiosk, tmp_path, lang):
     config = store_config(comments_enabled=True, praise=PRAISE, followup={"1": "reason", "4": "praise"},
                           reasons=[Reason(id=f"r{i}", texts=Texts(fi=f"Syy {i}", sv=f"Orsak {i}", en=f"Reason {i}"))
                                    .model_dump() for i in range(1, 7)])
-    k = make_kiosk(config, device={"maintenance": {"pin_hash": hash_pin("1")}})
+    k = make_kiosk(config, device={"maintenance": {"pin_hash": hash_pin("1")}}, time_scale=1.0)
     shown = {}
 
     def shot(name):
@@ -323,7 +323,7 @@ def test_app_gpio_button_press_with_mock_pins_shows_thanks(make_kiosk):
         stored = events(k)
         assert [(e["mood"], e["source"]) for e in stored] == [(4, "button")]
         assert k.app.last_mood == 4
-        k.wait_screen("question", timeout=3)
+        k.wait_screen("question", timeout=6)
     finally:
         Device.pin_factory = None
 
