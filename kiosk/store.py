@@ -80,31 +80,43 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+        self._opening = conn  # closed by _open's error path (after a corrupt file was moved aside)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
+        self._opening = None
         return conn
 
     def _open(self, check: bool) -> sqlite3.Connection:
+        self._opening = None
+        conn: sqlite3.Connection | None = None
         try:
             conn = self._connect()
             if check:
                 result = conn.execute("PRAGMA quick_check").fetchone()[0]
                 if result != "ok":
-                    conn.close()
                     raise sqlite3.DatabaseError(f"quick_check: {result}")
             migrations.migrate(conn)
             return conn
         except sqlite3.DatabaseError as exc:
-            if _is_unavailable(exc):
-                raise StoreUnavailable(f"{self.path}: cannot open the store: {exc}") from exc
-            if isinstance(exc, sqlite3.OperationalError) and "no such" not in str(exc):
+            # Never leave a handle open on a file we give up on (it would keep a read-only or full
+            # file system busy); a corrupt file's handle is closed only after the file was moved
+            # aside, because closing the last connection may delete its -wal (evidence).
+            stale = conn or self._opening
+            self._opening = None
+            if _is_unavailable(exc) or (isinstance(exc, sqlite3.OperationalError) and "no such" not in str(exc)):
+                if stale is not None:
+                    stale.close()
+                if _is_unavailable(exc):
+                    raise StoreUnavailable(f"{self.path}: cannot open the store: {exc}") from exc
                 raise StoreError(f"{self.path}: {exc}") from exc
-            return self._recover(str(exc))
+            return self._recover(str(exc), stale)
 
-    def _recover(self, detail: str) -> sqlite3.Connection:
-        """Move a corrupt file (and its -wal/-shm) aside with a timestamped name; start a fresh store."""
+    def _recover(self, detail: str, stale: sqlite3.Connection | None = None) -> sqlite3.Connection:
+        """Move a corrupt file (and its -wal/-shm) aside with a timestamped name; start a fresh store.
+
+        ``stale`` is the failed connection to the corrupt file, closed once the files are moved."""
         stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
         moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         n = 1
@@ -120,6 +132,9 @@ class Store:
             raise StoreUnavailable(
                 f"{self.path}: the store is corrupt ({detail}) and cannot be moved aside: {exc.strerror or exc}"
             ) from exc
+        finally:
+            if stale is not None:
+                stale.close()
         log.error("store %s failed its integrity check (%s); moved aside to %s and started a fresh one",
                   self.path, detail, moved)
         conn = self._connect()
