@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api_device.router)
     app.include_router(api_manager.router)
     _dashboard(app, engine, settings)
+    _alerts(app)
     _ops(app)
     _middleware(app, settings)
     _openapi(app)
@@ -59,6 +60,13 @@ def _dashboard(app: FastAPI, engine: Engine, settings: Settings) -> None:
     from .dashboard.routes import install
 
     install(app, DashboardData(engine, settings))
+
+
+def _alerts(app: FastAPI) -> None:
+    """Alerts and reports (server/alerts/, server/reports/): JSON API, post-ingest hook, sweep, report mails."""
+    from .alerts.install import install
+
+    install(app)
 
 
 def _ops(app: FastAPI) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import server.alerts.tables  # noqa: F401  (the alert tables join the metadata for autogenerate)
 from server.tables import metadata
 
 config = context.config
