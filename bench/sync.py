@@ -1,7 +1,7 @@
 """Sync agent benchmark: backlog drain vs the server's own bulk-insert floor, press latency, idle cost.
 
 Prints figures; asserts nothing. Everything runs for real on loopback: a Uvicorn server with a SQLite
-database (``server.testing.run_server``), a device store (``kiosk.store.Store``), the agent
+database (``hymy server`` in its own process), a device store (``kiosk.store.Store``), the agent
 (``sync.agent.Agent``) over HTTP with gzip.
 
 1. Floor: the server's ingest function (``server.ingest.ingest``, batches of 500) called directly on a
@@ -20,6 +20,7 @@ Usage: ``python bench/sync.py [--quick] [--events N] [--presses N]``. ``--quick`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -35,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import requests  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from hymy.timestamps import utcnow  # noqa: E402
@@ -47,14 +49,34 @@ from server import tables as t  # noqa: E402
 from server.db import make_engine  # noqa: E402
 from server.ingest import ingest  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
-from server.settings import Settings  # noqa: E402
-from server.testing import run_server  # noqa: E402
+from server.testing import free_port  # noqa: E402
 from sync.agent import Agent  # noqa: E402
 from sync.protocol import default_store_config  # noqa: E402
 
 
-def settings_for(db: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{db}", device_rate_per_min=0, ip_rate_per_min=0, secure_cookies=False)
+@contextlib.contextmanager
+def server_process(database_url: str):
+    """``hymy server`` in its own process on a free loopback port (as in production: not sharing our GIL)."""
+    port = free_port()
+    env = {**os.environ, "HYMY_DATABASE_URL": database_url, "HYMY_DEVICE_RATE": "0", "HYMY_IP_RATE": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "hymy", "server", "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"hymy server did not start (exit {proc.poll()})")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(15)
 
 
 def device_config(root: Path, url: str, code: str) -> Path:
@@ -205,10 +227,10 @@ def main() -> None:
         root = Path(tmp)
         (root / "floor").mkdir()
         print(f"sync bench: backlog {n:,} events, {presses} presses for latency, SQLite server on loopback")
-        settings = settings_for(root / "server.db")
-        with run_server(settings) as url:
-            url = url.rstrip("/")
-            engine = make_engine(settings.database_url)
+        database_url = f"sqlite:///{root / 'server.db'}"
+        engine = make_engine(database_url)
+        upgrade(engine)
+        with server_process(database_url) as url:
             codes = []
             for name in ("drain", "latency", "idle"):
                 sid = admin.create_store(engine, f"Bench {name}")
@@ -231,7 +253,8 @@ def main() -> None:
                       f"(target p95 < 2000 ms)")
             (root / "idle").mkdir()
             idle = idle_cpu(root / "idle", url, codes[2], 3.0 if args.quick else 10.0)
-            print(f"idle   agent process CPU while nothing happens: {idle:.1f} ms per second")
+            print(f"idle   agent process CPU while nothing happens: {idle:.1f} ms per second "
+                  f"(/proc tick resolution: {1000 / os.sysconf('SC_CLK_TCK'):.0f} ms over the window)")
             engine.dispose()
             print(json.dumps({"events": n, "floor_eps": round(floor), "drain_eps": round(rate),
                               "drain_vs_floor": round(rate / floor, 3), "drain_s": round(secs, 2),

@@ -21,6 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from hymy import notify
@@ -51,6 +52,8 @@ LAST_SYNC_EVERY_S = 1.0
 #: (120 requests/min by default) while a press still reaches the server within about a second.
 #: A backlog (full batches) is sent back to back.
 TRICKLE_GAP_S = 0.5
+#: Most batches sent back to back (pipelined) in one loop turn, before the loop looks around again.
+PIPELINE_BATCHES = 20
 
 
 @dataclass
@@ -108,6 +111,7 @@ class Agent:
         self.last_error: str | None = None
         self.config_error: str | None = None
         self._dirty = True
+        self._pool: ThreadPoolExecutor | None = None
         self._last_batch_full = False
         self._next_send = 0.0
         self._next_beat = 0.0
@@ -125,6 +129,8 @@ class Agent:
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         self.watcher.close()
         self.client.close()
         if self._own_store:
@@ -177,7 +183,8 @@ class Agent:
         if self._dirty and now >= self._next_send:
             if self.policy.unauthorized:
                 self._load_token()  # a technician may have re-enrolled the device meanwhile
-            step = self.send_batch()
+            steps = self.send(PIPELINE_BATCHES)
+            step = steps[-1] if steps else None
             if step is None:
                 self._dirty = False
             elif step.wait_s > 0:
@@ -265,21 +272,54 @@ class Agent:
 
     def send_batch(self) -> Step | None:
         """Send the oldest unsent events as one batch and apply the answer; None when nothing is pending."""
+        steps = self.send(1)
+        return steps[-1] if steps else None
+
+    def send(self, max_batches: int = 1) -> list[Step]:
+        """Send up to ``max_batches`` batches, oldest events first; return the steps (empty: nothing pending).
+
+        Stops after the first batch that was not delivered. While batches are delivered it pipelines:
+        the next batch is read from the store while the server works on the current one, and posted
+        (from a helper thread) while the current answer is made durable with ``mark_sent``. A batch is
+        posted only after the previous one was answered ``delivered``, so events still go out in order.
+        """
         events = self.store.unsent(self.policy.limit_events)
         if not events:
             if self._last_sync_ok is not True or self._ok_unwritten:
                 self._write_last_sync(True, None, force=True)
-            return None
+            return []
         batch = self.policy.plan(events)
-        self._last_batch_full = len(batch) < len(events) or len(batch) >= self.policy.limit_events
-        outcome = self.client.post_batch(encode_batch(batch))
-        step = self.policy.on_outcome(batch, outcome)
-        self.apply(step)
-        if step.verdict is Verdict.unauthorized:
-            self._unauthorized(step.error or "HTTP 401")
-        elif step.ok:
-            self._set_enrolment("enrolled")
-        return step
+        full = self._last_batch_full = len(batch) < len(events) or len(batch) >= self.policy.limit_events
+        pending = self._post_async(batch)
+        steps: list[Step] = []
+        while True:
+            upcoming = None
+            if full and len(steps) + 1 < max_batches:
+                more = self.store.unsent(self.policy.limit_events, after_seq=batch[-1].seq)
+                if more:
+                    upcoming = self.policy.plan(more)
+                    full = len(upcoming) < len(more) or len(upcoming) >= self.policy.limit_events
+            step = self.policy.on_outcome(batch, pending.result())
+            if upcoming is not None and step.ok and step.wait_s == 0:
+                pending = self._post_async(upcoming)
+            else:
+                upcoming = None
+            self.apply(step)
+            steps.append(step)
+            if step.verdict is Verdict.unauthorized:
+                self._unauthorized(step.error or "HTTP 401")
+            elif step.ok:
+                self._set_enrolment("enrolled")
+            if upcoming is None:
+                if steps[-1].ok:
+                    self._last_batch_full = full
+                return steps
+            batch = upcoming
+
+    def _post_async(self, batch) -> Future:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hymy-sync-post")
+        return self._pool.submit(self.client.post_batch, encode_batch(batch))
 
     def apply(self, step: Step) -> None:
         """Make one step's verdict durable: mark sent, quarantine, record ``last_sync``."""
@@ -312,14 +352,14 @@ class Agent:
             return result
         self.correct_clock()
         while max_batches is None or result.batches < max_batches:
-            step = self.send_batch()
-            if step is None:
+            steps = self.send(PIPELINE_BATCHES if max_batches is None else max_batches - result.batches)
+            if not steps:
                 break
-            result.batches += 1
-            result.sent += len(step.mark_sent)
-            result.quarantined += len(step.quarantine)
-            if step.verdict in (Verdict.retry, Verdict.unauthorized):
-                result.error = step.error
+            result.batches += len(steps)
+            result.sent += sum(len(s.mark_sent) for s in steps)
+            result.quarantined += sum(len(s.quarantine) for s in steps)
+            if steps[-1].verdict in (Verdict.retry, Verdict.unauthorized):
+                result.error = steps[-1].error
                 break
         result.pending = self.store.pending_count()
         return result
