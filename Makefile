@@ -43,3 +43,10 @@ screenshots: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hymy
+
+# The image check for arm64 (Raspberry Pi) under qemu-user-static: slow (about ten times the amd64
+# run), so not in CI. Needs root, debootstrap, qemu-user-static and binfmt-support.
+.PHONY: image-check-arm64
+image-check-arm64: $(STAMP)
+	@command -v qemu-aarch64-static >/dev/null || { echo "apt-get install qemu-user-static binfmt-support"; exit 2; }
+	HYMY_IMAGE_ARCH=arm64 image/ci-check.sh

@@ -254,3 +254,15 @@ def test_firstboot_command_exit_code_and_message(root: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "line 2: display.rotation" in proc.stderr
+
+
+def test_example_file_is_valid_and_documents_every_key() -> None:
+    from hymy.provision import SCHEMA
+    from tests.conftest import ROOT
+    text = (ROOT / "image/hymy.toml.example").read_text()
+    p = parse(text, None, known_zones=ZONES)
+    assert p.server_url == "https://hymy.example.com" and p.wifi_country == "FI"
+    for table, keys in SCHEMA.items():
+        assert f"[{table}]" in text
+        for key in keys:
+            assert key_line(text, f"{table}.{key}") or f"# {key} =" in text, f"{table}.{key} not documented"
