@@ -133,6 +133,7 @@ def make_kiosk(kivy_window, tmp_path):
         if app.root is not None and app.root.parent is not None:
             kivy_window.remove_widget(app.root)
         app.store.close()
+        kivy_window.rotation = 0
 
     def make(store_config=None, device: dict | None = None, time_scale: float = 0.2, **kwargs):
         data = {"device": {"data_dir": str(tmp_path / f"data{count[0]}"), "clock": "trust"},

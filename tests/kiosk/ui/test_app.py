@@ -334,3 +334,24 @@ def test_app_identify_gesture_shows_device_name(make_kiosk):
     k.wait_for(lambda: k.app.root.identify_text == "kassa-3", what="identify banner")
     k.app.on_identify(False)
     k.wait_for(lambda: k.app.root.identify_text == "", what="identify banner to hide")
+
+
+def test_app_display_rotation_turns_the_window_and_layout(make_kiosk):
+    k = make_kiosk(store_config(followup={}), device={"display": {"rotation": 90}})
+    k.frames(3)
+    assert k.window.rotation == 90
+    assert k.window.size == (480, 800)  # a landscape panel turned to portrait
+    assert k.app.root.size == [480, 800]
+    faces = k.screen("question").ids.faces.faces
+    assert all(f.width >= 0.2 * 480 - 1 for f in faces)
+    # The touch panel reports positions in its own (landscape) frame, normalised 0..1; Kivy turns
+    # them with Window.rotation. Aim at face 2 as the panel would see it.
+    from kivy.tests.common import UnitTestTouch
+
+    wx, wy = k.face(2).to_window(*k.face(2).center)
+    nx, ny = 1 - wy / 800, wx / 480  # inverse of Kivy's rotation-90 mapping
+    touch = UnitTestTouch(nx * (k.window.width - 1), ny * (k.window.height - 1))
+    touch.touch_down()
+    touch.touch_up()
+    k.frames(2)
+    assert events(k)[-1]["mood"] == 2
