@@ -12,7 +12,7 @@ from server.settings import Settings
 
 def make_app(tmp_path, **overrides):
     """``create_app`` over a fresh SQLite file with the dashboard mounted; returns (app, sample)."""
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/server.db", secure_cookies=True, **overrides)
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/server.db", **{"secure_cookies": True, **overrides})
     app = create_app(settings)
     assert isinstance(app.state.dashboard, DashboardData)  # mounted by the app factory
     sample = seed(app.state.engine, days=10, per_day=40)
