@@ -12,7 +12,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hardware.pins import pin_problems
 from hymy.errors import ConfigError
@@ -57,13 +65,14 @@ class ServerSection(_Section):
 
 class PinsSection(_Section):
     #: BCM pins of the smiley buttons, most negative face first (3-5 of them; empty = no buttons).
-    buttons: list[int] = Field(default_factory=list, max_length=5)
+    #: Pins are strict integers: ``"5"`` or ``true`` in the file is a type error, not pin 5 or 1.
+    buttons: list[StrictInt] = Field(default_factory=list, max_length=5)
     #: BCM pins of the buttons' LEDs, in the same order (empty = no LEDs).
-    leds: list[int] = Field(default_factory=list, max_length=5)
+    leds: list[StrictInt] = Field(default_factory=list, max_length=5)
     #: LEDs are on PWM-capable drivers: pulse softly while idle, dim blink for repeats.
     pwm: bool = False
     idle_pulse: bool = True
-    staff_alert: int | None = None
+    staff_alert: StrictInt | None = None
     staff_alert_kind: Literal["lamp", "buzzer"] = "lamp"
     #: Buses in use on this Pi; their pins may not be used for buttons or LEDs.
     reserved: list[Literal["i2c", "spi", "uart"]] = Field(default_factory=list)
@@ -163,7 +172,7 @@ def _describe(err: dict[str, Any], data: dict[str, Any]) -> list[str]:
     kind = err["type"]
     if kind == "extra_forbidden":
         parent = _lookup_model(loc[:-1])
-        valid = ", ".join(parent.model_fields) if parent else ""
+        valid = ", ".join(k for k in parent.model_fields if k not in _NOT_KEYS) if parent else ""
         return [f"{key}: unknown key; valid keys here: {valid}"]
     value = err.get("input")
     msg = err["msg"]
@@ -184,14 +193,27 @@ def _lookup_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return model
 
 
+#: Fields of DeviceConfig that are not keys of the file.
+_NOT_KEYS = ("source",)
+
+
 def parse_config(data: dict[str, Any], source: str | Path | None = None) -> DeviceConfig:
     """Validate a dict (already parsed TOML) into a DeviceConfig, or raise ConfigError listing every problem."""
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        raise ConfigError(f"expected a table of sections, got {type(data).__name__}", str(source) if source else None)
+    data = dict(data)
+    for key in _NOT_KEYS:
+        if key in data:
+            data.pop(key)
+            valid = ", ".join(k for k in DeviceConfig.model_fields if k not in _NOT_KEYS)
+            problems.append(f"{key}: unknown key; valid keys here: {valid}")
     try:
         cfg = DeviceConfig.model_validate(data)
     except ValidationError as exc:
-        problems: list[str] = []
         for err in exc.errors():
             problems.extend(_describe(err, data))
+    if problems:
         raise ConfigError(problems, str(source) if source else None) from None
     return cfg.model_copy(update={"source": Path(source) if source else None})
 
@@ -213,7 +235,7 @@ def load_config(path: str | Path | None = None, *, missing_ok: bool = True) -> D
         raw = p.read_bytes()
     except FileNotFoundError:
         if explicit or not missing_ok:
-            raise ConfigError(f"no such file; create it (see image/hymy.toml.example) or pass --config", str(p)) from None
+            raise ConfigError("no such file; create it (see image/hymy.toml.example) or pass --config", str(p)) from None
         return parse_config({"device": {"data_dir": str(DEV_DATA_DIR), "clock": "trust"}})
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", str(p)) from None
