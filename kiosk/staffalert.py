@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 #: How often ``start()`` re-evaluates by default, in seconds.
 TICK_S = 5.0
+#: A buzzer does not sound for the whole episode: a short beep (on, off in seconds) every 10 s.
+BUZZER_BEEP = (0.2, 9.8)
 
 
 class LocalAlertMonitor:
@@ -39,7 +41,7 @@ class LocalAlertMonitor:
     ``kiosk.clock.ClockReading`` (default: the system clock in UTC); ``on_change(active,
     evaluations)`` is called after the lamp changed, from whichever thread evaluated (Kivy code must
     hop to the main thread itself); ``blink``: ``(on_s, off_s)`` to blink instead of a steady light
-    (default None: steady).
+    (default None: a lamp is steady, a buzzer beeps briefly every 10 s, ``BUZZER_BEEP``).
     """
 
     def __init__(self, store, config: Callable[[], StoreConfig], staff_alert=None, *,
@@ -168,10 +170,11 @@ class LocalAlertMonitor:
         lamp = self.staff_alert
         if lamp is None:
             return
+        pattern = self.blink or (BUZZER_BEEP if getattr(lamp, "kind", None) == "buzzer" else None)
         if not on:
             lamp.off()
-        elif self.blink:
-            lamp.blink(*self.blink)
+        elif pattern:
+            lamp.blink(*pattern)
         else:
             lamp.on()
 

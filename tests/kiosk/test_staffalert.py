@@ -254,3 +254,21 @@ def test_staffalert_without_a_lamp_still_reports_for_the_screen(tmp_path):
         rec = Recorder(store, lambda: cfg, clock, on_recorded=monitor.on_recorded)
         press_all(rec, clock, [1, 2, 1, 1])
         assert monitor.active
+
+
+def test_staffalert_buzzer_beeps_briefly_instead_of_sounding_all_along(tmp_path, factory):
+    from hardware.staffalert import StaffAlert
+    from kiosk.staffalert import BUZZER_BEEP
+
+    clock = StepClock()
+    cfg = config_with(LOCAL)
+    with Store(tmp_path / "hymy.db") as store:
+        buzzer = StaffAlert(PIN, kind="buzzer", pin_factory=factory)
+        monitor = LocalAlertMonitor(store, lambda: cfg, buzzer, clock=clock)
+        rec = Recorder(store, lambda: cfg, clock, on_recorded=monitor.on_recorded)
+        press_all(rec, clock, [1, 1, 1, 1])
+        assert buzzer.mode == "blink" and BUZZER_BEEP[0] < BUZZER_BEEP[1]
+        clock.advance(minutes=20)
+        monitor.tick()
+        assert buzzer.mode == "off" and not factory.pin(PIN).state
+        buzzer.close()
