@@ -1,0 +1,76 @@
+"""Rate limits with 429 + Retry-After, body limits, health, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from server.app import create_app
+from server.ratelimit import RateLimiter
+
+from .conftest import World, press
+
+
+def test_ratelimit_window_pure():
+    now = [0.0]
+    rl = RateLimiter(3, clock=lambda: now[0])
+    assert [rl.hit("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert rl.hit("a") == 60.0 and rl.hit("b") == 0.0
+    now[0] = 59.5
+    assert 0 < rl.hit("a") <= 0.5
+    now[0] = 60.0
+    assert rl.hit("a") == 0.0
+    assert RateLimiter.retry_after(0.2) == "1"
+    assert RateLimiter(0).hit("x") == 0.0
+
+
+def test_device_rate_limit_429_with_retry_after(settings):
+    app = create_app(settings.with_(device_rate_per_min=5))
+    with TestClient(app) as client:
+        world = World(app.state.engine, client)
+        codes = [client.get("/api/v1/config", headers=world.device("s1")).status_code for _ in range(7)]
+        assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
+        r = client.get("/api/v1/config", headers=world.device("s1"))
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+        assert client.get("/api/v1/config", headers=world.device("s2")).status_code == 200  # another device
+    app.state.engine.dispose()
+
+
+def test_ip_rate_limit_429(settings):
+    app = create_app(settings.with_(ip_rate_per_min=3))
+    with TestClient(app) as client:
+        codes = [client.get("/api/v1/stores").status_code for _ in range(5)]
+        assert codes == [401, 401, 401, 429, 429]
+        assert client.get("/healthz").status_code == 200  # health is never limited
+    app.state.engine.dispose()
+
+
+def test_health_ready_and_metrics(client, world):
+    assert client.get("/healthz").text == "ok"
+    assert client.get("/readyz").status_code == 200
+    client.post("/api/v1/responses", json={"events": [press(), {"type": "response", "id": "x"}]},
+                headers=world.device("s1"))
+    text = client.get("/metrics").text
+    assert 'hymy_ingest_events_total{status="accepted"} 1.0' in text
+    assert 'hymy_ingest_events_total{status="rejected"} 1.0' in text
+    assert "hymy_ingest_rejected_events_total{device=" in text
+    assert "hymy_device_last_seen_timestamp_seconds{device=" in text
+    assert 'hymy_http_requests_total{method="POST",route="/api/v1/responses",status="200"}' in text
+
+
+def test_readyz_503_when_database_unreachable(tmp_path):
+    from server.settings import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'gone' / 'x.db'}"))
+    import shutil
+
+    app.state.engine.dispose()
+    shutil.rmtree(tmp_path / "gone")
+    (tmp_path / "gone").write_text("not a directory")  # the database path can no longer open
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 503
+        assert client.get("/healthz").status_code == 200
+
+
+def test_body_limit_on_other_endpoints(client, world):
+    r = client.post("/api/v1/heartbeat", content=b"x" * (300 * 1024), headers=world.device("s1"))
+    assert r.status_code == 413
