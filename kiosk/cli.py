@@ -25,7 +25,7 @@ def status(config_path: str | None, as_json: bool) -> None:
 @config_option
 @click.option("--no-screen", is_flag=True,
               help="Buttons only: record GPIO presses without the touchscreen (also when display.enabled = false).")
-def kiosk(config_path: str | None, no_screen: bool) -> None:
+def kiosk(config_path: str | None, no_screen: bool) -> int | None:
     """Run the kiosk: the full-screen smiley app customers touch, with the GPIO buttons if configured."""
     from kiosk.config import load_config
 
@@ -33,8 +33,7 @@ def kiosk(config_path: str | None, no_screen: bool) -> None:
     if no_screen or not config.display.enabled:
         from hardware.headless import run
 
-        run(config)
-        return
+        return run(config)
     from kiosk.ui.window import configure, prepare_environment
 
     prepare_environment(config.data_dir)

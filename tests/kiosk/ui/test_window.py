@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+
+import pytest
 
 import assets
 from kiosk.config import parse_config
@@ -42,3 +45,28 @@ def test_window_environment_keeps_what_is_set(monkeypatch, tmp_path):
     monkeypatch.setenv("SDL_VIDEODRIVER", "offscreen")
     monkeypatch.setenv("DISPLAY", ":0")
     assert "SDL_VIDEODRIVER" not in prepare_environment(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.kivy
+def test_window_screenshots_render_every_screen_in_every_language(tmp_path):
+    """``python -m kiosk.screenshots`` at one size: 9 screens x 3 languages, none blank."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from kiosk.i18n import LANGUAGES
+    from kiosk.screenshots import SCREENS
+
+    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen"}
+    run = subprocess.run([sys.executable, "-m", "kiosk.screenshots", str(tmp_path), "--size", "720x1280"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for lang in LANGUAGES:
+        for screen in SCREENS:
+            path = tmp_path / f"kiosk-720x1280-{lang}-{screen}.png"
+            img = Image.open(path)
+            assert img.size == (720, 1280)
+            lo, hi = img.convert("L").getextrema()
+            assert hi - lo > 60, f"{path.name} looks blank"
