@@ -106,6 +106,7 @@ class SmileyPanel:
         self._gesture = 0  # token of the current two-button hold; 0 = none
         self._timers: list[threading.Timer] = []
         self._closed = False
+        self._misfit: int | None = None
         self._stop = threading.Event()
         #: Presses recorded by this panel (counted or not), for status and tests.
         self.presses = 0
@@ -194,7 +195,31 @@ class SmileyPanel:
         if accepted:
             self._press(index)
 
+    def _fits_question(self) -> bool:
+        """Whether the buttons still map onto the question (the server may change its scale any time).
+
+        Button ``i`` means mood ``i + 1`` only while there is one button per face; otherwise a press
+        would be stored with the wrong meaning, so it is refused (logged once per change).
+        """
+        try:
+            scale = self.recorder.config().question.scale
+        except Exception:
+            return True  # the recorder reports its own config problems
+        problems = scale_problems(list(self.pins.buttons), scale)
+        if problems:
+            if self._misfit != scale:
+                log.error("%s; button presses are not recorded until it fits", problems[0])
+            self._misfit = scale
+            return False
+        if self._misfit is not None:
+            log.warning("the buttons fit the question again (%d faces); recording presses", scale)
+        self._misfit = None
+        self.scale = scale
+        return True
+
     def _press(self, index: int) -> None:
+        if not self._fits_question():
+            return
         try:
             response = self.recorder.record(index + 1, Source.button)
         except Exception:  # a bad scale or a broken store must not kill gpiozero's callback thread

@@ -368,3 +368,24 @@ def test_panel_press_helper_drives_mock_pins_for_the_demo(factory, recorder, sto
     with make_panel(factory, recorder) as panel:
         panel.press(3)
     assert [r["mood"] for r in responses(store)] == [4]
+
+
+def test_panel_refuses_presses_while_the_question_no_longer_fits(factory, recorder, store, store_config, caplog):
+    from sync.protocol import Question, Texts
+
+    four = store_config.current
+    with make_panel(factory, recorder) as panel:
+        store_config.current = four.model_copy(update={
+            "question": Question(id="q5", texts=Texts(fi="?", sv="?", en="?"), scale=5)})
+        with caplog.at_level(logging.ERROR, logger="hardware"):
+            press(factory, BUTTONS[3])
+            time.sleep(0.03)
+            press(factory, BUTTONS[3])
+        assert responses(store) == []  # never stored with the wrong meaning
+        assert len(caplog.records) == 1 and "pins.buttons: 4 buttons for a question with 5 faces" in caplog.text
+        assert led_states(factory) == [False] * 4
+        store_config.current = four
+        time.sleep(0.03)
+        press(factory, BUTTONS[3])
+        assert panel.scale == 4
+    assert [r["mood"] for r in responses(store)] == [4]
