@@ -36,6 +36,8 @@ from hymy.errors import HymyError
 from hymy.timestamps import format_ts, utcnow
 
 DEFAULT_UNITS = ("hymy-kiosk.service", "hymy-sync.service", "hymy-server.service")
+#: The source tree's folders that make up the package (pyproject's packages.find include list).
+PACKAGE_DIRS = ("hymy", "kiosk", "hardware", "sync", "server", "assets")
 _WHEEL = re.compile(r"^hymy-(?P<version>[^-]+)-.*\.whl$")
 
 
@@ -136,9 +138,13 @@ def resolve_source(source: str | Path, extras: str) -> Source:
         m = re.search(r'^__version__ = "([^"]+)"', init.read_text(encoding="utf-8"), re.M) if init.exists() else None
         if not m:
             raise UpdateError(f"{init}: no __version__ found")
-        h = hashlib.sha256()
-        for f in sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                        and ".git" not in p.parts and ".venv" not in p.parts and "build" not in p.parts):
+        h = hashlib.sha256()  # what goes into the package (as image/install.sh fingerprints it)
+        files = [path / "pyproject.toml"]
+        for top in PACKAGE_DIRS:
+            if (path / top).is_dir():
+                files += [p for p in (path / top).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                          and p.suffix != ".pyc"]
+        for f in sorted(files):
             h.update(str(f.relative_to(path)).encode() + b"\0" + f.read_bytes())
         return Source(m.group(1), f"{path}{suffix}", [], h.hexdigest())
     if path.is_dir():

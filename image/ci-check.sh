@@ -56,6 +56,16 @@ cleanup() {
 trap cleanup EXIT
 bind() { mkdir -p "$ROOT$2"; mount --bind "$1" "$ROOT$2"; MOUNTS+=("$ROOT$2"); }
 
+if [ "$ARCH" != "$(dpkg --print-architecture)" ]; then
+    # A foreign root (arm64 on amd64) runs through qemu-user-static's binfmt handler.
+    QEMU_ARCH="$(case "$ARCH" in arm64) echo aarch64 ;; armhf) echo arm ;; *) echo "$ARCH" ;; esac)"
+    if [ ! -e "/proc/sys/fs/binfmt_misc/qemu-$QEMU_ARCH" ]; then
+        [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+        update-binfmts --enable "qemu-$QEMU_ARCH" \
+            || { echo "ci-check: $ARCH needs qemu-user-static and binfmt-support" >&2; exit 2; }
+    fi
+fi
+
 echo "== wheel from this checkout"
 rm -rf build/wheels
 .venv/bin/pip wheel --no-deps -q -w build/wheels . 2>&1 | grep -v '^$' || true
