@@ -8,10 +8,11 @@ store or an admin. An unknown alert and another store's alert both answer 404.
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, insert, select
 
 from hymy.rules import Evaluation
@@ -25,6 +26,15 @@ from server.db import writing
 from server.deps import current_user
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
+
+#: One plain address: no display name, no list separators (recipients are a list already).
+_EMAIL = re.compile(r"^[^@\s,;<>\"]{1,64}@[^@\s,;<>\"]{1,189}\.[^@\s,;<>\".]{2,63}$")
+
+#: Path parameters, bounded so no input can overflow a database integer or index.
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the alert's id")]
+StoreId = Annotated[str, Path(min_length=1, max_length=64, description="the store's id")]
+ERR = {401: {"description": "not signed in"}, 403: {"description": "not allowed"},
+       404: {"description": "no such alert or store (or not yours)"}}
 
 
 class _Model(BaseModel):
@@ -87,6 +97,15 @@ class Channels(_Model):
     daily_report: bool = True
     weekly_report: bool = False
 
+    @field_validator("email_to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        out = [a.strip() for a in value]
+        for a in out:
+            if not _EMAIL.match(a):
+                raise ValueError(f"{a!r} is not an e-mail address like manager@shop.example")
+        return out
+
 
 class ChannelsOut(_Model):
     store_id: str
@@ -120,8 +139,8 @@ def _visible_row(request: Request, user: auth.User, alert_id: int):
     return who, row
 
 
-@router.get("/alerts", response_model=list[Alert])
-def list_alerts(request: Request, store: str | None = None,
+@router.get("/alerts", response_model=list[Alert], responses=ERR)
+def list_alerts(request: Request, store: str | None = Query(None, min_length=1, max_length=64),
                 status: Literal["open", "acknowledged", "cleared", "closed"] | None = None,
                 limit: int = Query(100, ge=1, le=1000), user: auth.User = Depends(current_user)):
     """Alerts of the stores the caller may see, newest first. ``status=closed`` means acknowledged
@@ -147,8 +166,8 @@ def list_alerts(request: Request, store: str | None = None,
         return [_alert(r) for r in conn.execute(q.limit(limit))]
 
 
-@router.get("/alerts/{alert_id}", response_model=AlertDetail)
-def get_alert(request: Request, alert_id: int, user: auth.User = Depends(current_user)):
+@router.get("/alerts/{alert_id}", response_model=AlertDetail, responses=ERR)
+def get_alert(request: Request, alert_id: AlertId, user: auth.User = Depends(current_user)):
     """One alert with its rule (as it was when it fired), comments and delivery attempts."""
     import json
 
@@ -166,8 +185,8 @@ def get_alert(request: Request, alert_id: int, user: auth.User = Depends(current
     }
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=Alert)
-def acknowledge(request: Request, alert_id: int, body: AckBody | None = None, user: auth.User = Depends(current_user)):
+@router.post("/alerts/{alert_id}/acknowledge", response_model=Alert, responses=ERR)
+def acknowledge(request: Request, alert_id: AlertId, body: AckBody | None = None, user: auth.User = Depends(current_user)):
     """Take the alert (closes it for people; idempotent). The optional comment is kept."""
     who, _ = _visible_row(request, user, alert_id)
     access.check_write(request)
@@ -176,8 +195,8 @@ def acknowledge(request: Request, alert_id: int, body: AckBody | None = None, us
     return _alert(row)
 
 
-@router.post("/alerts/{alert_id}/comments", response_model=Comment, status_code=201)
-def add_comment(request: Request, alert_id: int, body: CommentBody, user: auth.User = Depends(current_user)):
+@router.post("/alerts/{alert_id}/comments", response_model=Comment, status_code=201, responses=ERR)
+def add_comment(request: Request, alert_id: AlertId, body: CommentBody, user: auth.User = Depends(current_user)):
     who, _ = _visible_row(request, user, alert_id)
     access.check_write(request)
     cid = service(request).comment(alert_id, who.name, body.body)
@@ -202,8 +221,8 @@ def _channels_out(store_id: str, row) -> dict:
             "weekly_report": bool(row.weekly_report)}
 
 
-@router.get("/stores/{store_id}/alert-channels", response_model=ChannelsOut)
-def get_channels(request: Request, store_id: str, user: auth.User = Depends(current_user)):
+@router.get("/stores/{store_id}/alert-channels", response_model=ChannelsOut, responses=ERR)
+def get_channels(request: Request, store_id: StoreId, user: auth.User = Depends(current_user)):
     who = access.viewer(request, user)
     if not who.can_see(store_id):
         raise HTTPException(404, "store not found")
@@ -212,8 +231,8 @@ def get_channels(request: Request, store_id: str, user: auth.User = Depends(curr
     return _channels_out(store_id, row)
 
 
-@router.put("/stores/{store_id}/alert-channels", response_model=ChannelsOut)
-def put_channels(request: Request, store_id: str, body: Channels, user: auth.User = Depends(current_user)):
+@router.put("/stores/{store_id}/alert-channels", response_model=ChannelsOut, responses=ERR)
+def put_channels(request: Request, store_id: StoreId, body: Channels, user: auth.User = Depends(current_user)):
     """Replace the store's channels. Omitting ``webhook_secret`` keeps the current one."""
     who = access.viewer(request, user)
     if not who.can_see(store_id):
@@ -221,9 +240,6 @@ def put_channels(request: Request, store_id: str, body: Channels, user: auth.Use
     if not who.can_manage(store_id):
         raise HTTPException(403, "only the store's managers and admins change its alert channels")
     access.check_write(request)
-    bad = [a for a in body.email_to if "@" not in a or "," in a or len(a) > 254]
-    if bad:
-        raise HTTPException(422, f"email_to: {bad[0]!r} is not an e-mail address")
     svc = service(request)
     with writing(svc.engine) as conn:
         old = conn.execute(select(alert_channels).where(alert_channels.c.store_id == store_id)).first()
@@ -240,8 +256,8 @@ def put_channels(request: Request, store_id: str, body: Channels, user: auth.Use
     return _channels_out(store_id, row)
 
 
-@router.post("/stores/{store_id}/alert-channels/test")
-def test_channels(request: Request, store_id: str, user: auth.User = Depends(current_user)):
+@router.post("/stores/{store_id}/alert-channels/test", responses=ERR)
+def test_channels(request: Request, store_id: StoreId, user: auth.User = Depends(current_user)):
     """Send a test notice to the store's channels now; answers what each channel did."""
     who = access.viewer(request, user)
     if not who.can_see(store_id):
