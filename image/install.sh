@@ -176,8 +176,11 @@ case "$SOURCE_KIND" in
         SPEC="hymy[$EXTRAS]==$VERSION"; PIP_OPTS="--no-index --find-links $SOURCE" ;;
     source)
         VERSION="$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$SOURCE/hymy/__init__.py")"
-        FINGERPRINT="$(cd "$SOURCE" && find pyproject.toml hymy kiosk hardware sync server assets -type f \
-            ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 2>/dev/null | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+        PARTS=""
+        for d in pyproject.toml hymy kiosk hardware sync server assets; do [ -e "$SOURCE/$d" ] && PARTS="$PARTS $d"; done
+        # shellcheck disable=SC2086
+        FINGERPRINT="$(cd "$SOURCE" && find $PARTS -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 \
+            | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
         SPEC="$SOURCE[$EXTRAS]"; PIP_OPTS="" ;;
 esac
 [ -n "$VERSION" ] || { echo "install.sh: cannot tell the version of $SOURCE" >&2; exit 2; }

@@ -16,8 +16,8 @@ if [ -n "${HYMY_WHEELHOUSE:-}" ]; then
     cp -r "$HYMY_WHEELHOUSE" "$DEST/wheels"
     ARGS="--wheelhouse /tmp/hymy-src/wheels"
 else
-    cp -r "$HYMY_SRC" "$DEST/source"
-    rm -rf "$DEST/source/.venv" "$DEST/source/build" "$DEST/source/.git"
+    mkdir -p "$DEST/source"
+    tar -C "$HYMY_SRC" --exclude=./.venv --exclude=./build --exclude=./.git -cf - . | tar -C "$DEST/source" -xf -
     ARGS="--source /tmp/hymy-src/source"
 fi
 
