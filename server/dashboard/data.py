@@ -132,6 +132,23 @@ class DashboardData:
             out[sid][date.fromisoformat(day)] = figure_from_rows(rs)
         return out
 
+    def totals(self, store_ids: list[str], first: date, last: date) -> dict[str, Figure]:
+        """One Figure per store for the whole period (compare, reasons). Reads the same index-ordered rows
+        as :meth:`daily` (no sort in the database) and sums them here, without a Figure per day."""
+        if not store_ids:
+            return {}
+        r = t.rollup_hourly
+        q = (select(r.c.store_id, r.c.scale, r.c.mood, func.sum(r.c.counted), func.sum(r.c.filtered))
+             .where(r.c.store_id.in_(store_ids), r.c.local_date >= first.isoformat(), r.c.local_date <= last.isoformat())
+             .group_by(r.c.store_id, r.c.local_date, r.c.scale, r.c.mood))
+        acc: dict[str, dict[tuple[int, int], list[int]]] = defaultdict(dict)
+        with self.engine.connect() as conn:
+            for sid, scale, mood, counted, filtered in conn.execute(q):
+                c = acc[sid].setdefault((scale, mood), [0, 0])
+                c[0] += int(counted or 0)
+                c[1] += int(filtered or 0)
+        return {sid: figure_from_rows([(s, m, c[0], c[1]) for (s, m), c in v.items()]) for sid, v in acc.items()}
+
     def hourly(self, store_id: str, day: date) -> dict[int, Figure]:
         """Figures per local hour (0-23) of ``day``; on the autumn DST day the repeated hour is summed."""
         r = t.rollup_hourly
@@ -189,6 +206,23 @@ class DashboardData:
              .order_by(fu.c.pressed_at.desc()).limit(limit))
         with self.engine.connect() as conn:
             return [{"store_id": s, "text": v, "at": parse_ts(p)} for s, v, p in conn.execute(q)]
+
+    def followup_names(self, store_ids: list[str], kind: str, lang: str) -> dict[str, str]:
+        """Reason (``kind="reason"``) or praise ids -> text in ``lang`` (Finnish fallback), from the stores'
+        configs; the first store naming an id wins. One query, no model validation (fast for 100 stores)."""
+        import json
+
+        if not store_ids:
+            return {}
+        key = "reasons" if kind == "reason" else "praise"
+        names: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for (cfg_json,) in conn.execute(select(t.stores.c.config_json).where(t.stores.c.id.in_(store_ids))
+                                            .order_by(t.stores.c.id)):
+                for item in json.loads(cfg_json).get(key, []):
+                    texts = item.get("texts", {})
+                    names.setdefault(item["id"], texts.get(lang) or texts.get("fi") or item["id"])
+        return names
 
     def _tz(self, store_id: str) -> str:
         with self.engine.connect() as conn:

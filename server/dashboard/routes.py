@@ -19,6 +19,7 @@ from .deps import NeedLogin, check_csrf, context, data, need_role, results_store
 from .honest import merge
 from .views import (
     date_range,
+    empty,
     heat_rows,
     hour_bars,
     months,
@@ -165,7 +166,6 @@ def day_page(request: Request, store_id: str, date_: str | None = Query(None, al
     cfg = d.store_config(store.id)
     total = merge(list(hours.values())) if hours else merge([])
     if total.scale != store.scale and not hours:
-        from .views import empty
         total = empty(store.scale)
     bars = hour_bars(hours, opening_hour_range(cfg.opening_hours if cfg else None))
     _ = ctx._
@@ -184,15 +184,7 @@ def day_page(request: Request, store_id: str, date_: str | None = Query(None, al
 
 
 def _reason_names(ctx: Ctx, store_ids, kind: str) -> dict[str, str]:
-    d = data(ctx.request)
-    names: dict[str, str] = {}
-    for sid in store_ids:
-        cfg = d.store_config(sid)
-        if cfg is None:
-            continue
-        for r in (cfg.reasons if kind == "reason" else cfg.praise):
-            names.setdefault(r.id, r.texts.get(ctx.lang))
-    return names
+    return data(ctx.request).followup_names(store_ids, kind, ctx.lang)
 
 
 @router.get("/trends", name="dash.trends_home")
@@ -267,10 +259,8 @@ def compare_page(request: Request, region: str | None = None, days: int = Query(
     rows = []
     if chosen:
         last = max(_local_today(s) for s in chosen)
-        figs = d.daily([s.id for s in chosen], last - timedelta(days=days - 1), last)
-        for s in chosen:
-            per = figs.get(s.id, {})
-            rows.append((s, merge(list(per.values())) if per else merge([])))
+        totals = d.totals([s.id for s in chosen], last - timedelta(days=days - 1), last)
+        rows = [(s, totals.get(s.id) or empty(s.scale)) for s in chosen]
     return render(ctx, "compare.html", ranking=ranking(rows), regions=regions, region_id=region_id, days=days,
                   title=ctx._("Compare stores"))
 
@@ -287,8 +277,7 @@ def reasons_page(request: Request, store: str | None = None, from_: str | None =
     counts = d.followup_counts(ids, first, last, "reason")
     names = _reason_names(ctx, ids, "reason")
     items = [(names.get(r, r), c) for r, c in counts]
-    figs = d.daily(ids, first, last)
-    negative = sum(f.negative for per in figs.values() for f in per.values())
+    negative = sum(f.negative for f in d.totals(ids, first, last).values())
     return render(ctx, "reasons.html", stores=stores, store=one, date_from=first, date_to=last, items=items,
                   total=sum(c for _n, c in items), negative=negative,
                   chart=hbar_chart(items, label=ctx._("Reasons")) if items else "", title=ctx._("Reasons"),

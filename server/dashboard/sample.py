@@ -87,6 +87,24 @@ def store_config(name: str) -> dict:
     }
 
 
+def _heartbeats(engine, store_ids: list[str], device_ids: dict[str, str], now: datetime) -> None:
+    """Fleet state as kiosks report it: healthy, one with a backlog and an error, one never heard from."""
+    from sync.protocol import Heartbeat
+
+    from ..heartbeat import record_heartbeat
+
+    states = [dict(pending=0, quarantined=0, disk_free_mb=11800.0, cpu_temp_c=48.0, clock_synced=True),
+              dict(pending=0, quarantined=0, disk_free_mb=9400.0, cpu_temp_c=52.5, clock_synced=True),
+              None,
+              dict(pending=1450, oldest_pending_s=5400.0, quarantined=2, disk_free_mb=610.0, cpu_temp_c=71.0,
+                   clock_synced=False, last_error="sync: connection refused (server unreachable)")]
+    for sid, state in zip(store_ids, states, strict=False):
+        if state is None:
+            continue
+        hb = Heartbeat(app_version="0.1.0", boot_id="sample", uptime_ms=3_600_000, device_time=now, **state)
+        record_heartbeat(engine, device_ids[sid], sid, "Europe/Helsinki", hb)
+
+
 def seed(engine, days: int = 45, per_day: int = 120, now: datetime | None = None, seed_value: int = 7) -> Sample:
     """Three stores in one region (+ one elsewhere), users of every role, ``days`` of presses up to now."""
     from .. import admin, auth
@@ -118,6 +136,7 @@ def seed(engine, days: int = 45, per_day: int = 120, now: datetime | None = None
                 batch = []
         for i in range(0, len(batch), 500):
             ingest(engine, device_id, sid, tz, batch[i:i + 500])
+    _heartbeats(engine, store_ids, device_ids, now)
     users = {"admin": DEFAULT_PASSWORD, "anna": DEFAULT_PASSWORD, "risto": DEFAULT_PASSWORD, "teemu": DEFAULT_PASSWORD}
     auth.create_user(engine, "admin", DEFAULT_PASSWORD, "admin", display_name="Ada Admin")
     auth.create_user(engine, "anna", DEFAULT_PASSWORD, "store_manager", stores=[store_ids[0]], display_name="Anna")
