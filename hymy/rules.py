@@ -32,6 +32,7 @@ Nothing here does I/O or imports anything outside the standard library and ``hym
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -149,20 +150,24 @@ class Evaluation:
         return f"{v:.0f} presses of face {self.mood} among {self.n} {w} (limit {self.threshold:g})"
 
 
-def _measure(rule: RuleLike, window: Sequence[Press]) -> tuple[Fraction | None, bool]:
-    """The exact measured value and whether it crosses the threshold (ignoring min_count)."""
-    n = len(window)
+def _measure(rule: RuleLike, tally: Counter[tuple[int, int]], n: int) -> tuple[Fraction | None, bool]:
+    """The exact measured value and whether it crosses the threshold (ignoring min_count).
+
+    ``tally`` counts the window's presses per ``(scale, mood)``: at most 12 entries, so the exact
+    arithmetic costs the same for 10 presses or 10,000.
+    """
     limit = Fraction(rule.threshold)
     if rule.kind == "face_count":
-        count = sum(1 for p in window if p.mood == rule.mood)
+        count = sum(c for (_, mood), c in tally.items() if mood == rule.mood)
         return Fraction(count), count >= limit
     if n == 0:
         return None, False
     if rule.kind == "negative_share":
-        share = Fraction(100 * sum(1 for p in window if is_negative(p.mood, p.scale)), n)
+        share = Fraction(100 * sum(c for (scale, mood), c in tally.items() if is_negative(mood, scale)), n)
         return share, share >= limit
     if rule.kind in ("index_below", "index_above"):
-        index = sum((Fraction(100 * (p.mood - 1), p.scale - 1) for p in window), Fraction(0)) / n
+        total = sum((Fraction(100 * (mood - 1) * c, scale - 1) for (scale, mood), c in tally.items()), Fraction(0))
+        index = total / n
         return index, (index < limit) if rule.kind == "index_below" else (index > limit)
     raise ValueError(f"kind: {rule.kind!r} is not a rule kind; use one of {', '.join(KINDS)}")
 
@@ -179,10 +184,11 @@ def evaluate(rule: RuleLike, presses: Iterable[Press], now: datetime, *,
         raise ValueError("mood: required for kind face_count")
     now = _aware(now)
     window = in_window(rule, presses, now)
-    for p in window:
-        check_mood(p.mood, p.scale)
+    tally = Counter((p.scale, p.mood) for p in window)
+    for scale, mood in tally:
+        check_mood(mood, scale)
     store_open = is_open(hours, zone(tz) if isinstance(tz, str) else tz, now) if hours else True
-    value, crossed = _measure(rule, window)
+    value, crossed = _measure(rule, tally, len(window))
     active = store_open and len(window) >= rule.min_count and crossed
     return Evaluation(
         rule_id=rule.id, kind=rule.kind, active=active, n=len(window),
