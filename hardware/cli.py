@@ -22,10 +22,15 @@ def hwtest(config_path: str | None, auto: bool, timeout_s: float) -> None:
     Presses made here are never recorded. Stop the kiosk service first: it holds the pins.
     """
     from hardware.hwtest import format_table, passed, run_from_config
+    from hymy.errors import HardwareError
     from kiosk.config import load_config
 
     config = load_config(config_path)
-    checks = run_from_config(config, auto=auto, timeout_s=timeout_s, echo=click.echo)
+    try:
+        checks = run_from_config(config, auto=auto, timeout_s=timeout_s, echo=click.echo)
+    except HardwareError as exc:
+        click.echo(f"FAIL: {exc}", err=True)
+        sys.exit(1)
     click.echo("")
     click.echo(format_table(checks))
     sys.exit(0 if passed(checks) else 1)

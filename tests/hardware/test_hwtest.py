@@ -150,3 +150,12 @@ def test_hwtest_command_has_help():
     assert result.exit_code == 0 and "--auto" in result.output and "pass/fail table" in result.output
 
 
+
+
+def test_hwtest_command_without_gpio_says_why_and_exits_1(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "no-such-factory")
+    monkeypatch.setattr(Device, "pin_factory", None)
+    cfg = write_config(tmp_path, buttons=BUTTONS)
+    result = CliRunner().invoke(cli, ["hwtest", "--config", cfg])
+    assert result.exit_code == 1
+    assert "FAIL: cannot use GPIO: no GPIO library could be loaded" in result.output
