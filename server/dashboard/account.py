@@ -27,7 +27,7 @@ def login_form(request: Request, next: str | None = None):  # noqa: A002
     ctx = context(request)
     if ctx.user is not None:
         return redirect(safe_next(next, ctx.url("root")))
-    return render(ctx, "login.html", next=safe_next(next, ""), username="dash.", error=None, title=ctx._("Sign in"))
+    return render(ctx, "login.html", next=safe_next(next, ""), username="", error=None, title=ctx._("Sign in"))
 
 
 @router.post("/login", name="dash.login_post", response_class=HTMLResponse)

@@ -265,3 +265,26 @@ def test_logout_ends_the_session(client, env):
     r = client.post("/logout", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False)
     assert r.status_code == 303
     assert env[0].state.dashboard.user_for_session(sid) is None
+
+
+def test_login_form_starts_empty_and_next_never_leaves_the_site(client):
+    import re
+
+    page = client.get("/login?next=//evil.example/x")
+    assert re.search(r'name="username"[^>]*value=""', page.text)
+    assert 'name="next" value=""' in page.text
+    r = sign_in(client, "anna", PW, "https://evil.example/")
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    r = sign_in(client, "anna", PW, "/stores/helsinki-kamppi/trends?days=90")
+    assert r.headers["location"] == "/stores/helsinki-kamppi/trends?days=90"
+
+
+def test_throttle_also_limits_one_address_trying_many_names(client, env):
+    app, _ = env
+    app.state.dashboard.throttle.max_per_address = 3
+    try:
+        for name in ("a1", "a2", "a3"):
+            assert sign_in(client, name, "x").status_code == 401
+        assert sign_in(client, "anna", PW).status_code == 429
+    finally:
+        app.state.dashboard.throttle.max_per_address = 20
