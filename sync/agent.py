@@ -283,6 +283,8 @@ class Agent:
         (from a helper thread) while the current answer is made durable with ``mark_sent``. A batch is
         posted only after the previous one was answered ``delivered``, so events still go out in order.
         """
+        if not self.client.has_token and not self._load_token():
+            return []  # not enrolled: nothing can be sent (``tick``/``drain`` enrol first)
         events = self.store.unsent(self.policy.limit_events)
         if not events:
             if self._last_sync_ok is not True or self._ok_unwritten:

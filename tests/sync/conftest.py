@@ -51,13 +51,19 @@ def server_settings(db_path: Path):
 @contextlib.contextmanager
 def start_server(db_path: Path):
     """A real server on a free loopback port; yields a ServerHandle."""
+    from server.app import create_app
     from server.db import make_engine
+    from server.ratelimit import RateLimiter
     from server.testing import run_server
 
     settings = server_settings(db_path)
     engine = make_engine(settings.database_url)
+    app = create_app(settings)
+    # the server allows 10 enrolments per minute per address (brute-force guard); these tests enrol
+    # a fresh device per test or example from 127.0.0.1, so lift it here
+    app.state.enroll_limiter = RateLimiter(0)
     try:
-        with run_server(settings) as url:
+        with run_server(settings, app=app) as url:
             yield ServerHandle(url.rstrip("/"), settings, engine, db_path)
     finally:
         engine.dispose()
