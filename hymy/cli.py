@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "firstboot": "hymy.deploycli:firstboot",
     "hwtest": "hardware.cli:hwtest",
     "kiosk": "kiosk.cli:kiosk",
+    "report": "server.reports.cli:report",
     "server": "server.cli:server",
     "simulate": "kiosk.simulate_cli:simulate",
     "status": "kiosk.cli:status",

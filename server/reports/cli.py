@@ -1,0 +1,59 @@
+"""``hymy report``: show or send a store's daily or weekly report now (a few lines over the Python API)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import click
+
+
+@click.command()
+@click.argument("store_id")
+@click.option("--date", "day", default=None, help="Local date YYYY-MM-DD (default: yesterday in the store's zone).")
+@click.option("--weekly", is_flag=True, help="The week (Monday-Sunday) containing --date instead of one day.")
+@click.option("--html", "as_html", is_flag=True, help="Print the HTML part instead of the plain text.")
+@click.option("--send", is_flag=True, help="Send it by e-mail (HYMY_SMTP_*) instead of printing it.")
+@click.option("--to", "to", multiple=True, help="Recipient (repeatable; default: the store's alert e-mail list).")
+@click.option("--database-url", default=None, help="Database URL (default: HYMY_DATABASE_URL, else ./.hymy/server.db).")
+def report(store_id: str, day: str | None, weekly: bool, as_html: bool, send: bool, to: tuple[str, ...],
+           database_url: str | None) -> None:
+    """Print (or --send) the report of STORE_ID for a day or a week, as the scheduler would send it."""
+    from hymy.errors import ConfigError, DeliveryError
+    from hymy.hours import zone
+    from hymy.timestamps import utcnow
+    from server.alerts.engine import split_addresses
+    from server.alerts.smtp import SmtpSettings, send_message
+    from server.alerts.tables import alert_channels
+    from server.cli import _engine
+    from server.reports import data
+    from server.reports.render import render_report, report_mail
+
+    engine = _engine(database_url)
+    with engine.connect() as conn:
+        cfg = data.store_config(conn, store_id)
+        if cfg is None:
+            raise click.ClickException(f"store {store_id!r} does not exist; see `hymy admin list`")
+        try:
+            when = date.fromisoformat(day) if day else utcnow().astimezone(zone(cfg.timezone)).date() - timedelta(days=1)
+        except ValueError:
+            raise click.BadParameter(f"{day!r} is not a date like 2026-11-23", param_hint="--date") from None
+        if weekly:
+            rd = data.weekly(conn, store_id, when - timedelta(days=when.weekday()))
+        else:
+            rd = data.daily(conn, store_id, when)
+        row = conn.execute(alert_channels.select().where(alert_channels.c.store_id == store_id)).first()
+    if not send:
+        rendered = render_report(rd)
+        click.echo(rendered.html if as_html else rendered.text)
+        return
+    smtp = SmtpSettings.from_env()
+    if smtp is None:
+        raise ConfigError("HYMY_SMTP_HOST: not set; e-mail needs a mail server (see docs/alerts.md)")
+    recipients = list(to) or split_addresses(row.email_to if row else None)
+    if not recipients:
+        raise click.UsageError("no recipients: give --to or set the store's alert e-mail list")
+    try:
+        send_message(smtp, report_mail(smtp, recipients, rd))
+    except DeliveryError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"sent {rd.period} report of {store_id} for {rd.start} to {', '.join(recipients)}")
