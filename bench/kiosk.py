@@ -86,6 +86,10 @@ def _child(kind: str, touches: int) -> None:
     print("READY", flush=True)
     if not touches:
         return
+    for _ in range(10):  # settle: the kiosk opens its store right after the first frame
+        EventLoop.idle()
+    rss_start_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    frames_start = len(flips)
     from kivy.tests.common import UnitTestTouch
 
     if kind == "kiosk":
@@ -120,7 +124,8 @@ def _child(kind: str, touches: int) -> None:
             EventLoop.idle()
         latencies.append(flips[seen] - t0)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("RESULT " + json.dumps({"latencies": latencies, "rss_mb": rss_mb}), flush=True)
+    print("RESULT " + json.dumps({"latencies": latencies, "rss_mb": rss_mb, "rss_start_mb": rss_start_mb,
+                                  "frames": len(flips) - frames_start}), flush=True)
 
 
 # --------------------------------------------------------------------------- parent side
@@ -169,14 +174,17 @@ def main(argv: list[str] | None = None) -> int:
         start_times[kind].append(first)
         lat = [v * 1000 for v in result["latencies"]]
         measured[kind] = {"start_s": statistics.median(start_times[kind]), "rss_mb": result["rss_mb"],
+                          "rss_start_mb": result["rss_start_mb"], "frames": result["frames"],
                           "p50_ms": _pct(lat, 50), "p99_ms": _pct(lat, 99), "n": len(lat)}
     b, k = measured["bare"], measured["kiosk"]
     print(f"kiosk screen benchmark ({WIDTH}x{HEIGHT}, maxfps {MAXFPS}, SDL_VIDEODRIVER="
           f"{os.environ.get('SDL_VIDEODRIVER', 'offscreen')}, {starts + 1} starts, {touches} touches each)")
-    print(f"{'':28}{'bare app':>12}{'kiosk':>12}{'ratio':>9}   target")
+    print(f"{'':30}{'bare app':>12}{'kiosk':>12}{'ratio':>9}   target")
     rows = [
         ("cold start to first frame", "start_s", "s", 1.5),
-        ("peak RSS", "rss_mb", "MB", 1.3),
+        ("peak RSS after first frame", "rss_start_mb", "MB", 1.3),
+        ("peak RSS after the touches", "rss_mb", "MB", 1.3),
+        ("frames drawn for the touches", "frames", "  ", None),
         ("touch -> result frame p50", "p50_ms", "ms", None),
         ("touch -> result frame p99", "p99_ms", "ms", None),
     ]
@@ -185,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
         target = f"<= {limit}x: {'met' if ratio <= limit else 'NOT met'}" if limit else ""
         if key == "p99_ms":
             target = f"< 100 ms: {'met' if k[key] < 100 else 'NOT met'}"
-        print(f"{label:28}{b[key]:>10.3f}{unit:>2}{k[key]:>10.3f}{unit:>2}{ratio:>8.2f}x   {target}")
+        print(f"{label:30}{b[key]:>10.3f}{unit:>2}{k[key]:>10.3f}{unit:>2}{ratio:>8.2f}x   {target}")
+    per_frame = (b["rss_mb"] - b["rss_start_mb"]) / max(1, b["frames"])
+    print(f"note: the bare app's RSS grew {per_frame * 1024:.0f} KB per drawn frame: the offscreen SDL2 + Mesa "
+          "llvmpipe stack keeps memory per frame, so peak RSS after touches follows the frame count "
+          "(see docs/kiosk.md).")
     return 0
 
 
