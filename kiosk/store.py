@@ -24,6 +24,7 @@ from hymy.errors import StoreError, StoreUnavailable
 from hymy.hours import zone
 from hymy.timestamps import format_ts, parse_ts, utcnow
 from kiosk import migrations
+from kiosk.clock import read_boot_id
 from sync.protocol import Followup, FollowupKind, Response
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,14 @@ class Store:
     benchmarks may compare ``NORMAL``. Raises StoreUnavailable when the disk is full or read-only.
     """
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL", check: bool = True):
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", check: bool = True,
+                 boot_id: str | None = None):
         self.path = Path(path)
         self.synchronous = synchronous
+        #: ``PRAGMA quick_check`` runs at the first open of each boot (``boot_id``, default the kernel's):
+        #: it reads the whole file (seconds for a large store on an SD card), and corruption comes from
+        #: power loss, i.e. a new boot, not from a process restart. ``check=False`` skips it.
+        self.boot_id = boot_id or read_boot_id()
         self._lock = threading.RLock()
         self.recovery: Recovery | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,11 +99,14 @@ class Store:
         conn: sqlite3.Connection | None = None
         try:
             conn = self._connect()
-            if check:
+            checked = check and self._needs_check(conn)
+            if checked:
                 result = conn.execute("PRAGMA quick_check").fetchone()[0]
                 if result != "ok":
                     raise sqlite3.DatabaseError(f"quick_check: {result}")
             migrations.migrate(conn)
+            if checked:
+                self._mark_checked(conn)
             return conn
         except sqlite3.DatabaseError as exc:
             # Never leave a handle open on a file we give up on (it would keep a read-only or full
@@ -112,6 +121,26 @@ class Store:
                     raise StoreUnavailable(f"{self.path}: cannot open the store: {exc}") from exc
                 raise StoreError(f"{self.path}: {exc}") from exc
             return self._recover(str(exc), stale)
+
+    def _needs_check(self, conn: sqlite3.Connection) -> bool:
+        """True unless this boot's quick_check already passed (meta ``quick_check``)."""
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'quick_check'").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return True
+            raise
+        try:
+            return not row or json.loads(row[0]).get("boot_id") != self.boot_id
+        except (ValueError, AttributeError):
+            return True
+
+    def _mark_checked(self, conn: sqlite3.Connection) -> None:
+        value = json.dumps({"boot_id": self.boot_id, "at": format_ts(utcnow()), "result": "ok"})
+        try:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('quick_check', ?)", (value,))
+        except sqlite3.OperationalError as exc:  # a full disk: check again next time, nothing lost
+            log.warning("%s: could not note the passed integrity check: %s", self.path, exc)
 
     def _recover(self, detail: str, stale: sqlite3.Connection | None = None) -> sqlite3.Connection:
         """Move a corrupt file (and its -wal/-shm) aside with a timestamped name; start a fresh store.
@@ -139,6 +168,7 @@ class Store:
                   self.path, detail, moved)
         conn = self._connect()
         migrations.migrate(conn)
+        self._mark_checked(conn)
         self.recovery = Recovery(str(moved), format_ts(utcnow()), detail)
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('recovered', ?)",

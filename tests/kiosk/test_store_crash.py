@@ -76,12 +76,20 @@ def test_store_survives_kill_during_commit(tmp_path):
         for cycle in range(KILLS):
             zygote.proc.stdin.write(f"fork {db} {cycle}\n".encode())
             pid = int(zygote.expect("pid")[1])
-            # mostly while appending; sometimes right away (opening, quick_check, migrations)
-            delay = 0.0 if cycle % 10 == 0 else rng.uniform(0.001, 0.03)
+            # Mostly while appending: after a random number of acknowledgements (so the moment does not
+            # depend on how fast this disk's fsync is) plus a random sub-commit delay; every tenth
+            # right away (opening, quick_check, migrations).
             before = len(acked)
-            for line in zygote.lines(delay):
-                if line.startswith("id "):
-                    acked.append(line[3:])
+            if cycle % 10:
+                wanted = before + rng.randint(1, 6)
+                deadline = time.monotonic() + 30
+                while len(acked) < wanted and time.monotonic() < deadline:
+                    for line in zygote.lines(0.01):
+                        if line.startswith("id "):
+                            acked.append(line[3:])
+                        if len(acked) >= wanted:
+                            break
+                time.sleep(rng.uniform(0, 0.002))
             os.kill(pid, signal.SIGKILL)
             words = zygote.expect("dead", into=acked)
             assert int(words[1]) == pid
@@ -101,7 +109,7 @@ def test_store_survives_kill_during_commit(tmp_path):
     finally:
         zygote.close()
     assert not list(tmp_path.glob("*.corrupt-*")), "a healthy store killed mid-write was moved aside"
-    assert killed_mid_stream > KILLS // 2, "most kills should land while presses are being appended"
+    assert killed_mid_stream >= KILLS * 8 // 10, "most kills should land while presses are being appended"
     assert len(acked) > KILLS, "the writers should have acknowledged many presses"
 
 

@@ -58,7 +58,7 @@ def test_store_moves_a_corrupt_file_aside_and_starts_fresh(tmp_path, caplog, dam
     original = path.read_bytes()
     caplog.set_level(logging.ERROR, logger="kiosk.store")
 
-    store = Store(path)
+    store = Store(path, boot_id="after-power-loss")  # damage happens at power loss: the next boot checks
     try:
         assert store.recovery is not None
         moved = tmp_path / os.path.basename(store.recovery.moved_to)
@@ -75,7 +75,7 @@ def test_store_moves_a_corrupt_file_aside_and_starts_fresh(tmp_path, caplog, dam
         store.close()
 
     # never a crash loop: the next start finds a healthy store and keeps what was recorded
-    again = Store(path)
+    again = Store(path, boot_id="after-power-loss")
     try:
         assert again.recovery is None
         assert again.pending_count() == 1
@@ -142,3 +142,28 @@ def test_a_corrupt_store_in_a_read_only_directory_is_a_clear_error_not_a_traceba
     finally:
         tmp_path.chmod(0o700)
 
+
+
+def test_quick_check_runs_once_per_boot(tmp_path):
+    """The check reads the whole file (slow for a big store on an SD card), so it runs at the first
+    open of each boot; a restarted process in the same boot skips it, the next boot runs it again."""
+    path = tmp_path / "kiosk.db"
+    _filled_store(path, 300)  # checked and marked for this machine's boot
+    with open(path, "r+b") as f:
+        f.seek(5 * PAGE)
+        f.write(b"\xff" * PAGE)
+    with Store(path) as same_boot:
+        assert same_boot.recovery is None, "same boot: not checked again"
+    with Store(path, boot_id="next-boot") as next_boot:
+        assert next_boot.recovery is not None, "a new boot checks and finds the damage"
+        assert json.loads(next_boot.get_meta("quick_check"))["boot_id"] == "next-boot"
+
+
+def test_check_false_never_runs_quick_check(tmp_path):
+    path = tmp_path / "kiosk.db"
+    _filled_store(path, 300)
+    with open(path, "r+b") as f:
+        f.seek(5 * PAGE)
+        f.write(b"\xff" * PAGE)
+    with Store(path, check=False, boot_id="other") as store:
+        assert store.recovery is None
