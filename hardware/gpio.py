@@ -7,16 +7,44 @@ on a Pi 5 / Bookworm) or tries lgpio, RPi.GPIO, pigpio and its native one in tur
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
+import warnings
+
+from hymy.errors import HardwareError
+
+log = logging.getLogger(__name__)
 
 
 def resolve_factory(pin_factory=None):
-    """``pin_factory`` if given, else gpiozero's default one (created now; raises when none loads)."""
+    """``pin_factory`` if given, else gpiozero's default one (created now).
+
+    gpiozero warns once per library it could not load (lgpio, RPi.GPIO, pigpio, native); those
+    warnings are gathered here into one plain-words HardwareError when no factory loads at all, and
+    into one log line when a fallback did load.
+    """
     if pin_factory is not None:
         return pin_factory
     from gpiozero import Device
+    from gpiozero.exc import PinFactoryFallback
 
-    Device.ensure_pin_factory()
+    if Device.pin_factory is not None:
+        return Device.pin_factory
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PinFactoryFallback)
+        try:
+            Device.ensure_pin_factory()
+        except Exception as exc:
+            tried = "; ".join(str(w.message).replace("Falling back from ", "") for w in caught
+                              if issubclass(w.category, PinFactoryFallback))
+            raise HardwareError(
+                f"no GPIO library could be loaded ({tried or exc}); on a Pi install lgpio (python3-lgpio, "
+                f"or a venv made with --system-site-packages); elsewhere set GPIOZERO_PIN_FACTORY=mock"
+            ) from exc
+    fallbacks = [str(w.message) for w in caught if issubclass(w.category, PinFactoryFallback)]
+    if fallbacks:
+        log.warning("GPIO: using gpiozero's %s pin factory (%s)", type(Device.pin_factory).__name__,
+                    "; ".join(fallbacks))
     return Device.pin_factory
 
 
@@ -43,6 +71,8 @@ def prepare_mock_pwm(factory, pins) -> None:
 
 def describe_gpio_error(exc: BaseException) -> str:
     """One plain sentence for why GPIO cannot be used (what a technician can do about it)."""
+    if isinstance(exc, HardwareError):
+        return str(exc)
     name = type(exc).__name__
     text = str(exc) or name
     low = text.lower()

@@ -28,10 +28,12 @@ class StaffAlert:
             raise ConfigError(f"pins.staff_alert_kind: {kind!r} is not valid; use lamp or buzzer")
         from gpiozero import LED, Buzzer
 
+        from hardware.gpio import resolve_factory
+
         self.pin = pin
         self.kind = kind
         cls = Buzzer if kind == "buzzer" else LED
-        self.device = cls(pin, initial_value=False, pin_factory=pin_factory)
+        self.device = cls(pin, initial_value=False, pin_factory=resolve_factory(pin_factory))
         self.mode = "off"
 
     def on(self) -> None:

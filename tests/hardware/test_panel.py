@@ -389,3 +389,21 @@ def test_panel_refuses_presses_while_the_question_no_longer_fits(factory, record
         press(factory, BUTTONS[3])
         assert panel.scale == 4
     assert [r["mood"] for r in responses(store)] == [4]
+
+
+def test_open_panel_on_a_machine_without_gpio_says_so_in_one_line_without_warnings(recorder, monkeypatch,
+                                                                                    caplog, recwarn):
+    """No GPIOZERO_PIN_FACTORY: gpiozero tries every library; its fallback warnings become one line."""
+    import warnings
+
+    monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
+    monkeypatch.setattr(Device, "pin_factory", None)
+    warnings.simplefilter("always")
+    with caplog.at_level(logging.INFO, logger="hardware"):
+        panel = open_panel(device_config(), recorder, 4)
+    if panel is not None:  # a machine with real GPIO: nothing to show here
+        panel.close()
+        pytest.skip(f"this machine has GPIO ({type(Device.pin_factory).__name__})")
+    assert len(caplog.records) == 1
+    assert "lgpio" in caplog.text and "touchscreen keeps working" in caplog.text
+    assert [str(w.message) for w in recwarn if "Falling back" in str(w.message)] == []
