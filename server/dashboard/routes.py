@@ -298,7 +298,7 @@ def praise_page(request: Request, store: str | None = None, from_: str | None = 
     items = [(names.get(r, r), c) for r, c in counts]
     by_id = {s.id: s for s in chosen}
     comments = []
-    for c in d.positive_comments(ids, first, last, limit=60):
+    for c in d.positive_comments(ids, first, last, limit=30):
         s = by_id.get(c["store_id"])
         local = c["at"].astimezone(i18n_zone(s.timezone if s else "UTC"))
         comments.append({"text": c["text"], "store": s.name if s else "",
@@ -312,7 +312,7 @@ def praise_page(request: Request, store: str | None = None, from_: str | None = 
 
 def install(app: FastAPI, dashboard_data) -> None:
     """Mount the dashboard on ``app`` with ``dashboard_data`` (see ``server.dashboard.data``)."""
-    from . import account, admin_pages, devices  # noqa: F401  (they add their routes to ``router``)
+    from . import account, admin_pages, alerts_page, devices  # noqa: F401  (they add their routes to ``router``)
 
     app.state.dashboard = dashboard_data
     app.include_router(router)

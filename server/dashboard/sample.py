@@ -143,3 +143,23 @@ def seed(engine, days: int = 45, per_day: int = 120, now: datetime | None = None
     auth.create_user(engine, "risto", DEFAULT_PASSWORD, "regional_manager", regions=[region], display_name="Risto")
     auth.create_user(engine, "teemu", DEFAULT_PASSWORD, "technician", display_name="Teemu")
     return Sample(region, store_ids, users, device_ids)
+
+
+def unhappy_burst(engine, sample: Sample, alerts=None, store_index: int = 0, count: int = 6) -> None:
+    """A queue at the till: ``count`` very unhappy presses in the last minutes and an alert rule that fires
+    on them (evaluated at once when the alerts service ``alerts`` is given)."""
+    from sync.protocol import AlertRule
+
+    from .. import admin
+    from ..ingest import ingest
+
+    sid = sample.store_ids[store_index]
+    admin.set_alert_rules(engine, sid, [AlertRule(id="jono", kind="negative_share", window_min=15, min_count=4,
+                                                  threshold=50, local=True)])
+    now = utcnow()
+    events = [{"type": "response", "id": str(uuid7()), "question_id": "q-default", "mood": 1, "scale": 4,
+               "source": "touch", "pressed_at": format_ts(now - timedelta(seconds=20 * (i + 1))), "clock_synced": True,
+               "boot_id": "sample", "uptime_ms": 1000, "flags": [], "app_version": "0.1.0"} for i in range(count)]
+    ingest(engine, sample.device_ids[sid], sid, "Europe/Helsinki", events)
+    if alerts is not None:
+        alerts.evaluate_store(sid)

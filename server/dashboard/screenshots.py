@@ -36,6 +36,7 @@ def pages(store_id: str) -> list[tuple[str, str, str]]:
         ("compare", "risto", "/compare?days=30"),
         ("reasons", "risto", "/reasons"),
         ("praise", "risto", "/praise"),
+        ("alerts", "risto", "/alerts"),
         ("account", "anna", "/account"),
         ("devices", "admin", "/devices"),
         ("admin", "admin", "/admin"),
@@ -96,14 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(argv[0] if argv else "build/screenshots")
     from ..db import make_engine
     from ..settings import Settings
-    from ..testing import run_server
-    from .sample import seed
+    from ..testing import serve
+    from .sample import seed, unhappy_burst
 
     with tempfile.TemporaryDirectory(prefix="hymy-shots-") as tmp:
         settings = Settings(database_url=f"sqlite:///{tmp}/server.db", secure_cookies=False)
-        with run_server(settings) as base_url:
-            sample = seed(make_engine(settings.database_url), days=100)
-            files = capture(base_url, out, sample.store_ids[0], sample.users)
+        with serve(settings) as running:
+            engine = make_engine(settings.database_url)
+            sample = seed(engine, days=100)
+            unhappy_burst(engine, sample, getattr(running.app.state, "alerts", None), store_index=1)
+            files = capture(running.base_url, out, sample.store_ids[0], sample.users)
     for f in files:
         print(f)
     return 0

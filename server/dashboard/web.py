@@ -87,7 +87,7 @@ class Ctx:
         items: list[tuple[str, str]] = []
         if role != "technician":
             items += [("today", _("Today")), ("trends_home", _("Trends")), ("compare", _("Compare")),
-                      ("reasons", _("Reasons")), ("praise", _("Praise"))]
+                      ("reasons", _("Reasons")), ("praise", _("Praise")), ("alerts", _("Alerts"))]
         if role in ("admin", "technician"):
             items.append(("devices", _("Devices")))
         if role == "admin":

@@ -288,3 +288,37 @@ def test_throttle_also_limits_one_address_trying_many_names(client, env):
         assert sign_in(client, "anna", PW).status_code == 429
     finally:
         app.state.dashboard.throttle.max_per_address = 20
+
+
+def test_alerts_page_lists_an_alert_and_acknowledges_it(client, env):
+    import random
+
+    from hymy.hours import zone
+    from server.dashboard.sample import presses
+    from server.ingest import ingest
+    from sync.protocol import AlertRule
+
+    app, s = env
+    sid = s.store_ids[0]
+    admin.set_alert_rules(app.state.engine, sid, [AlertRule(id="unhappy", kind="negative_share", window_min=15,
+                                                            min_count=4, threshold=50)])
+    today = utcnow().astimezone(zone("Europe/Helsinki")).date()
+    events = [e for e in presses(sid, "Europe/Helsinki", today, 40, random.Random(2)) if e["type"] == "response"][:6]
+    for e in events:
+        e.update(mood=1, flags=[], pressed_at=format_ts(utcnow() - timedelta(seconds=30)))
+    ingest(app.state.engine, s.device_ids[sid], sid, "Europe/Helsinki", events)
+    app.state.alerts.evaluate_store(sid)
+    sign_in(client, "anna", PW)
+    page = client.get("/alerts")
+    assert page.status_code == 200 and "Helsinki Kamppi" in page.text and "avoin" in page.text
+    import re
+
+    alert_id = re.search(r'id="alert-(\d+)"', page.text).group(1)
+    assert client.post(f"/alerts/{alert_id}/acknowledge", data={"comment": "x"}).status_code == 403
+    r = client.post(f"/alerts/{alert_id}/acknowledge", data={"csrf_token": csrf_of(page.text),
+                                                            "comment": "Avasimme toisen kassan"})
+    assert r.status_code == 200 and "kuittasi Anna" in r.text
+    sign_in(client, "risto", PW)
+    assert client.get("/alerts").status_code == 200
+    sign_in(client, "teemu", PW)
+    assert client.get("/alerts").status_code == 403
