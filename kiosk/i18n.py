@@ -14,10 +14,16 @@ from __future__ import annotations
 import gettext as _gettext
 from functools import cache
 
-from babel import Locale
-
 import assets
 
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it now (looked up later with ``_``)."""
+    return message
+
+
+#: Message whose translation in each catalog is that language's own name (for the language buttons).
+LANGUAGE_NAME = N_("This language in its own name")
 #: Languages the kiosk ships catalogs for, in the order the language buttons show them.
 LANGUAGES = ("fi", "sv", "en")
 DEFAULT_LANGUAGE = "fi"
@@ -30,9 +36,11 @@ def catalog(lang: str) -> _gettext.NullTranslations:
 
 
 def language_name(lang: str) -> str:
-    """The language's own name with a capital letter (``fi`` -> ``Suomi``), from Babel's CLDR data."""
-    name = Locale.parse(lang).get_display_name(lang) or lang
-    return name[:1].upper() + name[1:]
+    """The language's own name (``fi`` -> ``Suomi``), as its catalog's translators wrote it.
+
+    (Babel's CLDR data has the same names, but loading it costs ~0.1 s at every start.)
+    """
+    return catalog(lang).gettext(LANGUAGE_NAME)
 
 
 def default_language(available: list[str] | tuple[str, ...] = LANGUAGES) -> str:
@@ -66,8 +74,3 @@ translator = Translator()
 def _(message: str) -> str:
     """Translate ``message`` (an English id) into the current language."""
     return translator.gettext(message)
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for extraction without translating it now (looked up later with ``_``)."""
-    return message

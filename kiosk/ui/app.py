@@ -60,8 +60,11 @@ MAINTENANCE_IDLE_S = 120.0
 #: Seconds the identify banner shows (hardware identify gesture).
 IDENTIFY_S = 10.0
 #: Screens built on first use (keeps the start fast): name -> class.
-LAZY_SCREENS = {"comment": "CommentScreen", "pin": "PinScreen", "maintenance": "MaintenanceScreen",
+LAZY_SCREENS = {"thanks": "ThankYouScreen", "followup": "FollowupScreen", "closed": "ClosedScreen",
+                "comment": "CommentScreen", "pin": "PinScreen", "maintenance": "MaintenanceScreen",
                 "test": "TestButtonsScreen"}
+#: Built right after the first frame, so the first press does not wait for them.
+WARM_SCREENS = ("thanks", "followup")
 #: The comment keyboard waits this long after the last keystroke (at least the follow-up timeout).
 COMMENT_IDLE_S = 30.0
 
@@ -151,6 +154,8 @@ class HymyApp(App):
     def _after_first_frame(self, _dt=None) -> None:
         self._open_core()
         self._open_panel()
+        for name in WARM_SCREENS:
+            self.screen(name)
 
     # ------------------------------------------------------------------ Kivy life cycle
 
@@ -242,6 +247,7 @@ class HymyApp(App):
         return manager.get_screen(name)
 
     def _go(self, name: str) -> None:
+        self.screen(name)  # built on first use
         if self.manager.current != name:
             self.manager.current = name
 
@@ -434,6 +440,8 @@ class HymyApp(App):
         root = self.root
         root.drift_x = max(-DRIFT_MAX, min(DRIFT_MAX, root.drift_x + random.choice((-1, 0, 1))))
         root.drift_y = max(-DRIFT_MAX, min(DRIFT_MAX, root.drift_y + random.choice((-1, 0, 1))))
+        if not self.manager.has_screen("closed"):
+            return
         closed = self.screen("closed")
         closed.spot_x = random.uniform(0.38, 0.62)
         closed.spot_y = random.uniform(0.35, 0.65)
