@@ -10,6 +10,12 @@ The sweep (``start()``; every ``sweep_s`` seconds, default 5) re-evaluates store
 presses or an open episode, because time alone changes outcomes: presses age out of the window (an
 episode clears, or a share of unhappy presses rises when happy ones leave) and stores close.
 
+Notices are durable: each is written to ``alert_outbox`` in the same transaction as the episode
+change, then sent by whichever sender claims the row (pending -> sending, an UPDATE only one can win).
+A notice whose process died before or while sending is taken over by a later sweep (after
+``PENDING_GRACE_S`` / ``STALE_AFTER_S``); the ``X-Hymy-Delivery`` id stays the same, so a receiver
+can drop the rare duplicate of a notice that was in fact sent just before the crash.
+
 Once per episode across several instances: opening inserts a row guarded by the unique index
 ``alert_episodes_one_open`` (the loser of a race stays silent); clearing is an UPDATE of a still
 open row (only the instance whose update changed it announces the clear).
@@ -24,7 +30,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -36,7 +42,13 @@ from hymy.timestamps import format_ts, parse_ts, utcnow
 from server.alerts import source
 from server.alerts.notice import AlertNotice, alert_mail, webhook_payload
 from server.alerts.smtp import SmtpSettings, send_message
-from server.alerts.tables import alert_channels, alert_comments, alert_deliveries, alert_episodes
+from server.alerts.tables import (
+    alert_channels,
+    alert_comments,
+    alert_deliveries,
+    alert_episodes,
+    alert_outbox,
+)
 from server.alerts.webhook import send_webhook
 from server.db import writing
 
@@ -44,6 +56,12 @@ log = logging.getLogger(__name__)
 
 #: Seconds between sweeps (re-evaluation as time passes), by default.
 SWEEP_S = 5.0
+#: An outbox notice still pending after this many seconds was never handed to a sender (its process
+#: died between commit and dispatch): a sweep sends it.
+PENDING_GRACE_S = 30.0
+#: A notice claimed this many seconds ago and not finished belongs to a dead sender: send it again
+#: (longer than any webhook retry sequence; receivers deduplicate on X-Hymy-Delivery).
+STALE_AFTER_S = 600.0
 
 
 def instance_name() -> str:
@@ -66,11 +84,14 @@ class AlertService:
     ``clock``: callable returning aware UTC now; ``sweep_s``: seconds between sweeps;
     ``webhook_attempts``/``webhook_wait_s``: retry policy (``server.alerts.webhook``).
     ``asynchronous=False`` sends notices in the calling thread (tools, some tests).
+    ``pending_grace_s``/``stale_after_s``: when a sweep takes over notices of a stopped process.
     """
 
     def __init__(self, engine: Engine, *, smtp: SmtpSettings | None = None, base_url: str | None = None,
                  clock: Callable[[], datetime] = utcnow, sweep_s: float = SWEEP_S,
-                 webhook_attempts: int = 5, webhook_wait_s: float = 0.5, asynchronous: bool = True):
+                 webhook_attempts: int = 5, webhook_wait_s: float = 0.5, asynchronous: bool = True,
+                 pending_grace_s: float = PENDING_GRACE_S, stale_after_s: float = STALE_AFTER_S,
+                 instance: str | None = None):
         self.engine = engine
         self.smtp = smtp
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -79,6 +100,9 @@ class AlertService:
         self.webhook_attempts = webhook_attempts
         self.webhook_wait_s = webhook_wait_s
         self.asynchronous = asynchronous
+        self.pending_grace_s = pending_grace_s
+        self.stale_after_s = stale_after_s
+        self.instance = instance or instance_name()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hymy-alert-send")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -106,8 +130,9 @@ class AlertService:
                 return []
         with self._eval_lock, writing(self.engine) as conn:
             notices = self._transitions(conn, store_id, now, apply=True)
-        for notice in notices:
-            self.dispatch(notice)
+            queued = [self._enqueue(conn, n, now) for n in notices]
+        for outbox_id in queued:
+            self.dispatch(outbox_id)
         return notices
 
     def _transitions(self, conn: Connection, store_id: str, now: datetime, *, apply: bool) -> list:
@@ -144,6 +169,7 @@ class AlertService:
     def sweep(self, now: datetime | None = None) -> list[AlertNotice]:
         """Re-evaluate stores with presses inside their longest window or with an open episode."""
         now = now or self.clock()
+        self.recover(now)
         with self.engine.connect() as conn:
             open_stores = set(conn.execute(
                 select(alert_episodes.c.store_id).where(alert_episodes.c.cleared_at.is_(None)).distinct()
@@ -245,8 +271,10 @@ class AlertService:
                 return None
             cfg = source.store_config(conn, row.store_id)
             data = dict(row._mapping) | {"acknowledged_at": format_ts(now), "acknowledged_by": user}
-        notice = self._notice("alert.acknowledged", data, cfg.store_name if cfg else row.store_id, comment=comment)
-        self.dispatch(notice)
+            notice = self._notice("alert.acknowledged", data, cfg.store_name if cfg else row.store_id,
+                                  comment=comment)
+            outbox_id = self._enqueue(conn, notice, now)
+        self.dispatch(outbox_id)
         return notice
 
     def comment(self, episode_id: int, user: str, body: str, now: datetime | None = None) -> int:
@@ -264,15 +292,70 @@ class AlertService:
 
     # ------------------------------------------------------------------ channels
 
-    def dispatch(self, notice: AlertNotice) -> None:
-        """Send ``notice`` to the store's channels (on the pool unless ``asynchronous`` is False)."""
+    def _enqueue(self, conn: Connection, notice: AlertNotice, now: datetime) -> int:
+        """Put ``notice`` in the outbox, in the caller's transaction (with the episode change)."""
+        return conn.execute(insert(alert_outbox).values(
+            episode_id=notice.alert_id, event=notice.event, notice_json=json.dumps(notice.as_dict()),
+            status="pending", created_at=format_ts(now),
+        )).inserted_primary_key[0]
+
+    def dispatch(self, outbox_id: int) -> None:
+        """Send an outbox notice (on the pool unless ``asynchronous`` is False)."""
         if self.asynchronous:
             try:
-                self._pool.submit(self.deliver, notice)
+                self._pool.submit(self.send_outbox, outbox_id)
                 return
-            except RuntimeError:  # pool shut down: send inline rather than lose it
+            except RuntimeError:  # pool shut down: send inline rather than wait for a sweep
                 pass
-        self.deliver(notice)
+        self.send_outbox(outbox_id)
+
+    def send_outbox(self, outbox_id: int, *, stale_before: datetime | None = None) -> bool:
+        """Claim outbox row ``outbox_id`` and send it; False when another sender has it.
+
+        Normally only a ``pending`` row is claimed; with ``stale_before`` (a sweep recovering work of
+        a process that died) also a row claimed before that instant and never finished.
+        """
+        o = alert_outbox.c
+        claimable = o.status == "pending"
+        if stale_before is not None:
+            claimable = claimable | ((o.status == "sending") & (o.claimed_at <= format_ts(stale_before)))
+        with writing(self.engine) as conn:
+            got = conn.execute(
+                update(alert_outbox).where(o.id == outbox_id, claimable)
+                .values(status="sending", claimed_at=format_ts(self.clock()), claimed_by=self.instance,
+                        tries=o.tries + 1)
+            ).rowcount
+            row = conn.execute(select(o.notice_json).where(o.id == outbox_id)).first() if got else None
+        if row is None:
+            return False
+        try:
+            self.deliver(AlertNotice.from_dict(json.loads(row.notice_json)))
+        finally:
+            with writing(self.engine) as conn:
+                conn.execute(update(alert_outbox).where(o.id == outbox_id).values(status="done"))
+        return True
+
+    def recover(self, now: datetime | None = None) -> int:
+        """Send notices a dead or stuck process left behind: pending longer than ``pending_grace_s``,
+        or claimed longer ago than ``stale_after_s``. Returns how many this instance sent."""
+        now = now or self.clock()
+        o = alert_outbox.c
+        pending_before = format_ts(now - timedelta(seconds=self.pending_grace_s))
+        stale_before = now - timedelta(seconds=self.stale_after_s)
+        with self.engine.connect() as conn:
+            ids = conn.execute(select(o.id).where(
+                ((o.status == "pending") & (o.created_at <= pending_before))
+                | ((o.status == "sending") & (o.claimed_at <= format_ts(stale_before)))
+            ).order_by(o.id).limit(100)).scalars().all()
+        sent = 0
+        for outbox_id in ids:
+            try:
+                sent += self.send_outbox(outbox_id, stale_before=stale_before)
+            except Exception:
+                log.exception("alert outbox %s: sending failed", outbox_id)
+        if sent:
+            log.warning("alert outbox: sent %d notice(s) left behind by a stopped process", sent)
+        return sent
 
     def deliver(self, notice: AlertNotice) -> list[dict]:
         """Send now: webhook for every event, e-mail for ``alert.fired`` and ``alert.test``.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from hymy.timestamps import format_ts
+from hymy.timestamps import format_ts, parse_ts
 
 #: Event names carried in payloads and in the ``X-Hymy-Event`` header.
 EVENTS = ("alert.fired", "alert.cleared", "alert.acknowledged", "alert.test")
@@ -71,6 +71,14 @@ class AlertNotice:
         if self.url:
             line += f" {self.url}"
         return line
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AlertNotice:
+        """The inverse of ``as_dict`` (the outbox stores notices as JSON)."""
+        d = dict(d)
+        for key in ("fired_at", "cleared_at", "acknowledged_at"):
+            d[key] = parse_ts(d[key]) if d.get(key) else None
+        return cls(**d)
 
     def as_dict(self) -> dict:
         """JSON-ready fields (timestamps as RFC 3339 UTC)."""

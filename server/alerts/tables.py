@@ -102,3 +102,22 @@ report_sends = Table(
 )
 
 TABLES = (alert_episodes, alert_comments, alert_channels, alert_deliveries, report_sends)
+
+# Notices waiting to be sent: written in the same transaction as the episode change, so a notice is
+# never lost with a crashed process. A sender claims a row (pending -> sending) before sending; a
+# row left pending or sending too long (its process died) is claimed again by a sweep.
+alert_outbox = Table(
+    "alert_outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("episode_id", Integer, ForeignKey("alert_episodes.id", ondelete="CASCADE"), index=True),
+    Column("event", String(40), nullable=False),
+    Column("notice_json", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sending | done
+    Column("created_at", TS, nullable=False),
+    Column("claimed_at", TS),
+    Column("claimed_by", String(200)),
+    Column("tries", Integer, nullable=False, server_default=text("0")),
+)
+Index("alert_outbox_status", alert_outbox.c.status, alert_outbox.c.created_at)
+
+TABLES = (*TABLES, alert_outbox)

@@ -203,3 +203,40 @@ def test_engine_sweep_finds_a_rule_that_becomes_true_as_happy_presses_age_out(db
     assert svc.evaluate_store(sid) == []
     clock.at += timedelta(minutes=1, seconds=5)
     assert [n.event for n in svc.sweep()] == ["alert.fired"]
+
+
+def test_engine_outbox_sends_a_notice_left_behind_by_a_crashed_process(db):
+    from server.alerts.tables import alert_outbox
+
+    sid, dev = add_store(db)
+    with WebhookReceiver() as rx:
+        with db.begin() as conn:
+            conn.execute(insert(alert_channels).values(store_id=sid, webhook_url=rx.url, webhook_secret="k"))
+        crashed = service(db, Clock(), instance="crashed")
+        crashed.dispatch = lambda outbox_id: None  # dies after the commit, before sending
+        unhappy_run(db, sid, dev)
+        (n,) = crashed.evaluate_store(sid)
+        with db.connect() as conn:
+            (row,) = conn.execute(select(alert_outbox)).all()
+        assert row.status == "pending" and row.event == "alert.fired" and rx.requests == []
+
+        other = service(db, Clock(T0 + timedelta(seconds=10)), instance="other")
+        assert other.recover() == 0  # a live process may still be about to send it
+        other.clock.at = T0 + timedelta(seconds=31)
+        assert other.recover() == 1
+        (req,) = rx.wait_for(1)
+        assert req.headers["X-Hymy-Delivery"] == f"alert.fired-{n.alert_id}"
+        assert other.recover() == 0 and other.sweep() == []  # sent once, nothing left
+
+        # a sender that died mid-send: taken over only once the claim is stale
+        with db.begin() as conn:
+            conn.execute(alert_outbox.update().values(status="sending", claimed_at="2026-11-23T10:00:40.000Z",
+                                                      claimed_by="dead"))
+        other.clock.at = T0 + timedelta(minutes=5)
+        assert other.recover() == 0
+        other.clock.at = T0 + timedelta(minutes=11)
+        assert other.recover() == 1
+        assert len(rx.wait_for(2)) == 2
+    with db.connect() as conn:
+        (row,) = conn.execute(select(alert_outbox)).all()
+    assert row.status == "done" and row.claimed_by == "other" and row.tries == 2
