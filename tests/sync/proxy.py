@@ -9,6 +9,9 @@ It sits between the agent and the real server and, per request, chosen by a seed
 - ``burst``: answers 503 (sometimes with ``Retry-After: 0``) without forwarding, for a run of requests;
 - ``slow``: forwards, then delays the answer by ``slow_s`` seconds.
 
+``rewrite = (path_prefix, fn)`` also lets a test change the body of answers to one path (a corrupted
+or version-skewed answer the real server would never send, e.g. an invalid store config).
+
 One request per client connection (the answer is sent with ``Connection: close``), which keeps the
 parser tiny. Runs its own asyncio loop in a daemon thread; ``start()`` returns the port.
 """
@@ -19,6 +22,7 @@ import asyncio
 import random
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 FAULTS = ("drop", "lose", "truncate", "burst", "slow")
@@ -46,6 +50,7 @@ class FaultProxy:
         self.counts: Counter[str] = Counter()
         self.port = 0
         self._burst_left = 0
+        self.rewrite: tuple[str, Callable[[bytes], bytes]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
@@ -120,6 +125,8 @@ class FaultProxy:
                 await writer.drain()
                 return
             answer = await self._forward(request)
+            if self.rewrite and request.split(b" ", 2)[1].decode().startswith(self.rewrite[0]):
+                answer = _rewrite_body(answer, self.rewrite[1])
             if fault == "lose":
                 return
             if fault == "truncate":
@@ -166,3 +173,13 @@ async def _read_request(reader: asyncio.StreamReader) -> bytes | None:
     kept.append(b"Connection: close")
     body = await reader.readexactly(length) if length else b""
     return b"\r\n".join(kept) + b"\r\n\r\n" + body
+
+
+def _rewrite_body(answer: bytes, fn: Callable[[bytes], bytes]) -> bytes:
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    if not sep or not body:
+        return answer
+    new = fn(body)
+    lines = [ln for ln in head.split(b"\r\n") if not ln.lower().startswith(b"content-length:")]
+    lines.append(b"Content-Length: " + str(len(new)).encode())
+    return b"\r\n".join(lines) + b"\r\n\r\n" + new

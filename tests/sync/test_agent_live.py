@@ -147,3 +147,41 @@ def test_running_agent_delivers_new_presses_within_a_second_or_two(tmp_path, liv
         agent.close()
         kiosk.close()
     assert store.pending_count() == 0
+
+
+def test_bad_config_is_refused_and_the_last_good_one_stays(tmp_path, live_server, caplog):
+    """A config that fails validation (here: a future server's unknown key, made by the fault proxy)."""
+    from server import admin
+    from tests.sync.proxy import FaultProxy
+
+    proxy = FaultProxy(int(live_server.url.rsplit(":", 1)[1]))
+    port = proxy.start()
+    try:
+        device_id, code = live_server.new_device()
+        cfg, store = device(tmp_path, f"http://127.0.0.1:{port}", code=code)
+        agent = Agent(cfg, store=store)
+        assert agent.drain(max_batches=0).error is None
+        agent.pull_config()
+        good = StoreConfigCache(cfg.store_config_path)()
+        before = cfg.store_config_path.read_bytes()
+        current = admin.store_config(live_server.engine, good.store_id).model_dump()
+        current["thank_you_s"] = 4.0
+        admin.update_store_config(live_server.engine, good.store_id, current)
+
+        def skew(body: bytes) -> bytes:
+            doc = json.loads(body)
+            doc["hologram"] = True  # a key this device's StoreConfig does not know
+            return json.dumps(doc).encode()
+
+        proxy.rewrite = ("/api/v1/config", skew)
+        assert agent.pull_config() is False
+        assert cfg.store_config_path.read_bytes() == before
+        assert StoreConfigCache(cfg.store_config_path)().thank_you_s == good.thank_you_s
+        assert "refused a bad store config" in caplog.text and "hologram" in caplog.text
+        assert agent.config_error and agent.heartbeat() is True
+        proxy.rewrite = None
+        assert agent.pull_config() is True and agent.config_error is None
+        assert StoreConfigCache(cfg.store_config_path)().thank_you_s == 4.0
+        agent.close()
+    finally:
+        proxy.stop()
