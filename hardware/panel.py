@@ -250,10 +250,10 @@ class SmileyPanel:
                 log.exception("on_press callback failed")
 
     def _void(self, ids) -> None:
-        for rid in ids:
-            if rid is None or rid in self._voided:
-                continue
-            self._voided.add(rid)
+        with self._lock:  # the gesture timer and gpiozero's thread may both get here
+            todo = [rid for rid in dict.fromkeys(ids) if rid is not None and rid not in self._voided]
+            self._voided.update(todo)
+        for rid in todo:
             try:
                 self.recorder.void(rid)
             except Exception:
