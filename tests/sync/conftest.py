@@ -40,23 +40,23 @@ class ServerHandle:
             return [r[0] for r in conn.execute(q)]
 
 
-def server_settings(db_path: Path):
+def server_settings(db_path: Path, **overrides):
     from server.settings import Settings
 
-    # no rate limits: the tests and benchmarks drain backlogs as fast as the server takes them
-    return Settings(database_url=f"sqlite:///{db_path}", device_rate_per_min=0, ip_rate_per_min=0,
-                    secure_cookies=False)
+    # no rate limits unless asked: the tests drain backlogs as fast as the server takes them
+    values = {"device_rate_per_min": 0, "ip_rate_per_min": 0, "secure_cookies": False, **overrides}
+    return Settings(database_url=f"sqlite:///{db_path}", **values)
 
 
 @contextlib.contextmanager
-def start_server(db_path: Path):
-    """A real server on a free loopback port; yields a ServerHandle."""
+def start_server(db_path: Path, **overrides):
+    """A real server on a free loopback port (``overrides``: server Settings fields); yields a ServerHandle."""
     from server.app import create_app
     from server.db import make_engine
     from server.ratelimit import RateLimiter
     from server.testing import run_server
 
-    settings = server_settings(db_path)
+    settings = server_settings(db_path, **overrides)
     engine = make_engine(settings.database_url)
     app = create_app(settings)
     # the server allows 10 enrolments per minute per address (brute-force guard); these tests enrol
