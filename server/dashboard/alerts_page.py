@@ -33,6 +33,30 @@ def _when(ctx: Ctx, ts: str | None, tz: str) -> str:
     return i18n.format_day(local.date(), ctx.lang) + local.strftime(" %H:%M")
 
 
+def summary(ctx: Ctx, row) -> str:
+    """The alert in the reader's language from its kind, value and rule; the stored text otherwise."""
+    import json
+
+    _ = ctx._
+    try:
+        rule = json.loads(row.rule_json)
+        w, limit = rule.get("window_min"), rule.get("threshold")
+        v = row.value
+        if row.kind == "negative_share" and v is not None:
+            return _("%(v)s %% of %(n)s presses unhappy in %(w)s min (limit %(t)s %%)", v=round(v), n=row.n, w=w,
+                     t=round(limit))
+        if row.kind == "index_below" and v is not None:
+            return _("Happy Index %(v)s below %(t)s in %(w)s min (N %(n)s)", v=round(v), t=round(limit), w=w, n=row.n)
+        if row.kind == "index_above" and v is not None:
+            return _("Happy Index %(v)s above %(t)s in %(w)s min (N %(n)s)", v=round(v), t=round(limit), w=w, n=row.n)
+        if row.kind == "face_count" and v is not None:
+            return _("%(v)s presses of face %(m)s in %(w)s min (limit %(t)s)", v=round(v), m=rule.get("mood"), w=w,
+                     t=round(limit))
+    except (ValueError, TypeError, KeyError):
+        pass
+    return row.summary
+
+
 @router.get("/alerts", name="dash.alerts", response_class=HTMLResponse)
 def alerts_page(request: Request):
     ctx = signed_in(request)
@@ -53,7 +77,7 @@ def alerts_page(request: Request):
     for r in rows:
         s = stores[r.store_id]
         status = episode_status(r)
-        items.append({"id": r.id, "store": s.name, "summary": r.summary, "status": status,
+        items.append({"id": r.id, "store": s.name, "summary": summary(ctx, r), "status": status,
                       "status_label": labels[status], "fired": _when(ctx, r.fired_at, s.timezone),
                       "by": r.acknowledged_by, "acked": _when(ctx, r.acknowledged_at, s.timezone),
                       "cleared": _when(ctx, r.cleared_at, s.timezone), "n": r.n})
