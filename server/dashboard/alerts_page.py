@@ -33,6 +33,20 @@ def _when(ctx: Ctx, ts: str | None, tz: str) -> str:
     return i18n.format_day(local.date(), ctx.lang) + local.strftime(" %H:%M")
 
 
+def open_alerts(request: Request, store_ids: list[str]) -> int:
+    """How many alerts of these stores nobody has taken yet and that have not cleared (0 without alerts)."""
+    svc = getattr(request.app.state, "alerts", None)
+    if svc is None or not store_ids:
+        return 0
+    from sqlalchemy import func
+
+    from ..alerts.tables import alert_episodes as ep
+
+    with svc.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(ep).where(
+            ep.c.store_id.in_(store_ids), ep.c.acknowledged_at.is_(None), ep.c.cleared_at.is_(None))).scalar() or 0)
+
+
 def summary(ctx: Ctx, row) -> str:
     """The alert in the reader's language from its kind, value and rule; the stored text otherwise."""
     import json

@@ -127,7 +127,17 @@ def today_page(request: Request):
         return redirect(ctx.url("devices"))
     cards = _cards(ctx)
     label = i18n.format_long_day(_local_today(cards[0].store), ctx.lang) if cards else ""
-    return render(ctx, "today.html", cards=cards, today_label=label, title=ctx._("Today"))
+    return render(ctx, "today.html", cards=cards, today_label=label, title=ctx._("Today"),
+                  alerts_banner=_alerts_banner(ctx, [c.store.id for c in cards]))
+
+
+def _alerts_banner(ctx: Ctx, store_ids: list[str]) -> str:
+    from .alerts_page import open_alerts
+
+    n = open_alerts(ctx.request, store_ids)
+    if not n:
+        return ""
+    return render_text(ctx, "_alerts_banner.html", n=n)
 
 
 @router.get("/today.json", name="dash.today_json")
@@ -138,11 +148,13 @@ def today_json(request: Request):
     if ctx.user.role == "technician":
         raise HTTPException(403, "role")
     out = []
-    for card in _cards(ctx):
+    cards = _cards(ctx)
+    for card in cards:
         html = render_text(ctx, "_store_card.html", s=card)
         out.append({"id": card.store.id, "version": card.version, "html": html, **card.today.to_json()})
     now = data_now().astimezone(i18n_zone(out and _first_tz(ctx) or "UTC"))
-    resp = JSONResponse({"stores": out, "at": now.strftime("%H:%M:%S")})
+    resp = JSONResponse({"stores": out, "at": now.strftime("%H:%M:%S"),
+                         "alerts_html": _alerts_banner(ctx, [c.store.id for c in cards])})
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

@@ -311,6 +311,8 @@ def test_alerts_page_lists_an_alert_and_acknowledges_it(client, env):
     sign_in(client, "anna", PW)
     page = client.get("/alerts")
     assert page.status_code == 200 and "Helsinki Kamppi" in page.text and "avoin" in page.text
+    assert "1 avointa hälytystä" in client.get("/today").text
+    assert "1 avointa hälytystä" in client.get("/today.json").json()["alerts_html"]
     import re
 
     alert_id = re.search(r'id="alert-(\d+)"', page.text).group(1)

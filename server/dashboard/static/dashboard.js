@@ -25,6 +25,10 @@
       }
       versions[s.id] = s.version;
     });
+    var banner = document.getElementById("alerts-banner");
+    if (banner && typeof data.alerts_html === "string" && banner.innerHTML !== data.alerts_html) {
+      banner.innerHTML = data.alerts_html;
+    }
     live.classList.remove("stale");
     if (stamp && data.at) stamp.textContent = "· " + data.at;
   }
