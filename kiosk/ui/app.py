@@ -181,7 +181,8 @@ class HymyApp(App):
         Window.bind(on_flip=self._on_flip)
         Window.bind(on_touch_down=self._any_touch)
         self._events = [
-            Clock.schedule_interval(lambda dt: self.watchdog.kick(), 1.0),
+            # ping systemd's watchdog from the UI loop itself: a hung loop stops the pings
+            Clock.schedule_interval(lambda dt: self.watchdog.kick(), min(1.0, self.watchdog.interval or 1.0)),
             Clock.schedule_interval(self._check_hours, HOURS_CHECK_S * self.time_scale),
             Clock.schedule_interval(self._attract, ATTRACT_S * self.time_scale),
             Clock.schedule_interval(self._drift, DRIFT_S * self.time_scale),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -355,3 +356,51 @@ def test_app_display_rotation_turns_the_window_and_layout(make_kiosk):
     touch.touch_up()
     k.frames(2)
     assert events(k)[-1]["mood"] == 2
+
+
+def test_app_tells_systemd_ready_at_first_frame_and_kicks_watchdog(make_kiosk, tmp_path, monkeypatch):
+    import socket
+
+    path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.settimeout(0)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")  # systemd expects a ping every 0.1 s at most
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    try:
+        k = make_kiosk(store_config())
+        received: list[str] = []
+
+        def drain():
+            try:
+                while True:
+                    received.append(sock.recv(4096).decode())
+            except BlockingIOError:
+                pass
+            return received
+
+        k.wait_for(lambda: any(m.startswith("READY=1") for m in drain()), what="READY=1")
+        k.wait_for(lambda: "WATCHDOG=1" in drain(), timeout=5, what="WATCHDOG=1 from the Kivy loop")
+        assert k.app.first_frame_at is not None
+    finally:
+        sock.close()
+
+
+def test_app_idle_faces_bob_and_content_drifts_within_bounds(make_kiosk):
+    from kiosk.ui.app import DRIFT_MAX
+
+    k = make_kiosk(store_config())
+    k.app._last_touch -= 3600  # an hour without a touch
+    k.app._attract()
+    faces = k.screen("question").ids.faces.faces
+    peak = [0.0] * len(faces)
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        k.frames(1)
+        peak = [max(p, f.bob) for p, f in zip(peak, faces, strict=True)]
+    assert all(p > 0.5 for p in peak), peak
+    assert all(f.bob == 0 for f in faces)  # back at rest
+    for _ in range(200):
+        k.app._drift()
+    assert abs(k.app.root.drift_x) <= DRIFT_MAX and abs(k.app.root.drift_y) <= DRIFT_MAX
