@@ -1,0 +1,126 @@
+"""`hymy demo` started the way `make demo` starts it: every part a real process on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _read_until(proc: subprocess.Popen, lines: queue.Queue, marker: str, timeout_s: float) -> list[str]:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            if proc.poll() is not None:
+                break
+            continue
+        seen.append(line.rstrip("\n"))
+        if marker in line:
+            return seen
+    raise AssertionError(f"{marker!r} not printed in {timeout_s} s; output so far:\n" + "\n".join(seen))
+
+
+def _pump(stream, lines: queue.Queue, everything: list[str]) -> None:
+    for line in stream:
+        everything.append(line)
+        lines.put(line)
+
+
+def _server_count(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM responses").fetchone()[0]
+
+
+def _device_responses(base: Path) -> int:
+    with sqlite3.connect(base / "kiosk" / "kiosk.db") as conn:
+        return conn.execute("SELECT count(*) FROM events WHERE type = 'response'").fetchone()[0]
+
+
+def _status(config: Path) -> dict:
+    out = subprocess.run([sys.executable, "-m", "hymy", "status", "--json", "--config", str(config)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def test_demo_runs_the_whole_system_and_a_simulated_press_arrives(tmp_path):
+    base = tmp_path / "demo"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.Popen([sys.executable, "-m", "hymy", "demo", "--port", "0", "--days", "2", "--dir", str(base)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    q: queue.Queue = queue.Queue()
+    everything: list[str] = []
+    reader = threading.Thread(target=_pump, args=(proc.stdout, q, everything), daemon=True)
+    reader.start()
+    try:
+        lines = _read_until(proc, q, "Ctrl-C stops everything", 180)
+        text = "\n".join(lines)
+        url = next(line.split()[-1] for line in lines if "Dashboard:" in line).rstrip("/")
+        login = next(line for line in lines if "Login:" in line).split()
+        assert login[1] == "manager" and len(login[-1]) >= 12, text
+        assert "offscreen" in text  # no display here, and the demo says so
+
+        with urllib.request.urlopen(url + "/healthz", timeout=5) as resp:
+            assert resp.status == 200
+        with urllib.request.urlopen(url + "/login", timeout=5) as resp:
+            assert resp.status == 200 and b"<form" in resp.read()
+
+        config = base / "kiosk.toml"
+        db = base / "server.db"
+        # the kiosk's history reaches the server through its own sync agent
+        deadline = time.monotonic() + 60
+        while _status(config)["pending"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        status = _status(config)
+        assert status["enrolment"] == "enrolled" and status["pending"] == 0, status
+        before = _server_count(db)
+
+        device_before = _device_responses(base)
+        subprocess.run([sys.executable, "-m", "hymy", "simulate", "--config", str(config), "--days", "0.1",
+                        "--seed", "99", "--rate", "60"], check=True, capture_output=True, env=env)
+        added = _device_responses(base) - device_before
+        deadline = time.monotonic() + 30
+        while _server_count(db) == before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        deadline = time.monotonic() + 30
+        while _status(config)["pending"] and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert _status(config)["pending"] == 0
+        device_responses = _device_responses(base)
+        assert added > 0
+        # the server's two stores: the kiosk's own responses plus the simulated second store's
+        with sqlite3.connect(db) as conn:
+            kiosk_on_server = conn.execute(
+                "SELECT count(*) FROM responses WHERE store_id = ?", (status["store_id"],)).fetchone()[0]
+        assert kiosk_on_server == device_responses
+        assert _server_count(db) > kiosk_on_server
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+        reader.join(5)
+    assert "Demo stopped." in "".join(everything)
+    # Ctrl-C stopped every child: nothing of the process group is left
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)
