@@ -8,7 +8,7 @@ which screen shows (``kiosk.ui.app``).
 from __future__ import annotations
 
 from kivy.clock import Clock
-from kivy.properties import ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import Screen
@@ -39,6 +39,8 @@ class CornerHotspot(Widget):
     gesture). A shorter touch passes nothing on; it sits where no face or button is."""
 
     hold_s = NumericProperty(LONG_PRESS_S)
+    #: Only listens on the question and closed screens (elsewhere the corner belongs to the screen).
+    active = BooleanProperty(True)
 
     def __init__(self, **kwargs):
         self.register_event_type("on_long_press")
@@ -46,7 +48,7 @@ class CornerHotspot(Widget):
         self._event = None
 
     def on_touch_down(self, touch):
-        if not self.collide_point(*touch.pos):
+        if not self.active or not self.collide_point(*touch.pos):
             return False
         touch.grab(self)
         self._event = Clock.schedule_once(lambda dt: self.dispatch("on_long_press"), self.hold_s)

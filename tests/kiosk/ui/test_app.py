@@ -66,6 +66,7 @@ def test_app_followup_reason_is_stored_as_its_own_event(make_kiosk):
     response = events(k)[0]
     assert response["type"] == "response" and response["mood"] == 1  # stored before the follow-up shows
     assert "Mikä oli tärkein syy?" in k.texts()
+    assert not k.app.root.ids.corner.active  # the maintenance corner listens on the question only
     options = [b.text for b in k.screen("followup").ids.grid.children[::-1]]
     assert options == ["Jono", "Palvelu", "Valikoima", "Hinta", "Siisteys"]
     k.tap(k.button("Palvelu"))
