@@ -58,15 +58,19 @@ def prepare_mock_pwm(factory, pins) -> None:
     """On a MockFactory, make ``pins`` PWM-capable (``MockPWMPin``) before a PWMLED claims them.
 
     Lets ``pins.pwm = true`` run in development (``GPIOZERO_PIN_FACTORY=mock``), whose default
-    mock pins cannot do PWM. A pin that already exists is left as it is.
+    mock pins cannot do PWM. gpiozero's mock factory refuses a pin asked for with another class than
+    the one it was made with, so the factory's default class becomes ``MockPWMPin`` (an input-capable
+    subclass of ``MockPin``) for the pins made from now on; pins that already exist are left alone.
     """
     if not is_mock(factory):
         return
     from gpiozero.pins.mock import MockPWMPin
 
+    if not issubclass(factory.pin_class, MockPWMPin):
+        factory.pin_class = MockPWMPin
     for p in pins:
         with contextlib.suppress(ValueError):  # already made as a plain MockPin: leave it
-            factory.pin(p, pin_class=MockPWMPin)
+            factory.pin(p)
 
 
 def describe_gpio_error(exc: BaseException) -> str:
