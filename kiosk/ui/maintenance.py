@@ -59,7 +59,7 @@ def status_rows(info: dict, counts: dict[int, int], filtered: int, scale: int, a
         (_("Store"), f"{info.get('store')} ({info.get('store_id')})"),
         (_("Version"), str(info.get("version"))),
         (_("Server"), info.get("server_url") or _("None configured")),
-        (_("Enrolment"), str(info.get("enrolment"))),
+        (_("Enrolment"), enrolment_text(str(info.get("enrolment") or ""))),
         (_("Pending events"), str(info.get("pending"))),
         (_("Last sync"), sync),
         (_("Last success"), (last.get("last_success_at") or _("Never"))),
@@ -69,6 +69,15 @@ def status_rows(info: dict, counts: dict[int, int], filtered: int, scale: int, a
         (_("Happy Index"), index),
         (_("Network address"), address or _("No network")),
     ]
+
+
+def enrolment_text(state: str) -> str:
+    """The store meta ``enrolment`` value ("enrolled" | "not enrolled" | "revoked: <why>") in words."""
+    if state == "enrolled":
+        return _("Enrolled")
+    if state.startswith("revoked"):
+        return _("Revoked: {why}").format(why=state.partition(":")[2].strip())
+    return _("Not enrolled")
 
 
 def sync_state_json(raw: str | None) -> dict:

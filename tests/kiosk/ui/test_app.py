@@ -221,6 +221,7 @@ def test_app_maintenance_shows_state_and_sync_now_asks_agent(make_kiosk):
     k.wait_screen("maintenance")
     rows = dict(k.screen("maintenance").rows)
     assert rows["Palvelin"] == "https://hymy.example"
+    assert rows["Rekisteröinti"] == "Ei rekisteröity"
     assert rows["Viimeisin virhe"] == "connection refused"
     assert rows["Viimeksi onnistunut"] == "2026-11-23T09:00:00.000Z"
     assert rows["Lähettämättä"] == "1"
