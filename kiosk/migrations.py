@@ -66,7 +66,15 @@ def _m3_clock_corrections(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX events_unsynced ON events (boot_id) WHERE clock_synced = 0")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_events, _m2_quarantine, _m3_clock_corrections]
+def _m4_followups_by_response(db: sqlite_utils.Database) -> None:
+    """Find a response's follow-ups (voids) without scanning the outbox: today's counts check every
+    response for a void, which without this index took minutes on a store of 60,000 events."""
+    db.execute("CREATE INDEX events_response_id ON events (response_id) WHERE response_id IS NOT NULL")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m1_events, _m2_quarantine, _m3_clock_corrections, _m4_followups_by_response,
+]
 LATEST = len(MIGRATIONS)
 
 

@@ -352,3 +352,16 @@ def test_wal_is_checkpointed_off_the_press_path(tmp_path):
         store.close()
     with Store(tmp_path / "kiosk.db") as again:
         assert again.pending_count() == 3000 and again.integrity_check() == "ok"
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT 1 FROM events v WHERE v.type = 'followup' AND v.kind = 'void' AND v.response_id = ?",
+    "SELECT seq FROM events WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT 10",
+    "SELECT seq FROM events WHERE clock_synced = 0 AND boot_id = ? AND sent_at IS NULL",
+    "SELECT body FROM events WHERE type = 'response' AND pressed_at >= ? ORDER BY pressed_at",
+])
+def test_hot_queries_use_an_index_not_a_scan(store, sql):
+    """Today's counts look up a void per response: without an index that was minutes on a big store."""
+    plan = " ".join(row[3] for row in store._conn.execute("EXPLAIN QUERY PLAN " + sql, ("x",)))
+    assert "USING INDEX" in plan or "USING COVERING INDEX" in plan or "INTEGER PRIMARY KEY" in plan, plan
+    assert not plan.startswith("SCAN events") and "SCAN v " not in plan + " ", plan
