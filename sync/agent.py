@@ -15,6 +15,7 @@ server's idempotent ids absorb the batch that was in flight.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import random
@@ -22,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hymy import notify
 from hymy.errors import NotEnrolled, StoreError, SyncError
@@ -43,6 +44,8 @@ log = logging.getLogger("hymy.sync")
 
 #: What ``meta.enrolment`` says after a 401/403 (``hymy status`` and the maintenance screen show it).
 REVOKED = "revoked: device not enrolled or revoked"
+#: ``meta`` key holding the SHA-256 of the enrolment code the device enrolled with (never the code).
+CODE_HASH_KEY = "enrolment_code_sha256"
 #: Seconds between clock-sync checks (the kernel's adjtimex is cheap, but not free).
 CLOCK_CHECK_S = 5.0
 #: While draining successfully, ``last_sync`` is rewritten at most this often (seconds).
@@ -65,7 +68,6 @@ class DrainResult:
     batches: int = 0
     pending: int = 0
     error: str | None = None
-    errors: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -118,6 +120,7 @@ class Agent:
         self._next_enrol = 0.0
         self._next_clock = 0.0
         self._clock_was_synced: bool | None = None
+        self._refused_code: str | None = None
         self._sync_request = self.store.get_meta("sync_requested_at")
         self._enrolment = self.store.get_meta("enrolment")
         self._last_sync_written = -1e9
@@ -152,6 +155,10 @@ class Agent:
             except StoreError as exc:  # disk full or read-only: nothing is lost, try again later
                 self._error(f"local store: {exc}")
                 wait = self.side_backoff.failure()
+            except Exception as exc:  # a bug must not stop delivery for good: log it, back off, go on
+                log.exception("sync loop step failed")
+                self.last_error = f"internal error: {type(exc).__name__}: {exc}"[:500]
+                wait = self.side_backoff.failure()
             self.stop_event.wait(max(0.0, min(wait, self.poll_s)))
         notify.stopping()
         log.info("sync agent stopped")
@@ -178,8 +185,11 @@ class Agent:
             self.correct_clock()
         if now >= self._next_beat:
             self._next_beat = now + self.heartbeat_s
-            self.heartbeat()
-            self.pull_config()
+            if self.heartbeat():  # no config pull through a network that just failed the heartbeat
+                self.pull_config()
+            reading = self.clock()
+            if reading.synced and self._clock_was_synced:  # a press recorded unsynced just as it synced
+                self.store.correct_clock(reading.boot_id, reading.wall, reading.uptime_ms)
         if self._dirty and now >= self._next_send:
             if self.policy.unauthorized:
                 self._load_token()  # a technician may have re-enrolled the device meanwhile
@@ -215,12 +225,24 @@ class Agent:
     # ------------------------------------------------------------------ enrolment
 
     def _load_token(self) -> bool:
+        """Use the stored token; False when there is none, or when the config holds a new enrolment code.
+
+        A code whose hash matches the one we enrolled with is a leftover (a crash between writing the
+        token and editing the config): it is removed. Any other code is a technician's new one (a
+        re-enrolment, e.g. after a revocation): the caller enrols with it; if the server refuses it,
+        the old token is used again.
+        """
         token = enrolment.read_token(self.config.token_path)
         if token is None:
             return False
+        code = self.config.server.enrolment_code
+        if code and code != self._refused_code:
+            if self.store.get_meta(CODE_HASH_KEY) == _code_hash(code):
+                if self.config.source:
+                    enrolment.remove_enrolment_code(self.config.source)
+            else:
+                return False
         self.client.set_token(token)
-        if self.config.server.enrolment_code and self.config.source:
-            enrolment.remove_enrolment_code(self.config.source)  # a crash after enrolment left it behind
         return True
 
     def enrol(self) -> bool:
@@ -234,8 +256,12 @@ class Agent:
         try:
             answer = self.client.enroll(code, self.config.device.name)
         except NotEnrolled as exc:
-            self._set_enrolment(f"not enrolled: {exc}")
             self._error(str(exc))
+            if enrolment.read_token(self.config.token_path):  # a refused new code: keep the old token
+                log.warning("keeping the existing device token; server.enrolment_code was refused")
+                self._refused_code = code
+                return self._load_token()
+            self._set_enrolment(f"not enrolled: {exc}")
             self._next_enrol = self.monotonic() + self.auth_retry_s
             return False
         except SyncError as exc:
@@ -246,7 +272,10 @@ class Agent:
         enrolment.write_token(self.config.token_path, answer.token)
         self.client.set_token(answer.token)
         self.store.set_meta("device_id", answer.device_id)
+        self.store.set_meta(CODE_HASH_KEY, _code_hash(code))
         self._set_enrolment("enrolled")
+        self.policy.on_auth_ok()
+        self._next_send = 0.0
         write_store_config(self.config.store_config_path, answer.config, None)
         log.info("enrolled as device %s of store %s", answer.device_id, answer.config.store_name)
         if self.config.source:
@@ -400,6 +429,9 @@ class Agent:
             log.info("heartbeat failed: %s", exc)
             return False
         self._set_enrolment("enrolled")
+        if self.policy.unauthorized:  # the token works again (e.g. re-enrolled): deliver at once
+            self.policy.on_auth_ok()
+            self._next_send = 0.0
         if result.corrected:
             log.info("the server corrected %d timestamps of this boot", result.corrected)
         return True
@@ -469,6 +501,10 @@ class Agent:
         self.store.set_meta("last_sync", json.dumps(doc))
         self._last_sync_written = now
         self._last_sync_ok = ok
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
 
 
 def _loads(text: str | None) -> dict | None:

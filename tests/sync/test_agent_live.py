@@ -185,3 +185,61 @@ def test_bad_config_is_refused_and_the_last_good_one_stays(tmp_path, live_server
         agent.close()
     finally:
         proxy.stop()
+
+
+def test_reenrolment_with_a_new_code_after_revocation(tmp_path, live_server):
+    from kiosk.config import load_config
+    from server import admin
+    from tests.sync.helpers import write_config
+
+    device_id, cfg, store, agent = enrolled_agent(tmp_path, live_server)
+    admin.revoke_device(live_server.engine, device_id)
+    ids = presses(store, 6)
+    assert agent.drain().error and store.get_meta("enrolment").startswith(REVOKED)
+    agent.close()
+    # the technician makes a new device for the store and puts its code into the config; restart
+    store_id = StoreConfigCache(cfg.store_config_path)().store_id
+    new = admin.create_device(live_server.engine, store_id, "replacement")
+    cfg2 = load_config(write_config(tmp_path, live_server.url, code=new.code))
+    agent = Agent(cfg2, store=store)
+    result = agent.drain()
+    assert result.ok and store.get_meta("device_id") == new.device_id
+    assert store.get_meta("enrolment") == "enrolled"
+    assert sorted(live_server.ids(new.device_id)) == sorted(ids)
+    assert "enrolment_code" not in cfg2.source.read_text()
+    agent.close()
+
+
+def test_leftover_code_after_a_crash_is_removed_not_reused(tmp_path, live_server):
+    from kiosk.config import load_config
+    from tests.sync.helpers import write_config
+
+    device_id, code = live_server.new_device()
+    cfg, store = device(tmp_path, live_server.url, code=code)
+    agent = Agent(cfg, store=store)
+    assert agent.drain(max_batches=0).error is None
+    agent.close()
+    token = read_token(cfg.token_path)
+    # power cut after the token was written, before the code left the config
+    cfg = load_config(write_config(tmp_path, live_server.url, code=code))
+    agent = Agent(cfg, store=store)
+    ids = presses(store, 3)
+    assert agent.drain().ok
+    assert read_token(cfg.token_path) == token, "not enrolled again (the code is spent anyway)"
+    assert "enrolment_code" not in cfg.source.read_text()
+    assert sorted(live_server.ids(device_id)) == sorted(ids)
+    agent.close()
+
+
+def test_a_refused_new_code_keeps_the_working_token(tmp_path, live_server):
+    from kiosk.config import load_config
+    from tests.sync.helpers import write_config
+
+    device_id, cfg, store, agent = enrolled_agent(tmp_path, live_server)
+    agent.close()
+    cfg = load_config(write_config(tmp_path, live_server.url, code="WRONG-CODE-1234"))
+    agent = Agent(cfg, store=store)
+    ids = presses(store, 2)
+    assert agent.drain().ok
+    assert sorted(live_server.ids(device_id)) == sorted(ids)
+    agent.close()
