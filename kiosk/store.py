@@ -454,21 +454,26 @@ class Store:
         changed = 0
         with self._write() as conn:
             rows = conn.execute(
-                "SELECT seq, body FROM events WHERE clock_synced = 0 AND boot_id = ? AND sent_at IS NULL",
+                "SELECT seq, body, stored_at FROM events WHERE clock_synced = 0 AND boot_id = ? AND sent_at IS NULL",
                 (boot_id,),
             ).fetchall()
-            for seq, body in rows:
+            for seq, body, stored_at in rows:
                 data = json.loads(body)
                 if data.get("clock_corrected") or data.get("uptime_ms") is None:
                     continue
                 delta_ms = uptime_now_ms - int(data["uptime_ms"])
-                corrected = format_ts(synced_now - timedelta(milliseconds=delta_ms))
+                corrected_dt = synced_now - timedelta(milliseconds=delta_ms)
+                corrected = format_ts(corrected_dt)
+                # stored_at came from the same wrong clock: shift it alike, so the oldest pending age
+                # (status, heartbeat) is not "56 years" for a press stored before NTP synced
+                shift = corrected_dt - parse_ts(data["pressed_at"])
+                stored = format_ts(parse_ts(stored_at) + shift)
                 data["device_pressed_at"] = data["pressed_at"]
                 data["pressed_at"] = corrected
                 data["clock_corrected"] = True
                 conn.execute(
-                    "UPDATE events SET body = ?, pressed_at = ?, clock_synced = 1 WHERE seq = ?",
-                    (json.dumps(data, separators=(",", ":")), corrected, seq),
+                    "UPDATE events SET body = ?, pressed_at = ?, stored_at = ?, clock_synced = 1 WHERE seq = ?",
+                    (json.dumps(data, separators=(",", ":")), corrected, stored, seq),
                 )
                 changed += 1
         return changed

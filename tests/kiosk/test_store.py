@@ -159,6 +159,8 @@ def test_clock_correction_fixes_unsent_unsynced_presses_of_the_same_boot(store):
     fu = build_followup(early.id, "reason", "queue", ClockReading(wrong, False, "boot-a", 12_000))
     store.append_many([early, later, other_boot, synced, sent, fu])
     store.mark_sent([sent.id])
+    # the device stored them with the same wrong clock it pressed them with
+    store._conn.execute("UPDATE events SET stored_at = pressed_at WHERE clock_synced = 0")
 
     # synced now: T0 at uptime 160 s
     assert store.correct_clock("boot-a", T0, 160_000) == 3
@@ -176,6 +178,8 @@ def test_clock_correction_fixes_unsent_unsynced_presses_of_the_same_boot(store):
     # the counted column follows the body, so today's counts see the corrected time
     counts, _, _ = store.counts_between(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
     assert counts == {1: 1, 2: 1, 4: 1}
+    # the stored time came from the same wrong clock: the oldest pending age is sane afterwards
+    assert store.oldest_pending_age(now=T0) == pytest.approx(150, abs=0.01)
     # running again corrects nothing twice
     assert store.correct_clock("boot-a", T0 + timedelta(hours=1), 3_760_000) == 0
     assert parse_ts(store.get(early.id)["pressed_at"]) == T0 - timedelta(seconds=150)
