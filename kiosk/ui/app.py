@@ -249,6 +249,8 @@ class HymyApp(App):
 
     def _go(self, name: str) -> None:
         self.screen(name)  # built on first use
+        if self.manager.current == "comment" and name != "comment":
+            self.screen("comment").ids.comment.focus = False  # hides the on-screen keyboard
         if self.manager.current != name:
             self.manager.current = name
 
@@ -401,8 +403,6 @@ class HymyApp(App):
 
     def show_thanks(self) -> None:
         cfg = self.config_now()
-        if self.manager.has_screen("comment"):
-            self.screen("comment").ids.comment.focus = False
         self.today_percent = -1
         self.today_line = ""
         if cfg.show_today_result:

@@ -406,3 +406,26 @@ def test_app_idle_faces_bob_and_content_drifts_within_bounds(make_kiosk):
     for _ in range(200):
         k.app._drift()
     assert abs(k.app.root.drift_x) <= DRIFT_MAX and abs(k.app.root.drift_y) <= DRIFT_MAX
+
+
+def test_app_comment_timeout_returns_to_question_and_hides_keyboard(make_kiosk):
+    from kivy.core.window import Window
+
+    from kiosk.ui import app as app_module
+
+    k = make_kiosk(store_config(comments_enabled=True))
+    app_module_idle = app_module.COMMENT_IDLE_S
+    app_module.COMMENT_IDLE_S = 8  # 8 s x 0.2 = 1.6 s after the last keystroke
+    try:
+        k.tap(k.face(1))
+        k.tap(k.button("Jono"))
+        k.wait_screen("comment")
+        field = k.screen("comment").ids.comment
+        assert field.focus and any(type(w).__name__ == "VKeyboard" for w in Window.children)
+        k.wait_screen("question", timeout=8)
+        k.frames(3)
+        assert not field.focus
+        assert not any(type(w).__name__ == "VKeyboard" for w in Window.children)
+        assert [(e["type"], e.get("kind")) for e in events(k)] == [("response", None), ("followup", "reason")]
+    finally:
+        app_module.COMMENT_IDLE_S = app_module_idle
