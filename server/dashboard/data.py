@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlencode
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Date, Engine, Integer, and_, case, cast, func, literal, select
 
 from hymy.score import score_tally
 from hymy.timestamps import parse_ts
@@ -49,6 +49,46 @@ def figure_from_rows(rows) -> Figure:
     main = max(by_scale, key=lambda s: sum(by_scale[s]))
     tally = [(s, m, c) for s, cs in by_scale.items() for m, c in enumerate(cs, 1)]
     return Figure(scale=main, counts=tuple(by_scale[main]), filtered=filtered, score=score_tally(tally))
+
+
+def offsets(tz: str, first: date, last: date) -> list[tuple[str | None, int]]:
+    """The zone's UTC offsets (minutes) over local dates ``first``..``last``: ``[(until_utc, minutes), ...]``
+    where each offset holds before ``until_utc`` (RFC 3339) and the last one has ``until_utc`` None."""
+    from datetime import UTC, time
+
+    from hymy.hours import zone
+    from hymy.timestamps import format_ts
+
+    z = zone(tz)
+
+    def off(at: datetime) -> int:
+        return int(at.astimezone(z).utcoffset().total_seconds() // 60)
+
+    start = datetime.combine(first, time(0), tzinfo=z).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=z).astimezone(UTC)
+    out: list[tuple[str | None, int]] = []
+    current = off(start)
+    at = start
+    while at < end:
+        nxt = min(at + timedelta(days=1), end)
+        if off(nxt) != current:  # the change is inside this day: find its hour
+            h = at
+            while off(h) == current:
+                h += timedelta(hours=1)
+            out.append((format_ts(h), current))
+            current = off(h)
+            at = h
+            continue
+        at = nxt
+    out.append((None, current))
+    return out
+
+
+def _offset_case(column, tz: str, first: date, last: date):
+    parts = offsets(tz, first, last)
+    if len(parts) == 1:
+        return literal(parts[0][1])
+    return case(*[(column < until, literal(minutes)) for until, minutes in parts[:-1]], else_=literal(parts[-1][1]))
 
 
 @lru_cache(maxsize=4096)
@@ -115,13 +155,17 @@ class DashboardData:
 
     # ------------------------------------------------------------------ results
 
-    def daily(self, store_ids: list[str], first: date, last: date) -> dict[str, dict[date, Figure]]:
-        """Figures per store per local date, ``first``..``last`` inclusive; days without presses absent."""
+    def daily(self, store_ids: list[str], first: date, last: date,
+              only: set[date] | None = None) -> dict[str, dict[date, Figure]]:
+        """Figures per store per local date, ``first``..``last`` inclusive (or just the dates ``only``);
+        days without presses are absent."""
         if not store_ids:
             return {}
         r = t.rollup_hourly
+        where = ([r.c.local_date.in_(sorted(d.isoformat() for d in only))] if only is not None else
+                 [r.c.local_date >= first.isoformat(), r.c.local_date <= last.isoformat()])
         q = (select(r.c.store_id, r.c.local_date, r.c.scale, r.c.mood, func.sum(r.c.counted), func.sum(r.c.filtered))
-             .where(r.c.store_id.in_(store_ids), r.c.local_date >= first.isoformat(), r.c.local_date <= last.isoformat())
+             .where(r.c.store_id.in_(store_ids), *where)
              .group_by(r.c.store_id, r.c.local_date, r.c.scale, r.c.mood))
         rows: dict[tuple[str, str], list] = defaultdict(list)
         with self.engine.connect() as conn:
@@ -162,23 +206,31 @@ class DashboardData:
         return {h: figure_from_rows(rs) for h, rs in rows.items()}
 
     def weekday_hour(self, store_id: str, first: date, last: date) -> dict[tuple[int, int], Figure]:
-        """Figures per (weekday 0=Monday, local hour) over ``first``..``last``."""
+        """Figures per (weekday 0=Monday, local hour) over ``first``..``last``, summed in the database.
+
+        The local hour of a bucket is its UTC start plus the zone's offset at that instant; the offsets
+        of the period (two per year where DST applies) become one CASE over ``hour_utc``, so the database
+        returns at most 7 x 24 x moods rows whatever the period's length.
+        """
         r = t.rollup_hourly
         tz = self._tz(store_id)
-        q = (select(r.c.local_date, r.c.hour_utc, r.c.scale, r.c.mood, r.c.counted, r.c.filtered)
-             .where(r.c.store_id == store_id, r.c.local_date >= first.isoformat(), r.c.local_date <= last.isoformat()))
-        acc: dict[tuple[int, int], dict[tuple[int, int], list[int]]] = defaultdict(dict)
-        wd_cache: dict[str, int] = {}
+        offset = _offset_case(r.c.hour_utc, tz, first, last)
+        minutes = (cast(func.substr(r.c.hour_utc, 12, 2), Integer) * 60
+                   + cast(func.substr(r.c.hour_utc, 15, 2), Integer) + offset + 1440)
+        local_hour = (minutes % 1440) / 60
+        if self.engine.dialect.name == "postgresql":
+            weekday = cast(func.extract("dow", cast(r.c.local_date, Date)), Integer)
+        else:
+            weekday = cast(func.strftime("%w", r.c.local_date), Integer)
+        wd, lh = weekday.label("wd"), cast(local_hour, Integer).label("lh")
+        q = (select(wd, lh, r.c.scale, r.c.mood, func.sum(r.c.counted), func.sum(r.c.filtered))
+             .where(r.c.store_id == store_id, r.c.local_date >= first.isoformat(), r.c.local_date <= last.isoformat())
+             .group_by(wd, lh, r.c.scale, r.c.mood))
+        acc: dict[tuple[int, int], list] = defaultdict(list)
         with self.engine.connect() as conn:
-            for day, hour_utc, scale, mood, counted, filtered in conn.execute(q):
-                wd = wd_cache.get(day)
-                if wd is None:
-                    wd = wd_cache[day] = date.fromisoformat(day).weekday()
-                cell = acc[(wd, _local_hour(hour_utc, tz))]
-                c = cell.setdefault((scale, mood), [0, 0])
-                c[0] += counted
-                c[1] += filtered
-        return {k: figure_from_rows([(s, m, c[0], c[1]) for (s, m), c in v.items()]) for k, v in acc.items()}
+            for w, h, scale, mood, counted, filtered in conn.execute(q):
+                acc[((int(w) + 6) % 7, int(h))].append((scale, mood, int(counted or 0), int(filtered or 0)))
+        return {k: figure_from_rows(v) for k, v in acc.items()}
 
     def followup_counts(self, store_ids: list[str], first: date, last: date, kind: str) -> list[tuple[str, int]]:
         """``(reason or praise id, count)``, most frequent first, over the stores and local dates."""
@@ -201,6 +253,9 @@ class DashboardData:
         q = (select(fu.c.store_id, fu.c.value, fu.c.pressed_at)
              .select_from(fu.join(rs, rs.c.id == fu.c.response_id))
              .where(fu.c.store_id.in_(store_ids), fu.c.kind == "comment", fu.c.value.is_not(None),
+                    # a UTC window around the local dates lets index followups_dash_kind do the work
+                    fu.c.pressed_at >= (first - timedelta(days=1)).isoformat(),
+                    fu.c.pressed_at < (last + timedelta(days=2)).isoformat(),
                     fu.c.deleted_at.is_(None), fu.c.local_date >= first.isoformat(),
                     fu.c.local_date <= last.isoformat(), rs.c.mood * 2 > rs.c.scale + 1)
              .order_by(fu.c.pressed_at.desc()).limit(limit))

@@ -107,9 +107,8 @@ def _cards(ctx: Ctx):
     days_by_store = {}
     for s in stores:
         days_by_store[s.id] = _local_today(s)
-    first = min(days_by_store.values()) - timedelta(days=7)
-    last = max(days_by_store.values())
-    figs = d.daily([s.id for s in stores], first, last)
+    wanted = {day - timedelta(days=back) for day in days_by_store.values() for back in (0, 1, 7)}
+    figs = d.daily([s.id for s in stores], min(wanted), max(wanted), only=wanted)
     wd = i18n.weekday_names(ctx.lang, "wide")
     return [today_card(s, days_by_store[s.id], figs.get(s.id, {}), wd[days_by_store[s.id].weekday()]) for s in stores]
 

@@ -1,0 +1,90 @@
+"""DashboardData against a real SQLite server database: the SQL aggregations agree with the raw presses."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from hymy.hours import zone
+from hymy.timestamps import parse_ts
+from server import admin
+from server import tables as t
+from server.app import create_app
+from server.dashboard.data import DashboardData, offsets
+from server.dashboard.sample import seed
+from server.ingest import ingest
+from server.settings import Settings
+
+TZ = "Europe/Helsinki"
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('data')}/s.db"))
+    sample = seed(app.state.engine, days=20, per_day=60)
+    return app.state.engine, sample
+
+
+def raw_counts(engine, store_id):
+    """(weekday, local hour, mood) -> counted presses, straight from the raw responses."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.responses.c.pressed_at, t.responses.c.mood).where(
+            t.responses.c.store_id == store_id, t.responses.c.flags == "", t.responses.c.voided.is_(False))).all()
+    out = Counter()
+    for at, mood in rows:
+        local = parse_ts(at).astimezone(zone(TZ))
+        out[(local.weekday(), local.hour, mood)] += 1
+    return out
+
+
+def test_weekday_hour_matches_raw_presses(db):
+    engine, s = db
+    d = DashboardData(engine)
+    sid = s.store_ids[0]
+    cells = d.weekday_hour(sid, date(2000, 1, 1), date(2100, 1, 1))
+    got = Counter({(wd, h, m + 1): c for (wd, h), f in cells.items() for m, c in enumerate(f.counts) if c})
+    assert got == raw_counts(engine, sid)
+    assert sum(f.filtered for f in cells.values()) > 0
+
+
+def test_totals_and_daily_agree(db):
+    engine, s = db
+    d = DashboardData(engine)
+    today = max(d.daily(s.store_ids, date(2000, 1, 1), date(2100, 1, 1))[s.store_ids[0]])
+    first = today - timedelta(days=9)
+    daily = d.daily(s.store_ids, first, today)
+    totals = d.totals(s.store_ids, first, today)
+    for sid in s.store_ids:
+        assert totals[sid].n == sum(f.n for f in daily[sid].values())
+        assert totals[sid].filtered == sum(f.filtered for f in daily[sid].values())
+    only = d.daily(s.store_ids, first, today, only={today, first})
+    assert set(only[s.store_ids[0]]) <= {today, first}
+    assert only[s.store_ids[0]][today] == daily[s.store_ids[0]][today]
+
+
+def test_heat_map_and_hours_across_the_dst_change(tmp_path):
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/s.db"))
+    engine = app.state.engine
+    sid = admin.create_store(engine, "Yökauppa", timezone=TZ)
+    new = admin.create_device(engine, sid)
+    dev, _token, _cfg = admin.enroll(engine, new.code)
+    # Sunday 29 March 2026: clocks go 03:00 -> 04:00 in Helsinki. 00:30 UTC is 02:30 local, 01:30 UTC 04:30.
+    events = [{"type": "response", "id": f"0195e000-0000-7000-8000-00000000000{i}", "question_id": "q", "mood": 4,
+               "scale": 4, "source": "touch", "pressed_at": at, "clock_synced": True, "boot_id": "b", "uptime_ms": 1,
+               "flags": [], "app_version": "1"} for i, at in enumerate(["2026-03-29T00:30:00.000Z",
+                                                                         "2026-03-29T01:30:00.000Z",
+                                                                         "2026-10-25T00:30:00.000Z"])]
+    assert ingest(engine, dev, sid, TZ, events).accepted == 3
+    d = DashboardData(engine)
+    cells = d.weekday_hour(sid, date(2026, 3, 1), date(2026, 10, 31))
+    assert {k: f.n for k, f in cells.items()} == {(6, 2): 1, (6, 4): 1, (6, 3): 1}
+    assert {h: f.n for h, f in d.hourly(sid, date(2026, 3, 29)).items()} == {2: 1, 4: 1}
+
+
+def test_offsets_list_the_changes_of_the_period():
+    assert offsets(TZ, date(2026, 1, 1), date(2026, 2, 1)) == [(None, 120)]
+    assert offsets(TZ, date(2026, 3, 1), date(2026, 11, 1)) == [
+        ("2026-03-29T01:00:00.000Z", 120), ("2026-10-25T01:00:00.000Z", 180), (None, 120)]
