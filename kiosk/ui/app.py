@@ -463,6 +463,12 @@ class HymyApp(App):
                                     on_sync_now=self.on_gpio_sync_now)
         except HymyError as exc:
             log.error("GPIO buttons unavailable, the touchscreen keeps working: %s", exc)
+        if self.panel is not None:
+            from kivy.core.window import Window
+
+            from kiosk.ui.mockkeys import bind_mock_keys
+
+            bind_mock_keys(Window, list(self.device_config.pins.buttons))
 
     def on_gpio_press(self, response: Response) -> None:
         """Called on gpiozero's thread after the press was committed: hand it to the main thread."""
