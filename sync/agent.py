@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -291,7 +292,8 @@ class Agent:
         if self._enrolment is None or not self._enrolment.startswith("revoked"):
             log.error("the server refused the device token: %s; stopping delivery, retrying every %.0f s",
                       error, self.auth_retry_s)
-        self._set_enrolment(f"{REVOKED} ({error.split('(')[-1].rstrip(')')})" if "(" in error else REVOKED)
+        status = re.search(r"HTTP (\d{3})", error)
+        self._set_enrolment(f"{REVOKED} (HTTP {status.group(1)})" if status else REVOKED)
         self.policy.unauthorized = True
         later = self.monotonic() + self.auth_retry_s
         self._next_send = max(self._next_send, later)

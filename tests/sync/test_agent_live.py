@@ -121,8 +121,12 @@ def test_revoked_device_stops_sending_and_says_so(tmp_path, live_server):
     admin.revoke_device(live_server.engine, device_id)
     result = agent.drain()
     assert result.error and "not enrolled or revoked" in result.error
-    assert store.get_meta("enrolment").startswith(REVOKED)
+    assert store.get_meta("enrolment") == f"{REVOKED} (HTTP 401)"
     assert result.pending == 5 and live_server.ids(device_id) == []
+    from kiosk.status import device_status, format_status
+
+    shown = format_status(device_status(cfg, store))
+    assert "device not enrolled or revoked" in shown and "HTTP 401" in shown
     # the loop now waits the slow authorisation retry (5 min), not the fast backoff
     agent.tick()
     assert agent._next_send - agent.monotonic() > 200
