@@ -247,3 +247,56 @@ def test_a_refused_new_code_keeps_the_working_token(tmp_path, live_server):
     assert agent.drain().ok
     assert sorted(live_server.ids(device_id)) == sorted(ids)
     agent.close()
+
+
+def test_heartbeat_lets_the_server_correct_presses_sent_before_the_clock_synced(tmp_path, live_server):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from kiosk.clock import ClockReading
+    from server import tables as t
+
+    class Clock:
+        synced = False
+        wall = datetime(1970, 1, 1, 0, 5, tzinfo=UTC)
+        uptime = 300_000
+
+        def __call__(self):
+            return ClockReading(self.wall, self.synced, "boot-test", self.uptime)
+
+    clock = Clock()
+    device_id, code = live_server.new_device()
+    cfg, store = device(tmp_path, live_server.url, code=code)
+    agent = Agent(cfg, store=store, clock=clock)
+    ids = presses(store, 3, synced=False, followups=False, start_uptime_ms=200_000)
+    assert agent.drain().ok  # sent with the wrong (unsynced) wall clock
+    clock.synced, clock.wall = True, datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    assert agent.heartbeat() is True
+    with live_server.engine.connect() as conn:
+        rows = conn.execute(select(t.responses.c.id, t.responses.c.pressed_at, t.responses.c.server_corrected_at)
+                            .where(t.responses.c.device_id == device_id)).all()
+    assert sorted(r.id for r in rows) == sorted(ids)
+    assert all(r.server_corrected_at for r in rows)
+    # press at uptime 200 000 ms; heartbeat at uptime 300 000 ms and 12:00:00 -> 11:58:20
+    first = min(rows, key=lambda r: str(r.pressed_at))
+    assert str(first.pressed_at).replace(" ", "T").startswith("2026-11-23T11:58:20")
+    agent.close()
+
+
+def test_cli_once_enrols_delivers_and_exits_zero(tmp_path, live_server):
+    import subprocess
+    import sys
+
+    from tests.sync.helpers import write_config
+
+    device_id, code = live_server.new_device()
+    path = write_config(tmp_path, live_server.url, code=code)
+    kiosk = Store(tmp_path / "data" / "kiosk.db")
+    ids = presses(kiosk, 40)
+    out = subprocess.run([sys.executable, "-m", "hymy", "sync", "--once", "--config", str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert f"sent {len(ids)}, quarantined 0, pending 0" in out.stdout
+    assert sorted(live_server.ids(device_id)) == sorted(ids)
+    kiosk.close()
