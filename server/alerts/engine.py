@@ -245,7 +245,7 @@ class AlertService:
             cleared_at=parse_ts(row["cleared_at"]) if row.get("cleared_at") else None,
             acknowledged_at=parse_ts(row["acknowledged_at"]) if row.get("acknowledged_at") else None,
             acknowledged_by=row.get("acknowledged_by"), comment=comment,
-            url=f"{self.base_url}/alerts/{row['id']}" if self.base_url else None,
+            url=f"{self.base_url}/alerts#alert-{row['id']}" if self.base_url else None,
         )
 
     # ------------------------------------------------------------------ people

@@ -148,14 +148,16 @@ class ReportScheduler:
             if not to:
                 raise DeliveryError(f"report for store {due.store_id}: no e-mail recipients configured")
             if due.period == "weekly":
-                data = report_data.weekly(conn, due.store_id, due.local_date, url=self._url(due.store_id))
+                data = report_data.weekly(conn, due.store_id, due.local_date, url=self._url(due, "trends"))
             else:
-                data = report_data.daily(conn, due.store_id, due.local_date, url=self._url(due.store_id))
+                data = report_data.daily(conn, due.store_id, due.local_date,
+                                         url=self._url(due, f"day?date={due.local_date.isoformat()}"))
         send_message(self.smtp, report_mail(self.smtp, to, data))
         log.info("report %s %s %s sent to %d recipient(s)", due.store_id, due.period, due.local_date, len(to))
 
-    def _url(self, store_id: str) -> str | None:
-        return f"{self.base_url}/stores/{store_id}" if self.base_url else None
+    def _url(self, due: Due, page: str) -> str | None:
+        """The dashboard page of the report (day detail, or trends for a week), when the address is known."""
+        return f"{self.base_url}/stores/{due.store_id}/{page}" if self.base_url else None
 
     def _claim(self, due: Due, now: datetime) -> bool:
         key = dict(store_id=due.store_id, period=due.period, local_date=due.local_date.isoformat())

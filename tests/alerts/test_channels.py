@@ -25,7 +25,7 @@ T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 NOTICE = AlertNotice(
     event="alert.fired", alert_id=7, store_id="s1", store_name="Kauppa Keskusta", rule_id="neg",
     kind="negative_share", summary="3 of 4 presses (75%) unhappy in the last 15 min (limit 50%)",
-    fired_at=T0, n=4, value=75.0, threshold=50.0, window_min=15, url="http://hymy.local/alerts/7",
+    fired_at=T0, n=4, value=75.0, threshold=50.0, window_min=15, url="http://hymy.local/alerts#alert-7",
 )
 NO_SLEEP = []
 
@@ -121,7 +121,7 @@ def test_smtp_sends_alert_mail_in_plain_and_html_without_tls():
     assert sink.envelopes[0][:2] == ("hymy@shop.example", ["boss@shop.example"])
     assert "3 of 4 presses (75%) unhappy" in msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
-    assert "http://hymy.local/alerts/7" in html and "<img" not in html
+    assert "http://hymy.local/alerts#alert-7" in html and "<img" not in html
 
 
 def test_smtp_upgrades_with_starttls_and_logs_in(tmp_path):

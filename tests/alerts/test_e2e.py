@@ -85,7 +85,7 @@ def test_e2e_presses_to_one_signed_webhook_mail_acknowledge_and_daily_report(wor
     assert hook.headers["X-Hymy-Event"] == body["event"] == "alert.fired"
     assert body["text"].startswith("Many unhappy customers at Kauppa Keskusta: 2 of 4 presses (50%)")
     alert_id = body["alert"]["alert_id"]
-    assert body["alert"]["url"] == f"http://hymy.test/alerts/{alert_id}"
+    assert body["alert"]["url"] == f"http://hymy.test/alerts#alert-{alert_id}"  # the dashboard's list
 
     (mail,) = sink.wait_for(1)
     assert mail["Subject"] == "[Hymy] Many unhappy customers at Kauppa Keskusta"

@@ -160,7 +160,7 @@ def test_engine_delivers_signed_webhook_and_mail_and_records_them(db):
         svc.stop()
     assert verify("k", req.headers["X-Hymy-Timestamp"], req.headers["X-Hymy-Signature"], req.body)
     assert req.headers["X-Hymy-Event"] == "alert.fired"
-    assert f"http://hymy.local/alerts/{n.alert_id}".encode() in req.body
+    assert f"http://hymy.local/alerts#alert-{n.alert_id}".encode() in req.body
     assert mail["Subject"] == "[Hymy] Many unhappy customers at Kauppa Keskusta"
     assert sink.envelopes[0][1] == ["boss@shop.example", "staff@shop.example"]
     with db.connect() as conn:

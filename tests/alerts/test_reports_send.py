@@ -75,7 +75,7 @@ def test_report_sent_once_after_closing_with_html_and_text(db):
     assert "Jono" in text and "Great coffee & <b>cake</b>" in text and "low confidence" in text
     html = msg.get_body(("html",)).get_content()
     assert "Great coffee &amp; &lt;b&gt;cake&lt;/b&gt;" in html and "<img" not in html
-    assert "http://hymy.local/stores/" + sid in html
+    assert f"http://hymy.local/stores/{sid}/day?date=2026-11-23" in html
     with db.connect() as conn:
         claims = conn.execute(select(report_sends)).all()
     assert len(claims) == 2 and all(c.claimed_by == "one" and c.sent_at and c.error is None for c in claims)
