@@ -19,7 +19,7 @@ from pathlib import Path
 import requests
 
 from hymy import __version__
-from hymy.errors import NotEnrolled, SyncError
+from hymy.errors import ConfigError, NotEnrolled, SyncError
 from sync.backoff import parse_retry_after
 from sync.delivery import Outcome
 from sync.protocol import EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResult, StoreConfig
@@ -82,6 +82,9 @@ class Client:
         self._token = Token(token) if token else None
         self.timeout = (connect_timeout, read_timeout)
         self.session = requests.Session()
+        if ca_bundle and not Path(ca_bundle).is_file():
+            raise ConfigError(f"server.ca_bundle: {ca_bundle} is not a file; give the PEM file of the CA that "
+                              "signed the server's certificate, or remove the key to use the system CA store")
         self.session.verify = str(ca_bundle) if ca_bundle else system_ca_bundle()
         self.session.trust_env = False  # no proxy or .netrc surprises on a kiosk
         self.session.headers["User-Agent"] = USER_AGENT

@@ -84,3 +84,10 @@ def test_token_never_shows_in_repr_or_errors():
     with pytest.raises(SyncError) as err:
         client.get_config(None)
     assert "tok-secret" not in str(err.value)
+
+
+def test_missing_ca_bundle_is_a_config_error_naming_the_key(tmp_path):
+    from hymy.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"server\.ca_bundle: .*missing\.pem is not a file"):
+        Client("https://127.0.0.1:1", "tok", ca_bundle=tmp_path / "missing.pem")
