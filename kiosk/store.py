@@ -14,7 +14,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +38,9 @@ CHECKPOINT_EVERY = 100
 CHECKPOINT_IDLE_S = 60.0
 #: SQLite's in-COMMIT checkpoint threshold, in WAL pages (its default is 1000): a safety net only.
 AUTOCHECKPOINT_PAGES = 10_000
+#: Bytes kept in reserve next to the store (``.<name>.reserve``) and released when the disk is full,
+#: so a full disk still lets the store open (its -shm needs 32 KiB) and take a few hundred presses.
+RESERVE_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +80,9 @@ class _Checkpointer:
     blocks a writer; the next write after a complete checkpoint starts the WAL from its beginning.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, reserve: Callable[[], None] | None = None):
         self.path = path
+        self.reserve = reserve
         #: Checkpoints completed (tests wait on it).
         self.runs = 0
         self._wake = threading.Event()
@@ -107,6 +111,8 @@ class _Checkpointer:
                         conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.runs += 1
+                    if self.reserve is not None:
+                        self.reserve()  # put the disk-full reserve back once there is room again
                 except sqlite3.Error as exc:  # disk full, file replaced...: the WAL just grows until next time
                     log.debug("%s: background checkpoint failed: %s", self.path, exc)
                     if conn is not None:
@@ -137,8 +143,15 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._commits = 0
         self._checkpointer: _Checkpointer | None = None
-        self._conn = self._open(check=check)
+        self.reserve_path = self.path.with_name(f".{self.path.name}.reserve")
+        try:
+            self._conn = self._open(check=check)
+        except StoreUnavailable:
+            if not self._release_reserve():
+                raise
+            self._conn = self._open(check=check)
         self._ino = os.stat(self.path).st_ino
+        self._ensure_reserve()
 
     # ------------------------------------------------------------------ opening and recovery
 
@@ -245,18 +258,48 @@ class Store:
                 self._checkpointer = None
             self._conn.close()
 
+    def _release_reserve(self) -> bool:
+        """Delete the reserve file (the disk is full); True when there was one to free."""
+        try:
+            size = self.reserve_path.stat().st_size
+            self.reserve_path.unlink()
+        except OSError:
+            return False
+        log.error("%s: the disk is full; released the %d KiB reserve to keep recording. Free some space.",
+                  self.path, size // 1024)
+        return True
+
+    def _ensure_reserve(self) -> None:
+        """Create the reserve when it is missing and the disk has ample room (never fills a disk)."""
+        try:
+            if self.reserve_path.exists() or shutil.disk_usage(self.path.parent).free < 16 * RESERVE_BYTES:
+                return
+            fd = os.open(self.reserve_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError:
+            return
+        try:
+            try:
+                os.posix_fallocate(fd, 0, RESERVE_BYTES)  # really allocated, not a sparse file
+            except (AttributeError, OSError):
+                os.write(fd, b"\0" * RESERVE_BYTES)
+        except OSError:
+            os.close(fd)
+            self.reserve_path.unlink(missing_ok=True)
+            return
+        os.close(fd)
+
     def checkpoint(self) -> None:
         """Ask for a WAL checkpoint now, off the caller's thread (done by itself every
         ``CHECKPOINT_EVERY`` commits and every ``CHECKPOINT_IDLE_S`` seconds)."""
         with self._lock:
             if self._checkpointer is None:
-                self._checkpointer = _Checkpointer(self.path)
+                self._checkpointer = _Checkpointer(self.path, self._ensure_reserve)
             self._checkpointer.nudge()
 
     def _committed(self) -> None:
         self._commits += 1
         if self._checkpointer is None:
-            self._checkpointer = _Checkpointer(self.path)
+            self._checkpointer = _Checkpointer(self.path, self._ensure_reserve)
         if self._commits % CHECKPOINT_EVERY == 0:
             self._checkpointer.nudge()
 
@@ -289,7 +332,9 @@ class Store:
                     with suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                 if _is_unavailable(exc):
-                    raise StoreUnavailable(f"{self.path}: cannot write: {exc}") from exc
+                    released = "full" in str(exc).lower() and self._release_reserve()
+                    hint = "; released the disk reserve, retry now" if released else ""
+                    raise StoreUnavailable(f"{self.path}: cannot write: {exc}{hint}") from exc
                 raise
 
     def _read(self, sql: str, params: Iterable = ()) -> list[tuple]:

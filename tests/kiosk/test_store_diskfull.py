@@ -194,3 +194,64 @@ def test_recorder_on_read_only_store_holds_presses_and_resumes(tmp_path, caplog)
                 recorder.close()
         finally:
             store.close()
+
+
+def test_store_opens_on_a_full_disk_after_a_reboot(tmp_path, caplog):
+    """A kiosk rebooting with a full disk still starts: the integrity check reads, migrations have
+    nothing to do, and failing to note the passed check only logs a warning."""
+    from kiosk.store import RESERVE_BYTES
+
+    with tmpfs(tmp_path / "fs", size=f"{17 * RESERVE_BYTES // 2**20}m") as fs:
+        with Store(fs / "kiosk.db", boot_id="boot-1") as store:
+            store.append(_one(Recorder(store, lambda: CONFIG, SystemClock(trust=True), retry_s=0)))
+            assert store.reserve_path.stat().st_size == RESERVE_BYTES, "a reserve is kept while there is room"
+        filler = fill(fs)
+        try:
+            caplog.set_level(logging.WARNING, logger="kiosk.store")
+            with Store(fs / "kiosk.db", boot_id="boot-2") as store:
+                assert store.pending_count() == 1 and store.recovery is None
+                assert "released the 4096 KiB reserve" in caplog.text
+                recorder = Recorder(store, lambda: CONFIG, SystemClock(trust=True), retry_s=0)
+                for _ in range(50):
+                    recorder.record(3, "touch")
+                assert recorder.held == 0 and store.pending_count() == 51, "the reserve takes presses"
+                assert not store.reserve_path.exists(), "no new reserve on a full disk"
+        finally:
+            filler.unlink()
+        with Store(fs / "kiosk.db", boot_id="boot-3") as store:
+            assert store.reserve_path.exists(), "the reserve comes back once there is room"
+
+
+def test_store_without_room_for_a_reserve_opens_on_a_full_disk_only_if_it_can(tmp_path):
+    """No reserve (a tiny file system): opening on a full disk is a clear StoreUnavailable, not a crash."""
+    with tmpfs(tmp_path / "fs") as fs:
+        with Store(fs / "kiosk.db") as store:
+            store.append(_one(Recorder(store, lambda: CONFIG, SystemClock(trust=True), retry_s=0)))
+            assert not store.reserve_path.exists()
+        filler = fill(fs)
+        try:
+            with pytest.raises(StoreUnavailable, match=r"kiosk\.db: cannot open the store: (disk I/O error|.*full)"):
+                Store(fs / "kiosk.db", boot_id="boot-2")
+        finally:
+            filler.unlink()
+        with Store(fs / "kiosk.db") as store:
+            assert store.pending_count() == 1
+
+
+def test_recorder_drops_the_oldest_held_press_beyond_its_limit_and_says_so(tmp_path, caplog, monkeypatch):
+    import kiosk.capture
+
+    monkeypatch.setattr(kiosk.capture, "MAX_HELD", 3)
+    store = Store(tmp_path / "kiosk.db")
+    recorder = Recorder(store, lambda: CONFIG, SystemClock(trust=True), retry_s=0)
+    try:
+        store._conn.execute("PRAGMA query_only = ON")
+        ids = [recorder.record(1, "button").id for _ in range(5)]
+        assert recorder.held == 3
+        assert "dropped the oldest" in caplog.text and ids[0] in caplog.text
+        store._conn.execute("PRAGMA query_only = OFF")
+        assert recorder.flush() == 3
+        assert store.all_ids() == ids[2:]
+    finally:
+        recorder.close()
+        store.close()
