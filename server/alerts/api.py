@@ -1,5 +1,5 @@
 """The alerts JSON API the dashboard (and integrations) use: list, detail, acknowledge, comment,
-and each store's channels (webhook, e-mail recipients, reports). Mounted under ``/api/v1``.
+each store's alert rules, and its channels (webhook, e-mail recipients, reports). Under ``/api/v1``.
 
 Authorisation is the server's (``server.alerts.access``): a user sees the alerts of the stores whose
 results they may see; technicians see none; changing a store's channels needs a manager of that
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, insert, select
 
@@ -21,9 +21,11 @@ from server import auth
 from server.alerts import access
 from server.alerts.engine import AlertService, episode_status, split_addresses
 from server.alerts.notice import AlertNotice
+from server.alerts.source import store_config
 from server.alerts.tables import alert_channels, alert_comments, alert_deliveries, alert_episodes
 from server.db import writing
 from server.deps import current_user
+from sync.protocol import AlertRule
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -254,6 +256,46 @@ def put_channels(request: Request, store_id: StoreId, body: Channels, user: auth
         ))
         row = conn.execute(select(alert_channels).where(alert_channels.c.store_id == store_id)).first()
     return _channels_out(store_id, row)
+
+
+MAX_RULES = 20
+
+
+@router.get("/stores/{store_id}/alert-rules", response_model=list[AlertRule], responses=ERR)
+def get_rules(request: Request, store_id: StoreId, user: auth.User = Depends(current_user)):
+    """The store's alert rules (the same list kiosks get in their store config)."""
+    who = access.viewer(request, user)
+    if not who.can_see(store_id):
+        raise HTTPException(404, "store not found")
+    with service(request).engine.connect() as conn:
+        cfg = store_config(conn, store_id)
+    if cfg is None:
+        raise HTTPException(404, "store not found")
+    return cfg.alert_rules
+
+
+@router.put("/stores/{store_id}/alert-rules", response_model=list[AlertRule], responses=ERR)
+def put_rules(request: Request, store_id: StoreId, body: Annotated[list[AlertRule], Body(max_length=MAX_RULES)],
+              user: auth.User = Depends(current_user)):
+    """Replace the store's alert rules. Kiosks get them with their next config pull (the ETag changes);
+    the store is evaluated at once, so the episode of a removed or relaxed rule closes now."""
+    who = access.viewer(request, user)
+    if not who.can_see(store_id):
+        raise HTTPException(404, "store not found")
+    if not who.can_manage(store_id):
+        raise HTTPException(403, "only the store's managers and admins change its alert rules")
+    access.check_write(request)
+    ids = [r.id for r in body]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise HTTPException(422, f"alert rule ids must be unique in a store; repeated: {', '.join(dup)}")
+    from server.admin import set_alert_rules
+
+    svc = service(request)
+    set_alert_rules(svc.engine, store_id, list(body))
+    svc.evaluate_store(store_id)
+    with svc.engine.connect() as conn:
+        return store_config(conn, store_id).alert_rules
 
 
 @router.post("/stores/{store_id}/alert-channels/test", responses=ERR)

@@ -26,7 +26,7 @@ def test_alerts_api_fuzzed_from_openapi_has_no_server_errors(tmp_path):
         schema = schemathesis.openapi.from_url(running.base_url + "/openapi.json").include(path_regex="alert")
         failures: list = []
         ops = [op.ok() for op in schema.get_all_operations()]
-        assert len(ops) == 7
+        assert len(ops) == 9
         for op in ops:
             check_operation(op, running.base_url, token, failures)
         assert failures == []

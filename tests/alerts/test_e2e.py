@@ -171,3 +171,29 @@ def test_e2e_test_notice_reaches_the_channels(world):
     assert hook.headers["X-Hymy-Event"] == "alert.test"
     (mail,) = w["sink"].wait_for(1)
     assert "Test alert" in mail.get_body(("plain",)).get_content()
+
+
+def test_e2e_rules_via_the_api_reach_the_kiosk_config_and_close_episodes(world):
+    w = world
+    http, sid = w["http"], w["sid"]
+    assert [r["id"] for r in http.get(f"/api/v1/stores/{sid}/alert-rules", headers=w["mgr"]).json()] == ["unhappy"]
+    post_presses(w, [1, 1, 1, 1])
+    (hook,) = w["rx"].wait_for(1)
+    etag = http.get("/api/v1/config", headers=w["device"]).headers["etag"]
+    rules = [{"id": "low", "kind": "index_below", "threshold": 20, "window_min": 30, "min_count": 6, "local": True},
+             {"id": "angry", "kind": "face_count", "mood": 1, "threshold": 10}]
+    r = http.put(f"/api/v1/stores/{sid}/alert-rules", headers=w["mgr"], json=rules)
+    assert r.status_code == 200, r.text
+    assert [x["id"] for x in r.json()] == ["angry", "low"] or [x["id"] for x in r.json()] == ["low", "angry"]
+    # the removed rule's episode closed at once, and the kiosk's next config pull has the new rules
+    events = [x.headers["X-Hymy-Event"] for x in w["rx"].wait_for(2)]
+    assert events == ["alert.fired", "alert.cleared"]
+    cfg = http.get("/api/v1/config", headers={**w["device"], "If-None-Match": etag})
+    assert cfg.status_code == 200 and {r["id"] for r in cfg.json()["alert_rules"]} == {"low", "angry"}
+    bad = http.put(f"/api/v1/stores/{sid}/alert-rules", headers=w["mgr"], json=[{"id": "x", "kind": "face_count"}])
+    assert bad.status_code == 422  # face_count needs a mood
+    dup = http.put(f"/api/v1/stores/{sid}/alert-rules", headers=w["mgr"],
+                   json=[{"id": "x", "kind": "index_below"}, {"id": "x", "kind": "index_above"}])
+    assert dup.status_code == 422 and "repeated: x" in dup.text
+    too_many = [{"id": f"r{i}", "kind": "index_below"} for i in range(21)]
+    assert http.put(f"/api/v1/stores/{sid}/alert-rules", headers=w["mgr"], json=too_many).status_code == 422
