@@ -52,6 +52,7 @@ def run(config, *, pin_factory=None, stop_event: threading.Event | None = None) 
     recorder = Recorder(store, cache, clock, on_recorded=monitor.on_recorded)
     scale = cache().question.scale
     panel = None
+    pipe = None
     restore = _on_signals(stop)
     try:
         try:
@@ -62,6 +63,9 @@ def run(config, *, pin_factory=None, stop_event: threading.Event | None = None) 
         if panel is None:
             log.error("buttons-only kiosk: GPIO is unavailable (logged above), stopping")
             return 1
+        from hardware.devpress import open_press_pipe  # development: mock pins pressed from another process
+
+        pipe = open_press_pipe(config.data_dir, getattr(panel, "factory", None), lambda: panel)
         monitor.start()
         notify.ready("buttons-only kiosk: recording GPIO presses")
         log.info("buttons-only kiosk running: %d buttons, question scale %d", len(config.pins.buttons), scale)
@@ -80,6 +84,8 @@ def run(config, *, pin_factory=None, stop_event: threading.Event | None = None) 
     finally:
         notify.stopping()
         restore()
+        if pipe is not None:
+            pipe.close()
         if panel is not None:
             panel.close()
         monitor.stop()

@@ -203,6 +203,9 @@ class HymyApp(App):
         self._cancel_timer()
         Window.unbind(on_flip=self._on_flip)
         Window.unbind(on_touch_down=self._any_touch)
+        if getattr(self, "_press_pipe", None) is not None:
+            self._press_pipe.close()
+            self._press_pipe = None
         if self.panel is not None:
             try:
                 self.panel.close()
@@ -469,6 +472,10 @@ class HymyApp(App):
             from kiosk.ui.mockkeys import bind_mock_keys
 
             bind_mock_keys(Window, list(self.device_config.pins.buttons))
+            # development: mock pins pressed from another process (hardware/devpress.py)
+            from hardware.devpress import open_press_pipe
+
+            self._press_pipe = open_press_pipe(self.device_config.data_dir, self.panel.factory, lambda: self.panel)
 
     def on_gpio_press(self, response: Response) -> None:
         """Called on gpiozero's thread after the press was committed: hand it to the main thread."""
