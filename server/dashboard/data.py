@@ -217,7 +217,7 @@ class DashboardData:
         offset = _offset_case(r.c.hour_utc, tz, first, last)
         minutes = (cast(func.substr(r.c.hour_utc, 12, 2), Integer) * 60
                    + cast(func.substr(r.c.hour_utc, 15, 2), Integer) + offset + 1440)
-        local_hour = (minutes % 1440) / 60
+        local_hour = (minutes % 1440) // 60
         if self.engine.dialect.name == "postgresql":
             weekday = cast(func.extract("dow", cast(r.c.local_date, Date)), Integer)
         else:

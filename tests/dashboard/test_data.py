@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections import Counter
 from datetime import date, timedelta
+from urllib.parse import quote
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from hymy.hours import zone
 from hymy.timestamps import parse_ts
@@ -17,15 +20,36 @@ from server.dashboard.data import DashboardData, offsets
 from server.dashboard.sample import seed
 from server.ingest import ingest
 from server.settings import Settings
+from tests.conftest import need
 
 TZ = "Europe/Helsinki"
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path_factory):
+    """A fresh database: a SQLite file, or a schema of its own on the real PostgreSQL (dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('data')}/s.db"
+        return
+    url = os.environ.get("HYMY_TEST_POSTGRES_URL", "")
+    need("postgres", bool(url), "set HYMY_TEST_POSTGRES_URL=postgresql+psycopg://user:pw@127.0.0.1/db")
+    schema = "dash_" + secrets.token_hex(5)
+    base = create_engine(url)
+    with base.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    yield f"{url}{sep}options={quote('-csearch_path=' + schema)}"
+    with base.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    base.dispose()
+
+
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('data')}/s.db"))
+def db(db_url):
+    app = create_app(Settings(database_url=db_url))
     sample = seed(app.state.engine, days=20, per_day=60)
-    return app.state.engine, sample
+    yield app.state.engine, sample
+    app.state.engine.dispose()
 
 
 def raw_counts(engine, store_id):
@@ -65,9 +89,8 @@ def test_totals_and_daily_agree(db):
     assert only[s.store_ids[0]][today] == daily[s.store_ids[0]][today]
 
 
-def test_heat_map_and_hours_across_the_dst_change(tmp_path):
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/s.db"))
-    engine = app.state.engine
+def test_heat_map_and_hours_across_the_dst_change(db):
+    engine = db[0]
     sid = admin.create_store(engine, "Yökauppa", timezone=TZ)
     new = admin.create_device(engine, sid)
     dev, _token, _cfg = admin.enroll(engine, new.code)
