@@ -555,6 +555,9 @@ class Store:
     def reopen(self) -> None:
         """Close and open the file again (after another process replaced it)."""
         with self._lock:
+            if self._checkpointer is not None:  # its connection is on the old file
+                self._checkpointer.stop()
+                self._checkpointer = None
             self._conn.close()
             self._conn = self._open(check=False)
             self._ino = os.stat(self.path).st_ino
