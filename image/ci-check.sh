@@ -18,6 +18,7 @@ WORK="$REPO/build/image-check"
 ROOT="$WORK/root-$SUITE-$ARCH"
 BASE="$WORK/base-$SUITE-$ARCH.tar"
 PIPCACHE="$WORK/pip-cache"
+LOGS="$WORK/logs-$SUITE-$ARCH"
 START=$(date +%s)
 FAILED=0
 
@@ -73,13 +74,13 @@ WHEEL="$(ls build/wheels/hymy-*.whl)"
 echo "  $WHEEL"
 
 echo "== $SUITE $ARCH root (debootstrap, cached as $BASE)"
-mkdir -p "$WORK" "$PIPCACHE"
+mkdir -p "$WORK" "$PIPCACHE" "$LOGS"
 if [ ! -f "$BASE" ]; then
     rm -rf "$ROOT.tmp"
     # systemd: systemctl, systemd-analyze and systemd-detect-virt, as on Raspberry Pi OS Lite.
     debootstrap --variant=minbase --arch="$ARCH" --include=systemd,systemd-sysv,udev \
-        "$SUITE" "$ROOT.tmp" "$MIRROR" > "$WORK/debootstrap.log" 2>&1 \
-        || { tail -20 "$WORK/debootstrap.log"; exit 1; }
+        "$SUITE" "$ROOT.tmp" "$MIRROR" > "$LOGS/debootstrap.log" 2>&1 \
+        || { tail -20 "$LOGS/debootstrap.log"; exit 1; }
     tar -C "$ROOT.tmp" -cf "$BASE" .
     rm -rf "$ROOT.tmp"
 fi
@@ -106,9 +107,9 @@ CHROOT_WHEEL="/tmp/hymy-src/wheels/$(basename "$WHEEL")"
 
 echo "== installer, first run"
 T0=$(date +%s)
-in_root bash /tmp/hymy-src/image/install.sh --wheel "$CHROOT_WHEEL" > "$WORK/install-1.log" 2>&1 \
-    || { tail -40 "$WORK/install-1.log"; echo "ci-check: the installer failed" >&2; exit 1; }
-grep -E '^(changed|==|hymy install|WARNING)' "$WORK/install-1.log" | sed 's/^/  /'
+in_root bash /tmp/hymy-src/image/install.sh --wheel "$CHROOT_WHEEL" > "$LOGS/install-1.log" 2>&1 \
+    || { tail -40 "$LOGS/install-1.log"; echo "ci-check: the installer failed" >&2; exit 1; }
+grep -E '^(changed|==|hymy install|WARNING)' "$LOGS/install-1.log" | sed 's/^/  /'
 echo "  first run: $(( $(date +%s) - T0 )) s"
 
 echo "== user and groups"
@@ -151,7 +152,7 @@ SERVER_URL=""; CODE=""
 if .venv/bin/python -c "import server.testing, server.admin" 2>/dev/null; then
     # A real central server on loopback (the root shares this network namespace) and a real
     # one-time enrolment code for a new device.
-    coproc SERVER { .venv/bin/python image/ci_server.py "$WORK/server.db"; }
+    coproc SERVER { .venv/bin/python image/ci_server.py "$LOGS/server.db"; }
     SERVER_PID=$SERVER_PID
     read -r -t 60 SERVER_URL CODE <&"${SERVER[0]}" || true
 fi
@@ -192,9 +193,9 @@ check "hostname set" test "$(cat "$ROOT/etc/hostname")" = hymy-ci-1
 check "time zone set" test "$(readlink "$ROOT/etc/localtime")" = /usr/share/zoneinfo/Europe/Helsinki
 check "Wi-Fi country on the kernel command line" grep -qw 'cfg80211.ieee80211_regdom=FI' "$ROOT/boot/firmware/cmdline.txt"
 if [ -n "${SERVER_PID:-}" ]; then
-    as_hymy hymy sync --once > "$WORK/sync.log" 2>&1 || true
+    as_hymy hymy sync --once > "$LOGS/sync.log" 2>&1 || true
     check "hymy sync --once enrolled with the one-time code" test -s "$ROOT/var/lib/hymy/device-token"
-    [ -s "$ROOT/var/lib/hymy/device-token" ] || tail -5 "$WORK/sync.log" | sed 's/^/    /'
+    [ -s "$ROOT/var/lib/hymy/device-token" ] || tail -5 "$LOGS/sync.log" | sed 's/^/    /'
 else
     as_hymy /opt/hymy/current/bin/python -c \
         "from pathlib import Path; from sync.enrolment import write_token; write_token(Path('/var/lib/hymy/device-token'), 'ci-token')"
@@ -204,24 +205,24 @@ check "firstboot at the next boot removes the used code from kiosk.toml" in_root
 check "enrolment code gone from kiosk.toml" sh -c "! grep -q enrolment_code '$ROOT/etc/hymy/kiosk.toml'"
 
 echo "== hymy status and hymy hwtest --auto inside the root"
-if as_hymy hymy status > "$WORK/status.log" 2>&1; then ok "hymy status"; sed 's/^/    /' "$WORK/status.log"
-else bad "hymy status"; sed 's/^/    /' "$WORK/status.log"; fi
+if as_hymy hymy status > "$LOGS/status.log" 2>&1; then ok "hymy status"; sed 's/^/    /' "$LOGS/status.log"
+else bad "hymy status"; sed 's/^/    /' "$LOGS/status.log"; fi
 check "hymy status --json names the device" sh -c "chroot '$ROOT' runuser -u hymy -- env HYMY_CONFIG=/etc/hymy/kiosk.toml hymy status --json | grep -q '\"device_name\": \"CI kiosk\"'"
 if in_root hymy hwtest --help >/dev/null 2>&1; then
     # No GPIO in a chroot: gpiozero's mock pins, as in development.
-    if as_hymy GPIOZERO_PIN_FACTORY=mock hymy hwtest --auto > "$WORK/hwtest.log" 2>&1; then ok "hymy hwtest --auto"
+    if as_hymy GPIOZERO_PIN_FACTORY=mock hymy hwtest --auto > "$LOGS/hwtest.log" 2>&1; then ok "hymy hwtest --auto"
     else bad "hymy hwtest --auto"; fi
-    sed 's/^/    /' "$WORK/hwtest.log" | tail -15
+    sed 's/^/    /' "$LOGS/hwtest.log" | tail -15
 else
     bad "hymy hwtest is not in this release"
 fi
 
 echo "== installer, second run (must change nothing)"
-in_root bash /tmp/hymy-src/image/install.sh --wheel "$CHROOT_WHEEL" > "$WORK/install-2.log" 2>&1 \
-    || { tail -20 "$WORK/install-2.log"; bad "second run failed"; }
-check "second run: no 'changed:' line" sh -c "! grep -q '^changed:' '$WORK/install-2.log'"
-check "second run: says unchanged" test "$(tail -1 "$WORK/install-2.log")" = "hymy install: unchanged"
-grep '^changed:' "$WORK/install-2.log" | sed 's/^/    /' || true
+in_root bash /tmp/hymy-src/image/install.sh --wheel "$CHROOT_WHEEL" > "$LOGS/install-2.log" 2>&1 \
+    || { tail -20 "$LOGS/install-2.log"; bad "second run failed"; }
+check "second run: no 'changed:' line" sh -c "! grep -q '^changed:' '$LOGS/install-2.log'"
+check "second run: says unchanged" test "$(tail -1 "$LOGS/install-2.log")" = "hymy install: unchanged"
+grep '^changed:' "$LOGS/install-2.log" | sed 's/^/    /' || true
 
 echo "== image check: $FAILED failed, $(( $(date +%s) - START )) s"
 [ "$FAILED" -eq 0 ]
