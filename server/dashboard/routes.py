@@ -113,6 +113,10 @@ def _cards(ctx: Ctx):
     return [today_card(s, days_by_store[s.id], figs.get(s.id, {}), wd[days_by_store[s.id].weekday()]) for s in stores]
 
 
+#: From this many stores Today is a table (one row per store) instead of cards.
+COMPACT_FROM = 12
+
+
 @router.get("/", name="dash.root")
 def root(request: Request):
     ctx = signed_in(request)
@@ -127,6 +131,7 @@ def today_page(request: Request):
     cards = _cards(ctx)
     label = i18n.format_long_day(_local_today(cards[0].store), ctx.lang) if cards else ""
     return render(ctx, "today.html", cards=cards, today_label=label, title=ctx._("Today"),
+                  compact=len(cards) > COMPACT_FROM,
                   alerts_banner=_alerts_banner(ctx, [c.store.id for c in cards]))
 
 
@@ -148,8 +153,9 @@ def today_json(request: Request):
         raise HTTPException(403, "role")
     out = []
     cards = _cards(ctx)
+    part = "_store_row.html" if len(cards) > COMPACT_FROM else "_store_card.html"
     for card in cards:
-        html = render_text(ctx, "_store_card.html", s=card)
+        html = render_text(ctx, part, s=card)
         out.append({"id": card.store.id, "version": card.version, "html": html, **card.today.to_json()})
     now = data_now().astimezone(i18n_zone(out and _first_tz(ctx) or "UTC"))
     resp = JSONResponse({"stores": out, "at": now.strftime("%H:%M:%S"),

@@ -324,3 +324,14 @@ def test_alerts_page_lists_an_alert_and_acknowledges_it(client, env):
     assert client.get("/alerts").status_code == 200
     sign_in(client, "teemu", PW)
     assert client.get("/alerts").status_code == 403
+
+
+def test_today_is_a_table_for_many_stores(client, env, monkeypatch):
+    from server.dashboard import routes
+
+    sign_in(client, "admin", PW)
+    assert 'class="card store"' in client.get("/today").text
+    monkeypatch.setattr(routes, "COMPACT_FROM", 2)
+    page = client.get("/today").text
+    assert 'class="data today-table"' in page and page.count('<tr class="store') == 4
+    assert client.get("/today.json").json()["stores"][0]["html"].strip().startswith("<tr")

@@ -15,9 +15,9 @@
       var el = document.getElementById("store-" + s.id);
       if (!el) return;
       if (versions[s.id] !== undefined && versions[s.id] !== s.version) {
-        var tmp = document.createElement("div");
-        tmp.innerHTML = s.html;
-        var fresh = tmp.firstElementChild;
+        var tmp = document.createElement("template");  // parses a card or a table row alike
+        tmp.innerHTML = s.html.trim();
+        var fresh = tmp.content.firstElementChild;
         if (fresh) {
           fresh.classList.add("flash-update");
           el.replaceWith(fresh);
