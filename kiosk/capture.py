@@ -16,7 +16,7 @@ from datetime import timedelta
 from uuid6 import uuid7
 
 from hymy import __version__
-from hymy.errors import CaptureError, StoreUnavailable
+from hymy.errors import CaptureError, StoreCorrupt, StoreError
 from hymy.hours import is_open
 from hymy.score import check_mood
 from hymy.timestamps import parse_ts
@@ -181,8 +181,12 @@ class Recorder:
             return 0
         events = list(self._held)
         try:
-            self.store.append_many(events)
-        except StoreUnavailable as exc:
+            try:
+                self.store.append_many(events)
+            except StoreCorrupt as exc:  # the store moved the damaged file aside: write into the fresh one
+                log.error("%s", exc)
+                self.store.append_many(events)
+        except StoreError as exc:  # unavailable (disk full, read-only), or damaged twice
             if self.last_error != str(exc):
                 log.error("cannot record presses (%d held in memory, retried every %g s and at the next press): %s",
                           len(self._held), self.retry_s, exc)

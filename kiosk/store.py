@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from hymy.errors import StoreError, StoreUnavailable
+from hymy.errors import StoreCorrupt, StoreError, StoreUnavailable
 from hymy.hours import zone
 from hymy.timestamps import format_ts, parse_ts, utcnow
 from kiosk import migrations
@@ -63,6 +63,12 @@ class Recovery:
     moved_to: str
     at: str
     detail: str
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    """SQLITE_CORRUPT / SQLITE_NOTADB met while running (not at open)."""
+    text = str(exc).lower()
+    return not isinstance(exc, sqlite3.OperationalError) and ("malformed" in text or "not a database" in text)
 
 
 def _is_unavailable(exc: sqlite3.Error) -> bool:
@@ -331,6 +337,8 @@ class Store:
                 if conn.in_transaction:
                     with suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
+                if _is_corrupt(exc):
+                    raise self._recover_while_running(exc) from exc
                 if _is_unavailable(exc):
                     released = "full" in str(exc).lower() and self._release_reserve()
                     hint = "; released the disk reserve, retry now" if released else ""
@@ -338,8 +346,28 @@ class Store:
                 raise
 
     def _read(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        params = tuple(params)
         with self._lock:
-            return self._conn.execute(sql, tuple(params)).fetchall()
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                if not _is_corrupt(exc):
+                    raise
+                self._recover_while_running(exc)
+                return self._conn.execute(sql, params).fetchall()
+
+    def _recover_while_running(self, exc: sqlite3.Error) -> StoreCorrupt:
+        """The file turned out damaged after it was opened (the per-boot check had passed, or was
+        skipped): recover now, as at start, so recording goes on in a fresh file; return the error
+        for the caller to raise (the Recorder holds the press and retries into the fresh store)."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+        stale, self._conn = self._conn, None
+        self._conn = self._recover(f"while running: {exc}", stale)
+        self._ino = os.stat(self.path).st_ino
+        return StoreCorrupt(f"{self.path}: the store was damaged ({exc}); moved aside to "
+                            f"{self.recovery.moved_to} and started a fresh one; retry")
 
     # ------------------------------------------------------------------ the outbox
 

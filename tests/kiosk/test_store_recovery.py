@@ -167,3 +167,32 @@ def test_check_false_never_runs_quick_check(tmp_path):
         f.write(b"\xff" * PAGE)
     with Store(path, check=False, boot_id="other") as store:
         assert store.recovery is None
+
+
+def test_damage_found_while_running_is_recovered_at_once_and_the_press_kept(tmp_path, caplog):
+    """The per-boot check passed, then a page went bad: the next write meets SQLITE_CORRUPT. The store
+    moves the file aside as at start, and the Recorder writes the press into the fresh store."""
+    from kiosk.capture import Recorder
+    from kiosk.clock import SystemClock
+
+    path = tmp_path / "kiosk.db"
+    _filled_store(path)
+    with open(path, "r+b") as f:
+        f.seek(5 * PAGE)
+        f.write(b"\xff" * PAGE)
+    store = Store(path)  # same boot: not checked again
+    recorder = Recorder(store, lambda: CONFIG, SystemClock(trust=True), retry_s=0)
+    try:
+        caplog.set_level(logging.ERROR)
+        press = recorder.record(2, "touch")
+        assert recorder.held == 0 and recorder.last_error is None
+        assert store.recovery is not None and "while running" in store.recovery.detail
+        assert store.all_ids() == [press.id], "the press went into the fresh store"
+        assert store.integrity_check() == "ok"
+        counted, filtered, _ = store.today_counts("UTC")
+        assert sum(counted.values()) + filtered == 1, "reads work on the fresh store"
+        assert "moved aside" in caplog.text
+    finally:
+        recorder.close()
+        store.close()
+    assert len([p for p in tmp_path.glob("kiosk.db.corrupt-*") if not p.name.endswith(("-wal", "-shm"))]) == 1
