@@ -77,6 +77,26 @@ def test_today_updates_live_when_a_kiosk_syncs(running, browser):
     ctx.close()
 
 
+def test_today_table_for_many_stores_also_updates_live(running, browser, monkeypatch):
+    from server.dashboard import routes
+
+    base, app, s = running
+    monkeypatch.setattr(routes, "COMPACT_FROM", 1)  # the regional manager's 3 stores as table rows
+    store = s.store_ids[2]
+    token = enrol_kiosk(base, app.state.engine, store)
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="fi-FI")
+    page = ctx.new_page()
+    sign_in(page, base, "risto")
+    n_sel = f"tr#store-{store} [data-n]"
+    before = int(page.text_content(n_sel))
+    page.evaluate("window.__noReload = 1")
+    page.wait_for_timeout(300)
+    press(base, token, 2)
+    page.wait_for_function(f"() => document.querySelector('{n_sel}').textContent === '{before + 1}'", timeout=5000)
+    assert page.evaluate("window.__noReload") == 1
+    ctx.close()
+
+
 def test_manager_opens_every_page_and_exports_csv(running, browser):
     base, _app, s = running
     ctx = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True, locale="fi-FI")
