@@ -363,8 +363,11 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
-        stale, self._conn = self._conn, None
-        self._conn = self._recover(f"while running: {exc}", stale)
+        try:
+            self._conn = self._recover(f"while running: {exc}", self._conn)
+        except StoreError:  # cannot move it aside (read-only directory): keep a connection, say why
+            self._conn = self._connect()
+            raise
         self._ino = os.stat(self.path).st_ino
         return StoreCorrupt(f"{self.path}: the store was damaged ({exc}); moved aside to "
                             f"{self.recovery.moved_to} and started a fresh one; retry")
