@@ -110,6 +110,8 @@ class DisplaySection(_Section):
     show_cursor: bool = False
     #: Frame-rate cap; keeps idle CPU low on a Pi Zero 2 W.
     maxfps: int = Field(30, ge=5, le=120)
+    #: A small amber dot in a corner while a local staff-alert rule fires (staff see it, customers hardly).
+    staff_indicator: bool = True
 
 
 class MaintenanceSection(_Section):

@@ -95,6 +95,8 @@ class HymyApp(App):
     today_line = StringProperty("")
     followup_kind = StringProperty("reason")
     backlight_off = BooleanProperty(False)
+    #: Show the discreet staff-alert dot (config display.staff_indicator).
+    staff_indicator = BooleanProperty(True)
     root_w = NumericProperty(800)
     root_h = NumericProperty(480)
 
@@ -116,6 +118,8 @@ class HymyApp(App):
         self.pinlock = PinLock(device_config.maintenance.pin_hash, clock=pin_clock)
         self.watchdog = notify.Watchdog()
         self.panel = None
+        self.staff_monitor = None
+        self.staff_indicator = device_config.display.staff_indicator
         self.current_response: Response | None = None
         self._followup: flow.Followup | None = None
         self._timer = None
@@ -149,7 +153,29 @@ class HymyApp(App):
         with self._core_lock:
             if self._store is None:
                 self._store = self._open_store()
-                self._recorder = Recorder(self._store, self.store_config, self.clock)
+                self.staff_monitor = self._open_staff_monitor(self._store)
+                self._recorder = Recorder(self._store, self.store_config, self.clock,
+                                          on_recorded=self.staff_monitor.on_recorded)
+
+    def _open_staff_monitor(self, store: Store):
+        """The local staff alert: the store's ``local`` rules on this kiosk's own presses, no network."""
+        from kiosk.staffalert import LocalAlertMonitor
+
+        lamp = None
+        if self.use_panel and self.device_config.pins.staff_alert is not None:
+            try:
+                from hardware.staffalert import open_staff_alert
+
+                lamp = open_staff_alert(self.device_config)
+            except (ImportError, HymyError) as exc:
+                log.error("staff lamp unavailable: %s", exc)
+
+        def changed(active: bool, _evaluations) -> None:  # any thread: hop to Kivy's
+            Clock.schedule_once(lambda dt: setattr(self.root, "staff_alert", active), 0)
+
+        monitor = LocalAlertMonitor(store, self.store_config, lamp, clock=self.clock, on_change=changed)
+        monitor.start()
+        return monitor
 
     def _after_first_frame(self, _dt=None) -> None:
         self._open_core()
@@ -206,6 +232,10 @@ class HymyApp(App):
         if getattr(self, "_press_pipe", None) is not None:
             self._press_pipe.close()
             self._press_pipe = None
+        if self.staff_monitor is not None:
+            self.staff_monitor.stop()
+            if self.staff_monitor.staff_alert is not None:
+                self.staff_monitor.staff_alert.close()
         if self.panel is not None:
             try:
                 self.panel.close()

@@ -31,6 +31,8 @@ class KioskRoot(FloatLayout):
     drift_x = NumericProperty(0)
     drift_y = NumericProperty(0)
     identify_text = StringProperty("")
+    #: True while a local staff-alert rule is in an episode (the discreet dot in the top-right corner)
+    staff_alert = BooleanProperty(False)
     manager = ObjectProperty(None)
 
 

@@ -429,3 +429,33 @@ def test_app_comment_timeout_returns_to_question_and_hides_keyboard(make_kiosk):
         assert [(e["type"], e.get("kind")) for e in events(k)] == [("response", None), ("followup", "reason")]
     finally:
         app_module.COMMENT_IDLE_S = app_module_idle
+
+
+def test_app_local_staff_alert_lights_lamp_and_dot_offline_and_clears(make_kiosk):
+    """The store's local rule on the kiosk's own presses: the staff lamp (MockFactory pin) and the
+    discreet dot come on after enough unhappy touches with no server configured, and go off again."""
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+
+    rule = {"id": "unhappy", "kind": "negative_share", "window_min": 1, "min_count": 4, "threshold": 50,
+            "local": True}
+    Device.pin_factory = MockFactory()
+    try:
+        k = make_kiosk(store_config(followup={}, response_interval_s=0, alert_rules=[rule]),
+                       device={"pins": {"staff_alert": 21}}, use_panel=True)
+        lamp = Device.pin_factory.pin(21)
+        for mood in (1, 2, 1):
+            k.tap(k.face(mood))
+            k.wait_screen("question", timeout=6)
+        assert lamp.state == 0 and not k.app.root.staff_alert  # three presses: below min_count
+        k.tap(k.face(1))
+        k.wait_for(lambda: k.app.root.staff_alert, what="the staff dot")
+        assert lamp.state == 1
+        # happy presses push the unhappy share below 50 %: the episode closes by itself
+        for _ in range(5):
+            k.wait_screen("question", timeout=6)
+            k.tap(k.face(4))
+        k.wait_for(lambda: not k.app.root.staff_alert, what="the staff dot to go out")
+        assert lamp.state == 0
+    finally:
+        Device.pin_factory = None
