@@ -296,6 +296,9 @@ def heatmap(rows: Sequence[Sequence[Cell]], row_labels: Sequence[str], col_label
             if c.value is not None and c.low:
                 body.append(f'<rect x="{x + 1:.1f}" y="{y + 1:.1f}" width="{cell_w - 2:.1f}" '
                             f'height="{cell_h - 2:.1f}" fill="url(#{_HATCH_ID})" pointer-events="none"/>')
+            if c.value is not None:  # the figure itself, so neighbouring greens can be told apart
+                body.append(_text(x + cell_w / 2, y + cell_h / 2 + 5, str(round(c.value)), 13,
+                                  fill=_MUTED if c.low else ink(fill), weight="normal" if c.low else "bold"))
     return _svg(width, height, label, body, "heatmap")
 
 
