@@ -70,7 +70,6 @@ def test_today_updates_live_when_a_kiosk_syncs(running, browser):
     n_sel = f"#store-{store} [data-n]"
     before = int(page.text_content(n_sel))
     page.evaluate("window.__noReload = 'still here'")
-    page.wait_for_timeout(300)  # let the first poll record the card versions
     press(base, token, 4)
     page.wait_for_function(f"() => document.querySelector('{n_sel}').textContent === '{before + 1}'", timeout=5000)
     assert page.evaluate("window.__noReload") == "still here"
@@ -90,7 +89,6 @@ def test_today_table_for_many_stores_also_updates_live(running, browser, monkeyp
     n_sel = f"tr#store-{store} [data-n]"
     before = int(page.text_content(n_sel))
     page.evaluate("window.__noReload = 1")
-    page.wait_for_timeout(300)
     press(base, token, 2)
     page.wait_for_function(f"() => document.querySelector('{n_sel}').textContent === '{before + 1}'", timeout=5000)
     assert page.evaluate("window.__noReload") == 1

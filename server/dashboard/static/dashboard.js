@@ -7,23 +7,20 @@
   var src = live.getAttribute("data-src");
   var every = parseInt(live.getAttribute("data-interval"), 10) || 3000;
   var stamp = document.getElementById("live-at");
-  var versions = {};
   var timer = null;
 
   function apply(data) {
     (data.stores || []).forEach(function (s) {
       var el = document.getElementById("store-" + s.id);
-      if (!el) return;
-      if (versions[s.id] !== undefined && versions[s.id] !== s.version) {
-        var tmp = document.createElement("template");  // parses a card or a table row alike
-        tmp.innerHTML = s.html.trim();
-        var fresh = tmp.content.firstElementChild;
-        if (fresh) {
-          fresh.classList.add("flash-update");
-          el.replaceWith(fresh);
-        }
+      // the page carries each card's version, so a press synced before the first poll still shows
+      if (!el || el.getAttribute("data-version") === s.version) return;
+      var tmp = document.createElement("template");  // parses a card or a table row alike
+      tmp.innerHTML = s.html.trim();
+      var fresh = tmp.content.firstElementChild;
+      if (fresh) {
+        fresh.classList.add("flash-update");
+        el.replaceWith(fresh);
       }
-      versions[s.id] = s.version;
     });
     var banner = document.getElementById("alerts-banner");
     if (banner && typeof data.alerts_html === "string" && banner.innerHTML !== data.alerts_html) {
