@@ -126,12 +126,15 @@ PACKAGES="python3 python3-venv ca-certificates libgl1 libegl1 libgles2 libgbm1 l
           network-manager systemd-timesyncd iw sqlite3"
 # lgpio: gpiozero's pin factory on Bookworm/Pi 5; Raspberry Pi OS ships it as python3-lgpio, which the
 # venv sees through --system-site-packages (PyPI has an arm64 wheel only for Python 3.11).
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 MISSING=""
 for p in $PACKAGES; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || MISSING="$MISSING $p"
+    # Trixie renamed some libraries in the 64-bit time_t transition (libmtdev1 -> libmtdev1t64);
+    # apt installs the new name for the old one, so either counts.
+    installed "$p" || installed "${p}t64" || MISSING="$MISSING $p"
 done
 if apt-cache show python3-lgpio >/dev/null 2>&1 \
-    && ! dpkg-query -W -f='${Status}' python3-lgpio 2>/dev/null | grep -q "install ok installed"; then
+    && ! installed python3-lgpio; then
     MISSING="$MISSING python3-lgpio"
 fi
 if [ -z "$MISSING" ]; then
