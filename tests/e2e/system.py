@@ -79,6 +79,14 @@ class Kiosk:
         finally:
             os.close(fd)
 
+    def press_stored(self, button: int, timeout_s: float = 10.0) -> str:
+        """Press ``button`` and wait until the kiosk stored the press; returns the response's id."""
+        before = {i for i, _ in self.events("response")}
+        self.press(button)
+        new = wait_until(lambda: [i for i, _ in self.events("response") if i not in before], timeout_s,
+                         f"{self.name}: press of button {button} stored", 0.02)
+        return new[0]
+
     def events(self, kind: str | None = None) -> list[tuple[str, str]]:
         """(id, type) of every event in the kiosk's store, oldest first."""
         if not self.store_path.exists():
