@@ -9,6 +9,7 @@ Each process logs to ``<root>/logs/<name>.log``; on a failure the tests print th
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -72,8 +73,15 @@ class Kiosk:
 
     def press(self, button: int, hold_s: float = 0.05) -> None:
         """Press mock button ``button`` (1-based) of the running kiosk process."""
-        wait_until(self.fifo.exists, 60, f"{self.name}: press pipe {self.fifo}")
-        fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+        def opened() -> int | None:
+            try:  # ENXIO: no reader yet (the kiosk is starting, or a killed kiosk left its pipe behind)
+                return os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except (FileNotFoundError, OSError) as exc:
+                if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENXIO:
+                    return None
+                raise
+
+        fd = wait_until(opened, 60, f"{self.name}: press pipe {self.fifo} read by the kiosk")
         try:
             os.write(fd, f"{button} {hold_s}\n".encode())
         finally:
