@@ -35,7 +35,7 @@ def run(config, *, pin_factory=None, stop_event: threading.Event | None = None) 
     from kiosk.capture import Recorder
     from kiosk.clock import SystemClock
     from kiosk.staffalert import LocalAlertMonitor
-    from kiosk.store import Store
+    from kiosk.store import open_store
     from kiosk.storeconfig import StoreConfigCache
 
     if not config.pins.buttons:
@@ -44,7 +44,7 @@ def run(config, *, pin_factory=None, stop_event: threading.Event | None = None) 
         return 1
     stop = stop_event or threading.Event()
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(config.store_path)
+    store = open_store(config.store_path)
     cache = StoreConfigCache(config.store_config_path)
     clock = SystemClock(trust=config.device.clock == "trust")
     lamp = open_staff_alert(config, pin_factory=pin_factory)

@@ -626,9 +626,9 @@ def create_app(config: DeviceConfig, *, store: Store | None = None,
     def open_store() -> Store:
         if store is not None:
             return store
-        from kiosk.store import Store
+        from kiosk.store import open_store as open_or_defer
 
-        return Store(config.store_path)
+        return open_or_defer(config.store_path)
 
     store_config = store_config or StoreConfigCache(config.store_config_path)
     clock = clock or SystemClock(trust=config.device.clock == "trust")
