@@ -83,14 +83,27 @@ def uptime_ms() -> int:
 
 
 class SystemClock:
-    """The real clocks. ``trust=True`` treats the wall clock as synced (config ``device.clock = "trust"``)."""
+    """The real clocks. ``trust=True`` treats the wall clock as synced (config ``device.clock = "trust"``);
+    with ``sync_file`` (``device.clock = "timesyncd"``) it is synced once that file exists, else when the
+    kernel says so."""
 
-    def __init__(self, trust: bool = False):
+    def __init__(self, trust: bool = False, sync_file: Path | None = None):
         self.trust = trust
+        self.sync_file = sync_file
         self.boot_id = read_boot_id()
 
+    @classmethod
+    def for_config(cls, device) -> SystemClock:
+        """The clock a ``kiosk.config.DeviceSection`` asks for (``clock``: kernel, trust or timesyncd)."""
+        return cls(trust=device.clock == "trust",
+                   sync_file=device.clock_sync_file if device.clock == "timesyncd" else None)
+
     def synced(self) -> bool:
-        return self.trust or kernel_clock_synced()
+        if self.trust:
+            return True
+        if self.sync_file is not None:
+            return self.sync_file.exists()
+        return kernel_clock_synced()
 
     def __call__(self) -> ClockReading:
         return ClockReading(wall=utcnow(), synced=self.synced(), boot_id=self.boot_id, uptime_ms=uptime_ms())

@@ -39,8 +39,11 @@ class DeviceSection(_Section):
     #: Directory for kiosk.db, the device token and the cached store config.
     data_dir: Path = Path("/var/lib/hymy")
     #: ``kernel``: trust the wall clock only once the kernel reports NTP sync (adjtimex);
-    #: ``trust``: always trust it (development, or a Pi 5 with its battery-backed RTC).
-    clock: Literal["kernel", "trust"] = "kernel"
+    #: ``trust``: always trust it (development, or a Pi 5 with its battery-backed RTC);
+    #: ``timesyncd``: trust it once ``clock_sync_file`` exists (systemd-timesyncd touches it on sync).
+    clock: Literal["kernel", "trust", "timesyncd"] = "kernel"
+    #: The flag file of ``clock = "timesyncd"`` (on tmpfs, so absent after every boot until synced).
+    clock_sync_file: Path = Path("/run/systemd/timesync/synchronized")
     #: Sent events older than this many days are pruned from the device; unsent never are.
     retention_days: int = Field(30, ge=1, le=3650)
 

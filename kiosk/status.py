@@ -23,7 +23,7 @@ def device_status(config: DeviceConfig, store: Store | None = None) -> dict[str,
         recovered = json.loads(store.get_meta("recovered") or "null")
         enrolment = store.get_meta("enrolment") or ("enrolled" if config.token_path.exists() else "not enrolled")
         disk = shutil.disk_usage(config.data_dir)
-        clock = SystemClock(trust=config.device.clock == "trust")
+        clock = SystemClock.for_config(config.device)
         return {
             "device_id": store.get_meta("device_id"),
             "device_name": config.device.name,

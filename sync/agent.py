@@ -100,7 +100,7 @@ class Agent:
         self.store = store or Store(config.store_path)
         self._own_store = store is None
         self.client = client or Client(config.server.url, ca_bundle=config.server.ca_bundle)
-        self.clock = clock or SystemClock(trust=config.device.clock == "trust")
+        self.clock = clock or SystemClock.for_config(config.device)
         self.monotonic = monotonic
         self.policy = DeliveryPolicy(max_events, max_bytes, rand=rand, auth_retry_s=auth_retry_s)
         self.policy.backoff = Backoff(base=backoff_base_s, cap=backoff_cap_s, rand=rand)

@@ -631,7 +631,7 @@ def create_app(config: DeviceConfig, *, store: Store | None = None,
         return open_or_defer(config.store_path)
 
     store_config = store_config or StoreConfigCache(config.store_config_path)
-    clock = clock or SystemClock(trust=config.device.clock == "trust")
+    clock = clock or SystemClock.for_config(config.device)
     return HymyApp(config, open_store=open_store, store_config=store_config, clock=clock,
                    time_scale=time_scale, use_panel=use_panel, backlight=backlight, pin_clock=pin_clock)
 

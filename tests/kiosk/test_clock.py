@@ -46,3 +46,18 @@ def test_timex_struct_matches_the_kernel_abi():
 def test_untrusted_clock_follows_the_kernel():
     assert SystemClock(trust=False).synced() == kernel_clock_synced()
     assert SystemClock(trust=True).synced() is True
+
+
+def test_timesyncd_clock_is_synced_once_the_flag_file_exists(tmp_path):
+    from kiosk.clock import SystemClock
+    from kiosk.config import parse_config
+
+    flag = tmp_path / "synchronized"
+    cfg = parse_config({"device": {"data_dir": str(tmp_path), "clock": "timesyncd", "clock_sync_file": str(flag)}})
+    clock = SystemClock.for_config(cfg.device)
+    assert clock().synced is False
+    flag.touch()
+    assert clock().synced is True
+    flag.unlink()
+    assert clock.synced() is False
+    assert SystemClock.for_config(parse_config({"device": {"clock": "trust"}}).device).synced() is True

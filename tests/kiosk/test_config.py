@@ -22,7 +22,7 @@ def problems(data: dict) -> list[str]:
 @pytest.mark.parametrize(
     "data, expected",
     [
-        ({"device": {"nmae": "x"}}, "device.nmae: unknown key; valid keys here: name, data_dir, clock, retention_days"),
+        ({"device": {"nmae": "x"}}, "device.nmae: unknown key; valid keys here: name, data_dir, clock, clock_sync_file, retention_days"),
         ({"sever": {}}, "sever: unknown key; valid keys here: device, server, pins, display, maintenance"),
         ({"source": "/tmp/x"}, "source: unknown key; valid keys here: device, server, pins, display, maintenance"),
         ({"pins": {"button": [5]}}, "pins.button: unknown key; valid keys here: buttons, leds,"),
@@ -45,7 +45,7 @@ def problems(data: dict) -> list[str]:
         ({"pins": {"buttons": [5, 6, True]}}, "pins.buttons[2]: True: input should be a valid integer"),
         ({"pins": {"buttons": ["5"]}}, "pins.buttons[0]: '5': input should be a valid integer"),
         ({"device": {"retention_days": 0}}, "device.retention_days: 0: input should be greater than or equal to 1"),
-        ({"device": {"clock": "ntp"}}, "device.clock: 'ntp': input should be 'kernel' or 'trust'"),
+        ({"device": {"clock": "ntp"}}, "device.clock: 'ntp': input should be 'kernel', 'trust' or 'timesyncd'"),
         ({"pins": {"bounce_ms": 500}}, "pins.bounce_ms: 500: input should be less than or equal to 200"),
         ({"server": {"enrolment_code": "abc"}}, "server.enrolment_code: 'abc': string should have at least 6 characters"),
         ({"device": "kiosk"}, "device: 'kiosk': input should be a valid dictionary"),
