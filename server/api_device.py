@@ -33,8 +33,14 @@ def field_error(loc: list, msg: str, kind: str = "value_error") -> HTTPException
     return HTTPException(422, [{"loc": loc, "msg": msg, "type": kind}])
 
 
-@router.post("/enroll", response_model=EnrollResponse, responses={
-    400: {"description": "wrong code"}, 409: {"description": "code already used"},
+async def no_nul(request: Request) -> None:
+    """422 when a JSON body hides a NUL character (``\\u0000``): no database can store it as text."""
+    if b"\\u0000" in await request.body():
+        raise field_error(["body"], "text must not contain NUL characters", "string_nul")
+
+
+@router.post("/enroll", dependencies=[Depends(no_nul)], response_model=EnrollResponse, responses={
+    404: {"description": "no such code"}, 409: {"description": "code already used"},
     410: {"description": "code expired"}, 429: ERRORS[429]})
 async def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
     """Use a one-time enrolment code: answers the device id, its bearer token (shown once) and config."""
@@ -47,7 +53,7 @@ async def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
             admin.enroll, request.app.state.engine, body.code, body.device_name, body.app_version)
     except EnrolmentError as exc:
         text = str(exc)
-        status = 409 if "already used" in text else 410 if "expired" in text else 400
+        status = 409 if "already used" in text else 410 if "expired" in text else 404
         raise HTTPException(status, text) from None
     return EnrollResponse(device_id=device_id, token=token, config=cfg)
 
@@ -78,7 +84,8 @@ async def responses(request: Request, dev: Device = Depends(current_device)) -> 
         raise field_error(["body", "events"], "must be a list of events", "list_type")
     if len(events) > settings.max_batch_events:
         raise HTTPException(413, f"events: {len(events)} is more than {settings.max_batch_events} in one batch")
-    outcome = await run_in_threadpool(ingest, request.app.state.engine, dev.id, dev.store_id, dev.timezone, events)
+    outcome = await run_in_threadpool(ingest, request.app.state.engine, dev.id, dev.store_id, dev.timezone, events,
+                                      b"\\u0000" in raw)
     m = request.app.state.metrics
     m.events.labels("accepted").inc(outcome.accepted)
     m.events.labels("duplicate").inc(outcome.duplicate)
@@ -107,7 +114,7 @@ def run_hooks(app, store_ids: set[str]) -> None:
     threading.Thread(target=_run, name="hymy-on-ingested", daemon=True).start()
 
 
-@router.post("/heartbeat", response_model=HeartbeatResult, responses=ERRORS)
+@router.post("/heartbeat", dependencies=[Depends(no_nul)], response_model=HeartbeatResult, responses=ERRORS)
 async def heartbeat(body: Heartbeat, request: Request, dev: Device = Depends(current_device)) -> HeartbeatResult:
     """Record the device's fleet state; correct this boot's unsynced press times when its clock is synced."""
     n = await run_in_threadpool(record_heartbeat, request.app.state.engine, dev.id, dev.store_id, dev.timezone, body)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from . import admin, auth, export, results
 from . import tables as t
+from .api_device import no_nul
 from .deps import current_user, unauthorized
 from .localtime import parse_day
 
@@ -113,7 +114,7 @@ class DeviceOut(BaseModel):
 # --------------------------------------------------------------------------- session
 
 
-@router.post("/session", response_model=Me, responses={401: {"description": "wrong username or password"}})
+@router.post("/session", dependencies=[Depends(no_nul)], response_model=Me, responses={401: {"description": "wrong username or password"}})
 async def login(body: Login, request: Request) -> Response:
     """Sign in: sets a new session cookie (a fresh random id at every sign-in)."""
     engine = request.app.state.engine

@@ -99,6 +99,9 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
     async def guard(request: Request, call_next):
         started = time.perf_counter()
         path = request.url.path
+        if "\x00" in path or "%00" in request.url.query:
+            return JSONResponse({"detail": [{"loc": ["query"], "msg": "must not contain NUL characters",
+                                             "type": "string_nul"}]}, status_code=422)
         if path.startswith("/api/"):
             ip = request.client.host if request.client else "?"
             wait = request.app.state.ip_limiter.hit(ip)

@@ -18,8 +18,10 @@ from sync.protocol import Heartbeat
 
 from . import tables as t
 from .db import retrying, writing
-from .ingest import bump_hourly
+from .ingest import EARLIEST, LATEST, MAX_UPTIME_MS, bump_hourly
 from .localtime import bucket
+
+_INT32 = 2**31 - 1  # counts above this are stored as this (a device never has that many)
 
 
 def corrected_time(hb: Heartbeat, uptime_press_ms: int):
@@ -37,11 +39,11 @@ def _record(engine, device_id, store_id, tz, hb: Heartbeat) -> int:
     r = t.responses
     with writing(engine) as conn:
         conn.execute(update(t.devices).where(t.devices.c.id == device_id).values(
-            last_seen_at=now, app_version=hb.app_version, boot_id=hb.boot_id, uptime_ms=hb.uptime_ms,
-            device_time=format_ts(hb.device_time), clock_synced=hb.clock_synced, pending=hb.pending,
-            oldest_pending_s=hb.oldest_pending_s, quarantined=hb.quarantined, last_error=hb.last_error,
+            last_seen_at=now, app_version=hb.app_version, boot_id=hb.boot_id, uptime_ms=min(hb.uptime_ms, MAX_UPTIME_MS),
+            device_time=format_ts(hb.device_time), clock_synced=hb.clock_synced, pending=min(hb.pending, _INT32),
+            oldest_pending_s=hb.oldest_pending_s, quarantined=min(hb.quarantined, _INT32), last_error=hb.last_error,
             disk_free_mb=hb.disk_free_mb, cpu_temp_c=hb.cpu_temp_c, config_etag=hb.config_etag))
-        if not hb.clock_synced:
+        if not hb.clock_synced or hb.uptime_ms > MAX_UPTIME_MS or not EARLIEST <= hb.device_time < LATEST:
             return 0
         rows = conn.execute(select(r.c.id, r.c.uptime_ms, r.c.pressed_at, r.c.local_date, r.c.hour_utc, r.c.scale,
                                    r.c.mood, r.c.flags, r.c.voided).where(
@@ -49,8 +51,12 @@ def _record(engine, device_id, store_id, tz, hb: Heartbeat) -> int:
             r.c.clock_corrected.is_(False), r.c.server_corrected_at.is_(None), r.c.uptime_ms <= hb.uptime_ms,
         ).order_by(r.c.id)).all()
         counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        done = 0
         for row in rows:
             at = corrected_time(hb, row.uptime_ms)
+            if not EARLIEST <= at < LATEST:
+                continue
+            done += 1
             day, hour = bucket(at, tz)
             conn.execute(update(r).where(r.c.id == row.id).values(
                 pressed_at=format_ts(at), original_pressed_at=row.pressed_at, server_corrected_at=now,
@@ -59,4 +65,4 @@ def _record(engine, device_id, store_id, tz, hb: Heartbeat) -> int:
             counts[(row.local_date, row.hour_utc, row.scale, row.mood)][slot] -= 1
             counts[(day, hour, row.scale, row.mood)][slot] += 1
         bump_hourly(conn, store_id, counts)
-        return len(rows)
+        return done

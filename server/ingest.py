@@ -18,6 +18,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, select, update
@@ -30,6 +31,11 @@ from .db import insert_for, retrying, writing
 from .localtime import bucket
 
 EVENT = TypeAdapter(Event)
+#: Press times the server stores: a Pi without a real-time clock starts at 1970; nothing is after 2100.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+#: Largest uptime the server stores (2**53 ms, about 285,000 years): beyond it the event is refused.
+MAX_UPTIME_MS = 2**53
 CONFLICT = "conflict: this id is already stored with different content"
 
 
@@ -63,24 +69,50 @@ class Outcome:
     rejected: int = 0
 
 
-def parse(raw_events: Iterable) -> list[tuple[str, Response | Followup | None, str | None]]:
+def has_nul(value) -> bool:
+    """True when a NUL character hides anywhere in a JSON value (PostgreSQL text cannot store it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def parse(raw_events: Iterable, check_nul: bool = True) -> list[tuple[str, Response | Followup | None, str | None]]:
     """``(id, event or None, rejection reason or None)`` per raw event, in order (pure)."""
     out = []
     for item in raw_events:
         eid = item.get("id") if isinstance(item, dict) else None
         eid = eid if isinstance(eid, str) else ""
+        eid = eid[:64].replace("\x00", "")
+        if check_nul and has_nul(item):
+            out.append((eid, None, "invalid event: a text field contains a NUL character"))
+            continue
         try:
             ev = EVENT.validate_python(item)
         except ValidationError as exc:
-            out.append((eid[:64], None, error_text(exc)))
+            out.append((eid, None, error_text(exc)))
+            continue
+        times = [ev.pressed_at] + ([ev.device_pressed_at] if ev.device_pressed_at else [])
+        if any(not EARLIEST <= t < LATEST for t in times):
+            out.append((eid, None, "invalid event: pressed_at: must be between 1970-01-01 and 2100-01-01"))
+            continue
+        if (ev.uptime_ms or 0) > MAX_UPTIME_MS:
+            out.append((eid, None, f"invalid event: uptime_ms: must be at most {MAX_UPTIME_MS}"))
             continue
         out.append((ev.id, ev, None))
     return out
 
 
-def ingest(engine: Engine, device_id: str, store_id: str, tz: str, raw_events: list) -> Outcome:
-    """Validate and store ``raw_events`` for the device's store; one transaction (retried on deadlock)."""
-    parsed = parse(raw_events)
+def ingest(engine: Engine, device_id: str, store_id: str, tz: str, raw_events: list,
+           check_nul: bool = True) -> Outcome:
+    """Validate and store ``raw_events`` for the device's store; one transaction (retried on deadlock).
+
+    ``check_nul=False`` skips the NUL scan when the caller knows the raw body has no ``\\u0000``.
+    """
+    parsed = parse(raw_events, check_nul)
     return retrying(lambda: _store(engine, device_id, store_id, tz, parsed))
 
 

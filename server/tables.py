@@ -8,6 +8,7 @@ IANA zone. No table that holds responses has a column for an IP address or any p
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -63,7 +64,7 @@ devices = Table(
     Column("last_seen_at", TS),
     Column("app_version", String(200)),
     Column("boot_id", String(200)),
-    Column("uptime_ms", Integer),
+    Column("uptime_ms", BigInteger),
     Column("device_time", TS),
     Column("clock_synced", Boolean),
     Column("pending", Integer),
@@ -98,7 +99,7 @@ responses = Table(
     Column("hour_utc", TS, nullable=False),  # start of the local hour, in UTC (DST-safe bucket)
     Column("clock_synced", Boolean, nullable=False),
     Column("boot_id", String(200), nullable=False),
-    Column("uptime_ms", Integer, nullable=False),
+    Column("uptime_ms", BigInteger, nullable=False),
     Column("flags", String(64), nullable=False),  # comma-separated sorted flags, "" when counted
     Column("app_version", String(200), nullable=False),
     Column("clock_corrected", Boolean, nullable=False),  # corrected on the device before sending

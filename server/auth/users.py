@@ -43,13 +43,20 @@ def create_user(
     regions: list[str] | tuple[str, ...] = (),
     display_name: str | None = None,
     email: str | None = None,
+    password_hash: str | None = None,
 ) -> User:
-    """Add a user with an Argon2id password hash; ``stores``/``regions`` scope managers and technicians."""
+    """Add a user with an Argon2id password hash; ``stores``/``regions`` scope managers and technicians.
+
+    ``password_hash`` (an Argon2id PHC string made by :func:`hash_password`) may replace ``password``,
+    e.g. to import users or to make many users with one hash in tests.
+    """
     if role not in ROLES:
         raise ConfigError(f"role: {role!r} is not valid; use one of {', '.join(ROLES)}")
     if not username or len(username) > 200:
         raise ConfigError("username: must be 1..200 characters")
-    hashed = hash_password(password)
+    if password_hash is not None and not password_hash.startswith("$argon2id$"):
+        raise ConfigError("password_hash: must be an Argon2id PHC string ($argon2id$...)")
+    hashed = password_hash or hash_password(password)
     with writing(engine) as conn:
         if conn.execute(select(t.users.c.id).where(t.users.c.username == username)).first():
             raise ConfigError(f"username: {username!r} already exists")

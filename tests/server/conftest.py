@@ -6,9 +6,12 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -20,7 +23,9 @@ from hymy.timestamps import format_ts
 from server import admin, auth
 from server.app import create_app
 from server.db import make_engine
+from server.migrate import upgrade
 from server.settings import Settings
+from tests.conftest import need
 
 
 def schema_url(base: str, schema: str) -> str:
@@ -28,23 +33,54 @@ def schema_url(base: str, schema: str) -> str:
     return f"{base}{sep}options={quote('-csearch_path=' + schema)}"
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated once per session; each test gets a copy (migrations cost ~0.2 s each)."""
+    path = tmp_path_factory.mktemp("template") / "server.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_schema() -> str:
+    """One migrated PostgreSQL schema per session; tests truncate it before use."""
+    base = os.environ.get("HYMY_TEST_POSTGRES_URL", "")
+    need("postgres", bool(base), "set HYMY_TEST_POSTGRES_URL=postgresql+psycopg://user:pw@127.0.0.1/db")
+    schema = "t_" + secrets.token_hex(6)
+    root = create_engine(base, isolation_level="AUTOCOMMIT")
+    with root.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = schema_url(base, schema)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with root.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        root.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request, tmp_path) -> str:
-    """A fresh, empty database URL: a SQLite file in tmp_path, or a new PostgreSQL schema."""
+    """A migrated, empty database: a copy of the SQLite template, or the session's PostgreSQL schema
+    with every table truncated."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'server.db'}"
-        return
-    base = request.getfixturevalue("postgres_url")
-    schema = "t_" + secrets.token_hex(6)
-    admin_engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield schema_url(base, schema)
-    finally:
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin_engine.dispose()
+        path = tmp_path / "server.db"
+        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("_pg_schema")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        names = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                                  "AND tablename <> 'alembic_version'")).scalars().all()
+        if names:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
 
 
 @pytest.fixture
@@ -70,6 +106,17 @@ def client(app):
         yield c
 
 
+PASSWORD = "correct horse battery"
+_HASH: list[str] = []
+
+
+def password_hash() -> str:
+    """One Argon2id hash of PASSWORD per session (hashing costs ~0.1 s on purpose)."""
+    if not _HASH:
+        _HASH.append(auth.hash_password(PASSWORD))
+    return _HASH[0]
+
+
 class World:
     """Two regions, three stores, an enrolled device per store, and one user of every role."""
 
@@ -87,12 +134,12 @@ class World:
             r = client.post("/api/v1/enroll", json={"code": new.code})
             assert r.status_code == 200, r.text
             self.tokens[sid] = r.json()["token"]
-        pw = "correct horse battery"
+        h = password_hash()
         self.users = {
-            "admin": auth.create_user(engine, "ada", pw, "admin"),
-            "regional": auth.create_user(engine, "rita", pw, "regional_manager", regions=["north"]),
-            "manager": auth.create_user(engine, "matti", pw, "store_manager", stores=["s1"]),
-            "technician": auth.create_user(engine, "teemu", pw, "technician", stores=["s1"]),
+            "admin": auth.create_user(engine, "ada", "", "admin", password_hash=h),
+            "regional": auth.create_user(engine, "rita", "", "regional_manager", regions=["north"], password_hash=h),
+            "manager": auth.create_user(engine, "matti", "", "store_manager", stores=["s1"], password_hash=h),
+            "technician": auth.create_user(engine, "teemu", "", "technician", stores=["s1"], password_hash=h),
         }
         self.api_tokens = {k: auth.create_api_token(engine, u) for k, u in self.users.items()}
 

@@ -34,7 +34,7 @@ def test_enroll_code_works_once_and_token_is_stored_hashed(client, engine):
 
 def test_enroll_wrong_and_expired_codes(client, engine):
     sid = admin.create_store(engine, "Shop")
-    assert client.post("/api/v1/enroll", json={"code": "AAAA-BBBB-CCCC"}).status_code == 400
+    assert client.post("/api/v1/enroll", json={"code": "AAAA-BBBB-CCCC"}).status_code == 404
     new = admin.create_device(engine, sid)
     with engine.begin() as conn:
         conn.execute(update(t.enrolment_codes).values(expires_at=format_ts(datetime.now(UTC) - timedelta(seconds=1))))
