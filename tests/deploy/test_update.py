@@ -138,3 +138,33 @@ def test_resolve_source_kinds(tmp_path: Path) -> None:
     repo = resolve_source(Path(__file__).resolve().parents[2], "kiosk")
     import hymy
     assert repo.version == hymy.__version__
+
+
+def test_systemctl_manager_commands_and_parsing() -> None:
+    """The production ServiceManager: which systemctl commands it runs and how it reads them."""
+    import subprocess
+
+    from hymy.update import Systemctl, UnitState
+
+    calls: list[list[str]] = []
+    answers = {
+        "is-enabled": (0, "enabled\n", ""),
+        "restart": (1, "", "Job for hymy-sync.service failed because the control process exited.\n"),
+        "show": (0, "ActiveState=active\nSubState=running\nNRestarts=2\n", ""),
+    }
+
+    def runner(argv):
+        calls.append(list(argv))
+        code, out, err = answers[argv[1]]
+        return subprocess.CompletedProcess(argv, code, out, err)
+
+    sc = Systemctl(runner)
+    assert sc.enabled("hymy-sync.service")
+    assert sc.state("hymy-sync.service") == UnitState("active", "running", 2)
+    problem = sc.restart(["hymy-kiosk.service", "hymy-sync.service"])
+    assert problem and "control process exited" in problem
+    assert calls == [
+        ["systemctl", "is-enabled", "hymy-sync.service"],
+        ["systemctl", "show", "-p", "ActiveState,SubState,NRestarts", "hymy-sync.service"],
+        ["systemctl", "restart", "hymy-kiosk.service", "hymy-sync.service"],
+    ]
