@@ -146,6 +146,13 @@ class DeviceConfig(_Section):
         return self.server.token_file or self.device.data_dir / "device-token"
 
     @property
+    def provision_error_path(self) -> Path:
+        """Where ``hymy firstboot`` explains a refused provisioning file (shown on screen and in status)."""
+        from hymy.provision import ERROR_FILE_NAME
+
+        return self.device.data_dir / ERROR_FILE_NAME
+
+    @property
     def store_config_path(self) -> Path:
         return self.device.data_dir / "store-config.json"
 

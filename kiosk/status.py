@@ -43,10 +43,18 @@ def device_status(config: DeviceConfig, store: Store | None = None) -> dict[str,
             "boot_id": clock.boot_id,
             "disk_free_mb": round(disk.free / 2**20, 1),
             "store_recovered": recovered,
+            "provision_error": _read_text(config.provision_error_path),
         }
     finally:
         if own:
             store.close()
+
+
+def _read_text(path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").strip() or None
+    except OSError:
+        return None
 
 
 def format_status(status: dict[str, Any]) -> str:
@@ -77,5 +85,7 @@ def format_status(status: dict[str, Any]) -> str:
     rec = status["store_recovered"]
     if rec:
         rows.append(("Store recovered", f"corrupt file moved to {rec['moved_to']} at {rec['at']}"))
+    if status.get("provision_error"):
+        rows.append(("Provisioning", "REFUSED: " + status["provision_error"].replace("\n", " | ")))
     width = max(len(k) for k, _ in rows) + 1
     return "\n".join(f"{k + ':':<{width}} {v}" for k, v in rows)

@@ -204,12 +204,14 @@ class HymyApp(App):
         self._apply_config()
         self._build_lang_buttons()
         self.show_question()
+        self._check_notice()
         Window.bind(on_flip=self._on_flip)
         Window.bind(on_touch_down=self._any_touch)
         self._events = [
             # ping systemd's watchdog from the UI loop itself: a hung loop stops the pings
             Clock.schedule_interval(lambda dt: self.watchdog.kick(), min(1.0, self.watchdog.interval or 1.0)),
             Clock.schedule_interval(self._check_hours, HOURS_CHECK_S * self.time_scale),
+            Clock.schedule_interval(self._check_notice, HOURS_CHECK_S * self.time_scale),
             Clock.schedule_interval(self._attract, ATTRACT_S * self.time_scale),
             Clock.schedule_interval(self._drift, DRIFT_S * self.time_scale),
         ]
@@ -451,6 +453,18 @@ class HymyApp(App):
         self._start_timer(cfg.thank_you_s, self.show_question)
 
     # ------------------------------------------------------------------ periodic
+
+    def _check_notice(self, _dt=None) -> None:
+        """Show a refused provisioning file's message (written by ``hymy firstboot``) to the technician."""
+        try:
+            text = self.device_config.provision_error_path.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            text = ""
+        if text:
+            text = translator.gettext("The provisioning file was refused; the last good settings stay in force:") \
+                + "\n" + text[:400]
+        if self.root is not None and self.root.notice_text != text:
+            self.root.notice_text = text
 
     def _check_hours(self, _dt=None) -> None:
         current = self.manager_current

@@ -33,6 +33,8 @@ class KioskRoot(FloatLayout):
     identify_text = StringProperty("")
     #: True while a local staff-alert rule is in an episode (the discreet dot in the top-right corner)
     staff_alert = BooleanProperty(False)
+    #: A technician's notice across the bottom (a refused provisioning file); empty = hidden
+    notice_text = StringProperty("")
     manager = ObjectProperty(None)
 
 

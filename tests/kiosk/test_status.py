@@ -21,7 +21,7 @@ from sync.protocol import default_store_config
 
 KEYS = {"device_id", "device_name", "store", "store_id", "version", "config_file", "data_dir", "server_url",
         "enrolment", "pending", "oldest_pending_s", "quarantined", "last_sync", "clock_synced", "clock_source",
-        "boot_id", "disk_free_mb", "store_recovered"}
+        "boot_id", "disk_free_mb", "store_recovered", "provision_error"}
 
 
 @pytest.fixture
@@ -78,3 +78,13 @@ def test_status_command_text_and_json(device):
     assert set(json.loads(as_json.output)) == KEYS
     text = runner.invoke(cli, ["status"], env={"HYMY_CONFIG": str(toml)})
     assert text.exit_code == 0 and "Pending events: 0" in text.output
+
+
+def test_status_shows_a_refused_provisioning_file(device):
+    toml, data = device
+    config = load_config(toml)
+    assert device_status(config)["provision_error"] is None
+    config.provision_error_path.write_text("line 3: server.url: must start with https:// or http://\n")
+    status = device_status(config)
+    assert status["provision_error"] == "line 3: server.url: must start with https:// or http://"
+    assert "Provisioning:" in format_status(status) and "REFUSED: line 3: server.url" in format_status(status)

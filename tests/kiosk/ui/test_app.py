@@ -459,3 +459,16 @@ def test_app_local_staff_alert_lights_lamp_and_dot_offline_and_clears(make_kiosk
         assert lamp.state == 0
     finally:
         Device.pin_factory = None
+
+
+def test_app_shows_a_refused_provisioning_file_to_the_technician(make_kiosk):
+    k = make_kiosk(store_config())
+    assert k.app.root.notice_text == ""
+    k.app.device_config.provision_error_path.write_text("line 5: device.timezone: 'Mars/Base' is not an IANA time zone\n")
+    k.app._check_notice()
+    k.frames(2)
+    assert k.app.root.notice_text.startswith("Asennustiedosto hylättiin")
+    assert "line 5: device.timezone" in k.app.root.notice_text
+    k.app.device_config.provision_error_path.unlink()
+    k.app._check_notice()
+    assert k.app.root.notice_text == ""
