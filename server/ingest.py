@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, select, update
+from sqlalchemy import BigInteger, Boolean, Engine, Integer, select, text, update
 
 from hymy.timestamps import format_ts, utcnow
 from sync.protocol import Event, EventResult, EventStatus, Followup, Response
@@ -161,14 +161,16 @@ def _store(engine, device_id, store_id, tz, parsed) -> Outcome:
                 for r in new:
                     r["voided"] = r["id"] in voids
             got: set[str] = set()
-            if new:
+            if new and conn.dialect.name == "postgresql":
+                got = _pg_insert_new(conn, table, new)
+            elif new:
                 stmt = ins(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
                 got = set(conn.execute(stmt, new).scalars().all()) if len(new) > 1 else set(
                     conn.execute(stmt.values(**new[0])).scalars().all())
-                lost = [r["id"] for r in new if r["id"] not in got]  # another client stored them meanwhile
-                if lost:
-                    known.update(conn.execute(select(table.c.id, table.c.content_hash)
-                                              .where(table.c.id.in_(lost))).all())
+            lost = [r["id"] for r in new if r["id"] not in got]  # another client stored them meanwhile
+            if lost:
+                known.update(conn.execute(select(table.c.id, table.c.content_hash)
+                                          .where(table.c.id.in_(lost))).all())
             inserted |= got
             for eid, row in rows.items():
                 i = first[eid][0]
@@ -218,8 +220,31 @@ def _store(engine, device_id, store_id, tz, parsed) -> Outcome:
     return out
 
 
+def _pg_type(col) -> str:
+    if isinstance(col.type, BigInteger):
+        return "bigint"
+    if isinstance(col.type, Integer):
+        return "integer"
+    if isinstance(col.type, Boolean):
+        return "boolean"
+    return "text"
+
+
+def _pg_insert_new(conn, table, rows: list[dict]) -> set[str]:
+    """PostgreSQL: insert ``rows`` as one ``INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING
+    RETURNING id`` (one array parameter per column, so the statement stays small whatever the batch size)."""
+    cols = [c for c in table.c]
+    names = ", ".join(c.name for c in cols)
+    arrays = ", ".join(f"CAST(:{c.name} AS {_pg_type(c)}[])" for c in cols)
+    sql = text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "
+               "ON CONFLICT (id) DO NOTHING RETURNING id")
+    params = {c.name: [r[c.name] for r in rows] for c in cols}
+    return set(conn.execute(sql, params).scalars().all())
+
+
 def bump_hourly(conn, store_id: str, counts: dict[tuple, list[int]]) -> None:
-    """Add ``(counted, filtered)`` deltas per ``(local_date, hour_utc, scale, mood)`` (in key order)."""
+    """Add ``(counted, filtered)`` deltas per ``(local_date, hour_utc, scale, mood)`` (in key order) to
+    rollup_hourly, and the same deltas summed per day to rollup_daily."""
     rows = [{"store_id": store_id, "local_date": k[0], "hour_utc": k[1], "scale": k[2], "mood": k[3],
              "counted": v[0], "filtered": v[1]} for k, v in sorted(counts.items()) if v[0] or v[1]]
     if not rows:
@@ -230,6 +255,19 @@ def bump_hourly(conn, store_id: str, counts: dict[tuple, list[int]]) -> None:
         set_={"counted": t.rollup_hourly.c.counted + ins.excluded.counted,
               "filtered": t.rollup_hourly.c.filtered + ins.excluded.filtered})
     conn.execute(stmt, rows)
+    daily: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for k, v in counts.items():
+        d = daily[(k[0], k[2], k[3])]
+        d[0] += v[0]
+        d[1] += v[1]
+    drows = [{"store_id": store_id, "local_date": k[0], "scale": k[1], "mood": k[2], "counted": v[0],
+              "filtered": v[1]} for k, v in sorted(daily.items()) if v[0] or v[1]]
+    if drows:
+        dins = insert_for(conn)(t.rollup_daily)
+        conn.execute(dins.on_conflict_do_update(
+            index_elements=["store_id", "local_date", "scale", "mood"],
+            set_={"counted": t.rollup_daily.c.counted + dins.excluded.counted,
+                  "filtered": t.rollup_daily.c.filtered + dins.excluded.filtered}), drows)
 
 
 def bump_followups(conn, store_id: str, counts: dict[tuple, int]) -> None:

@@ -41,10 +41,11 @@ def _days(start: date, end: date) -> list[date]:
 
 def daily(conn, store_ids: list[str], start: date, end: date) -> list[dict]:
     """One entry per local date from ``start`` to ``end`` inclusive, summed over ``store_ids``."""
-    rows = conn.execute(select(h.c.local_date, h.c.scale, h.c.mood, func.sum(h.c.counted), func.sum(h.c.filtered))
-                        .where(h.c.store_id.in_(store_ids), h.c.local_date >= start.isoformat(),
-                               h.c.local_date <= end.isoformat())
-                        .group_by(h.c.local_date, h.c.scale, h.c.mood)).all()
+    d = t.rollup_daily
+    rows = conn.execute(select(d.c.local_date, d.c.scale, d.c.mood, func.sum(d.c.counted), func.sum(d.c.filtered))
+                        .where(d.c.store_id.in_(store_ids), d.c.local_date >= start.isoformat(),
+                               d.c.local_date <= end.isoformat())
+                        .group_by(d.c.local_date, d.c.scale, d.c.mood)).all()
     tallies: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     filtered: dict[str, int] = defaultdict(int)
     for day, scale, mood, counted, filt in rows:

@@ -144,6 +144,18 @@ rollup_hourly = Table(
     Column("filtered", Integer, nullable=False),
 )
 
+# The same counts per store x local date x scale x mood (no hour): region and long-range queries read
+# O(stores x days) rows. Kept in the same transaction as rollup_hourly, from the same deltas.
+rollup_daily = Table(
+    "rollup_daily", metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("local_date", String(10), primary_key=True),
+    Column("scale", Integer, primary_key=True),
+    Column("mood", Integer, primary_key=True),
+    Column("counted", Integer, nullable=False),
+    Column("filtered", Integer, nullable=False),
+)
+
 # Reason / praise choices per store x local date x local hour (comments are not counted here).
 rollup_followups = Table(
     "rollup_followups", metadata,

@@ -65,6 +65,7 @@ def test_concurrency_ten_clients_replaying_same_batches(settings):
         headers = enrol(base, engine, "busy")
         errors: list[str] = []
         statuses: list[str] = []
+        reasons: list[str | None] = []
         barrier = threading.Barrier(10)
 
         def client(i: int) -> None:
@@ -78,6 +79,7 @@ def test_concurrency_ten_clients_replaying_same_batches(settings):
                         errors.append(f"{r.status_code} {r.text[:200]}")
                         continue
                     statuses.extend(x["status"] for x in r.json()["results"])
+                    reasons.extend(x["reason"] for x in r.json()["results"])
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(10)]
         for th in threads:
@@ -86,7 +88,7 @@ def test_concurrency_ten_clients_replaying_same_batches(settings):
             th.join(120)
         assert not errors
         assert statuses.count("accepted") == distinct_r + distinct_f
-        assert "rejected" not in statuses
+        assert "rejected" not in statuses, [s for s in reasons if s]
         assert stored_counts(engine) == (distinct_r, distinct_f, distinct_r - repeats, repeats)
         engine.dispose()
 
