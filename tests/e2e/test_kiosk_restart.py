@@ -39,8 +39,7 @@ def test_kiosk_killed_mid_followup_press_kept_once_and_late_followup_linked(tmp_
         kiosk = system.new_kiosk("k1")
         system.start_sync(kiosk)
         wait_until(lambda: status(kiosk)["enrolment"] == "enrolled", 60, "kiosk enrolled")
-        wait_until(lambda: (kiosk.data_dir / "store-config.json").exists() or status(kiosk).get("store_id"), 30,
-                   "store config received")
+        wait_until((kiosk.data_dir / "store-config.json").exists, 30, "store config received (follow-ups on)")
         system.start_kiosk(kiosk, screen=True)
         try:
             first = kiosk.press_stored(1, timeout_s=60)  # face 1: the reason question follows
