@@ -14,7 +14,6 @@ Rules (see docs/server.md):
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,13 +39,16 @@ CONFLICT = "conflict: this id is already stored with different content"
 
 
 def content_hash(event: Response | Followup) -> str:
-    """SHA-256 of the event's normalised content (independent of clock corrections)."""
-    data = event.model_dump(mode="json")
-    original = data.pop("device_pressed_at", None)
-    data.pop("clock_corrected", None)
-    if original:
-        data["pressed_at"] = original
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """SHA-256 of the event's normalised content (independent of clock corrections): the canonical JSON
+    (fields in model order) with ``pressed_at = device_pressed_at or pressed_at`` and no correction fields."""
+    norm = event.model_copy(update={"pressed_at": event.device_pressed_at or event.pressed_at,
+                                    "clock_corrected": False, "device_pressed_at": None})
+    return hashlib.sha256(norm.model_dump_json().encode()).hexdigest()
+
+
+def ts(dt: datetime) -> str:
+    """``format_ts`` for the hot path (same output for years 1970..2100, about 3x faster)."""
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def error_text(exc: ValidationError) -> str:
@@ -132,14 +134,14 @@ def _store(engine, device_id, store_id, tz, parsed) -> Outcome:
             continue
         first[eid] = (i, h)
         day, hour = bucket(ev.pressed_at, tz)
-        common = {"id": eid, "store_id": store_id, "device_id": device_id, "pressed_at": format_ts(ev.pressed_at),
+        common = {"id": eid, "store_id": store_id, "device_id": device_id, "pressed_at": ts(ev.pressed_at),
                   "local_date": day, "hour_utc": hour, "received_at": now, "content_hash": h}
         if isinstance(ev, Response):
             resp_rows[eid] = {**common, "question_id": ev.question_id, "mood": ev.mood, "scale": ev.scale,
                               "source": str(ev.source), "clock_synced": ev.clock_synced, "boot_id": ev.boot_id,
                               "uptime_ms": ev.uptime_ms, "flags": ",".join(sorted(str(f) for f in ev.flags)),
                               "app_version": ev.app_version, "clock_corrected": ev.clock_corrected,
-                              "device_pressed_at": format_ts(ev.device_pressed_at) if ev.device_pressed_at else None,
+                              "device_pressed_at": ts(ev.device_pressed_at) if ev.device_pressed_at else None,
                               "server_corrected_at": None, "original_pressed_at": None, "voided": False}
         else:
             fu_rows[eid] = {**common, "response_id": ev.response_id, "kind": str(ev.kind), "value": ev.value,

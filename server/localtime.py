@@ -17,7 +17,7 @@ def bucket(at: datetime, tz: str) -> tuple[str, str]:
     """``(local_date "YYYY-MM-DD", hour_utc RFC 3339)`` of the aware instant ``at`` in zone ``tz``."""
     local = at.astimezone(zone(tz))
     start = local.replace(minute=0, second=0, microsecond=0)  # keeps `fold`, so DST repeats stay apart
-    return local.date().isoformat(), format_ts(start.astimezone(UTC))
+    return local.date().isoformat(), start.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
