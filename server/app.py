@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -21,6 +22,7 @@ from .migrate import upgrade
 from .ratelimit import RateLimiter
 from .settings import Settings
 
+log = logging.getLogger(__name__)
 OnIngested = Callable[[Engine, set[str]], None]
 
 
@@ -51,7 +53,27 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     _ops(app)
     _middleware(app, settings)
     _openapi(app)
+    _components(app, settings)
     return app
+
+
+def _components(app: FastAPI, settings: Settings) -> None:
+    """Install the dashboard and alerts (``settings.components``) when their packages are importable."""
+    if "alerts" in settings.components:
+        try:
+            from server.alerts.install import install as install_alerts
+        except ImportError as exc:
+            log.warning("alerts not installed: %s", exc)
+        else:
+            install_alerts(app)
+    if "dashboard" in settings.components:
+        try:
+            from server.dashboard.data import DashboardData
+            from server.dashboard.routes import install as install_dashboard
+        except ImportError as exc:
+            log.warning("dashboard not installed: %s", exc)
+        else:
+            install_dashboard(app, DashboardData(app.state.engine, settings))
 
 
 def _dashboard(app: FastAPI, engine: Engine, settings: Settings) -> None:

@@ -45,24 +45,35 @@ def server(host: str, port: int, workers: int, database_url: str | None) -> None
     from server.app import create_app
 
     settings = _settings(database_url)
-    app = create_app(settings)
-    _attach_optional(app)
+    app = create_app(settings)  # with the dashboard and alerts (Settings.components)
+    if settings.retention_days:
+        _start_pruning(app.state.engine, settings.retention_days)
     uvicorn.run(app, host=host, port=port, workers=1 if workers < 2 else workers, log_level="info",
                 proxy_headers=True, forwarded_allow_ips="127.0.0.1")
 
 
-def _attach_optional(app) -> None:
-    """Mount the dashboard and alerts when their packages provide an ``attach(app)``."""
-    import importlib
+def _start_pruning(engine, days: int, every_s: float = 6 * 3600) -> None:
+    """Prune raw events older than ``days`` now and every ``every_s`` seconds, in a daemon thread.
 
-    for name in ("server.dashboard", "server.alerts"):
-        try:
-            mod = importlib.import_module(name)
-        except ImportError:
-            continue
-        attach = getattr(mod, "attach", None)
-        if callable(attach):
-            attach(app)
+    Several instances may all prune: the DELETE is idempotent.
+    """
+    import logging
+    import threading
+
+    from server import admin as api
+
+    log = logging.getLogger("server.retention")
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                log.info("pruned %s", api.prune(engine, days))
+            except Exception:
+                log.exception("pruning failed; retrying later")
+            stop.wait(every_s)
+
+    threading.Thread(target=loop, name="hymy-prune", daemon=True).start()
 
 
 @click.group()

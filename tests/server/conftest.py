@@ -85,7 +85,8 @@ def db_url(request, tmp_path) -> str:
 
 @pytest.fixture
 def settings(db_url) -> Settings:
-    return Settings(database_url=db_url, secure_cookies=False, device_rate_per_min=0, ip_rate_per_min=0)
+    return Settings(database_url=db_url, secure_cookies=False, device_rate_per_min=0, ip_rate_per_min=0,
+                    components=())
 
 
 @pytest.fixture
