@@ -33,12 +33,12 @@ db_option = click.option("--database-url", default=None, help=DB_HELP)
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
-@click.option("--workers", default=1, show_default=True, type=int, help="Uvicorn worker processes.")
 @db_option
-def server(host: str, port: int, workers: int, database_url: str | None) -> None:
+def server(host: str, port: int, database_url: str | None) -> None:
     """Run the central server (device API, manager API, dashboard) with Uvicorn.
 
-    Migrations run first. Several instances may share one PostgreSQL (HYMY_DATABASE_URL).
+    Migrations run first. For more processes, start more instances on other ports: they may share one
+    PostgreSQL (HYMY_DATABASE_URL) behind a load balancer.
     """
     import uvicorn
 
@@ -48,7 +48,7 @@ def server(host: str, port: int, workers: int, database_url: str | None) -> None
     app = create_app(settings)  # with the dashboard and alerts (Settings.components)
     if settings.retention_days:
         _start_pruning(app.state.engine, settings.retention_days)
-    uvicorn.run(app, host=host, port=port, workers=1 if workers < 2 else workers, log_level="info",
+    uvicorn.run(app, host=host, port=port, log_level="info",
                 proxy_headers=True, forwarded_allow_ips="127.0.0.1")
 
 
