@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -20,6 +21,11 @@ def demo(port: int, no_screen: bool, days: float, base: Path) -> None:
     """Run the whole system: server, kiosk, sync agent, demo data. Prints the dashboard URL and a login."""
     from hymy import demo as d
 
+    def interrupted(signum, _frame):  # SIGTERM/SIGHUP stop the children like Ctrl-C does
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupted)
     click.echo("Setting up the demo organisation ...")
     run = d.setup(base, port)
     try:
