@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from hymy.atomicfile import write_atomic
 from sync.protocol import StoreConfig, default_store_config
 
 log = logging.getLogger(__name__)
@@ -23,18 +22,8 @@ log = logging.getLogger(__name__)
 
 def write_store_config(path: Path, config: StoreConfig, etag: str | None = None) -> None:
     """Atomically replace the cached config (readers see the old or the new file, never half)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"etag": etag, "config": config.model_dump(mode="json")}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, ensure_ascii=False, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(doc, ensure_ascii=False, indent=1))
 
 
 def read_store_config(path: Path) -> tuple[StoreConfig, str | None]:

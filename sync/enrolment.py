@@ -10,11 +10,11 @@ order) stays as the technician wrote it; the code is single-use on the server an
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import tomllib
 from pathlib import Path
+
+from hymy.atomicfile import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +33,7 @@ def read_token(path: Path) -> str | None:
 
 def write_token(path: Path, token: str) -> None:
     """Replace the token file atomically; the file is mode 0600 from its first byte."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")  # mkstemp: 0600
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(token + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    write_atomic(path, token + "\n", mode=0o600, sync_dir=True)
 
 
 def remove_enrolment_code(config_path: Path) -> bool:
@@ -83,33 +71,10 @@ def remove_enrolment_code(config_path: Path) -> bool:
         return False
     try:
         mode = config_path.stat().st_mode & 0o7777
-        fd, tmp = tempfile.mkstemp(dir=config_path.parent, prefix=config_path.name + ".", suffix=".tmp")
-        try:
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(new_text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, config_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(config_path, new_text, mode=mode)
     except OSError as exc:
         log.warning("%s: the used enrolment code stays in the file (%s); it cannot be used again",
                     config_path, exc.strerror or exc)
         return False
     log.info("%s: removed the used enrolment code", config_path)
     return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

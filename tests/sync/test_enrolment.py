@@ -73,7 +73,7 @@ def test_remove_enrolment_code_on_read_only_file_system_is_logged_not_fatal(tmp_
     def read_only(*_a, **_k):  # what the kernel answers on a read-only /boot or /etc
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr("sync.enrolment.tempfile.mkstemp", read_only)
+    monkeypatch.setattr("hymy.atomicfile.tempfile.mkstemp", read_only)
     assert remove_enrolment_code(cfg) is False
     assert tomllib.loads(cfg.read_text())["server"]["enrolment_code"] == "ABCD-1234"
     assert "cannot be used again" in caplog.text
