@@ -48,8 +48,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.enroll_limiter = RateLimiter(10)
     app.include_router(api_device.router)
     app.include_router(api_manager.router)
-    _dashboard(app, engine, settings)
-    _alerts(app)
     _ops(app)
     _middleware(app, settings)
     _openapi(app)
@@ -74,21 +72,6 @@ def _components(app: FastAPI, settings: Settings) -> None:
             log.warning("dashboard not installed: %s", exc)
         else:
             install_dashboard(app, DashboardData(app.state.engine, settings))
-
-
-def _dashboard(app: FastAPI, engine: Engine, settings: Settings) -> None:
-    """The manager dashboard's pages (server/dashboard/) at /, its static files at /dashboard-static."""
-    from .dashboard.data import DashboardData
-    from .dashboard.routes import install
-
-    install(app, DashboardData(engine, settings))
-
-
-def _alerts(app: FastAPI) -> None:
-    """Alerts and reports (server/alerts/, server/reports/): JSON API, post-ingest hook, sweep, report mails."""
-    from .alerts.install import install
-
-    install(app)
 
 
 def _ops(app: FastAPI) -> None:
