@@ -29,7 +29,6 @@ import logging
 import os
 import re
 import subprocess
-import tempfile
 import tomllib
 import uuid
 import zoneinfo
@@ -38,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hymy import atomicfile
 from hymy.errors import ConfigError
 from hymy.timestamps import format_ts, utcnow
 
@@ -325,20 +325,7 @@ def write_atomic(path: Path, text: str, mode: int = 0o644, *, owner: tuple[int, 
             return False
     except (OSError, UnicodeDecodeError):
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        if owner is not None:
-            os.fchown(fd, *owner)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomicfile.write_atomic(path, text, mode=mode, owner=owner)
     return True
 
 
