@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from hymy import atomicfile
+from hymy.atomicfile import fsync_dir
 from hymy.errors import ConfigError
 from hymy.timestamps import format_ts, utcnow
 
@@ -567,7 +568,7 @@ class Provisioner:
         applied = self.boot_file.with_name(self.boot_file.name + APPLIED_SUFFIX)
         write_atomic(applied, scrub_secrets(text), 0o644)
         self.boot_file.unlink()
-        _fsync_dir(self.boot_file.parent)
+        fsync_dir(self.boot_file.parent)
 
     def _scrub_used_code(self) -> bool:
         from kiosk.config import load_config
@@ -597,19 +598,6 @@ class Provisioner:
 
 def format_ts_now() -> str:
     return format_ts(utcnow())
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def firstboot(root: Path | str = "/", runner: Runner | None = None) -> Result:
