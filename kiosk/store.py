@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
+
 from hymy.errors import StoreCorrupt, StoreError, StoreUnavailable
 from hymy.hours import zone
 from hymy.timestamps import format_ts, parse_ts, utcnow
@@ -33,6 +35,19 @@ log = logging.getLogger(__name__)
 #: SQLite messages that mean "cannot write now, try again later" rather than a bug.
 _UNAVAILABLE = ("disk is full", "readonly database", "disk i/o error", "unable to open database", "database is locked")
 BUSY_TIMEOUT_MS = 5000
+
+
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+@retry(retry=retry_if_exception(_locked), stop=stop_after_delay(BUSY_TIMEOUT_MS / 1000),
+       wait=wait_random(0.005, 0.05), reraise=True)
+def _set_wal(conn: sqlite3.Connection) -> None:
+    """WAL mode. Switching a new file needs its exclusive lock, and SQLite answers "locked" at once,
+    without waiting on busy_timeout, when another process (kiosk and sync agent start together) is
+    switching it too: tried again for up to the busy timeout."""
+    conn.execute("PRAGMA journal_mode = WAL")
 #: Commits between background WAL checkpoints (about 4 pages each: ~400 pages, under SQLite's 1000).
 CHECKPOINT_EVERY = 100
 #: Seconds between checkpoints when few presses come in (an idle WAL is folded back eventually).
@@ -170,7 +185,7 @@ class Store:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
         self._opening = conn  # closed by _open's error path (after a corrupt file was moved aside)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _set_wal(conn)
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
         # checkpoints normally run off the press path (_Checkpointer); SQLite's own is the safety net

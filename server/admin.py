@@ -18,6 +18,7 @@ from hymy.errors import ConfigError, EnrolmentError, NotFound
 from hymy.timestamps import format_ts, parse_ts, utcnow
 from sync.protocol import AlertRule, StoreConfig, default_store_config
 
+from . import rollups
 from . import tables as t
 from .db import writing
 from .tokens import hash_secret, new_code, new_token, normalise_code
@@ -70,6 +71,16 @@ def create_store(
             conn.execute(insert(t.alert_rules).values(
                 id=f"{sid}:{rule.id}", store_id=sid, rule_json=rule.model_dump_json()))
     return sid
+
+
+def move_store(engine: Engine, store_id: str, region_id: str | None) -> str | None:
+    """Put the store in ``region_id`` (None: in no region); returns the region it was in. The region
+    rollups of both regions are rebuilt in the same transaction (see :mod:`server.rollups`)."""
+    with writing(engine) as conn:
+        _need_store(conn, store_id)
+        if region_id is not None and not conn.execute(select(t.regions.c.id).where(t.regions.c.id == region_id)).first():
+            raise NotFound(f"region {region_id!r} does not exist; add it first (hymy admin add-region)")
+        return rollups.move_store(conn, store_id, region_id)
 
 
 def _make_config(sid: str, name: str, timezone: str, config) -> StoreConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -26,6 +27,15 @@ log = logging.getLogger(__name__)
 OnIngested = Callable[[Engine, set[str]], None]
 
 
+def settle_heap() -> None:
+    """Call once start-up is done: collect, then move every object alive now (SQLAlchemy metadata, pydantic
+    schemas, routes: they live as long as the process) out of the garbage collector's generations. The
+    collections that a batch of 500 events triggers then look only at new objects (bench/ingest.py
+    measured ingest about a fifth faster on SQLite)."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """A new app: engine from ``settings.database_url`` (or ``engine``), migrations run if ``settings.migrate``.
 
@@ -45,7 +55,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.on_ingested: list[OnIngested] = []
     app.state.device_limiter = RateLimiter(settings.device_rate_per_min)
     app.state.ip_limiter = RateLimiter(settings.ip_rate_per_min)
-    app.state.enroll_limiter = RateLimiter(10)
+    app.state.enroll_limiter = RateLimiter(settings.enroll_rate_per_min)
     app.include_router(api_device.router)
     app.include_router(api_manager.router)
     _ops(app)

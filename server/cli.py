@@ -42,12 +42,13 @@ def server(host: str, port: int, database_url: str | None) -> None:
     """
     import uvicorn
 
-    from server.app import create_app
+    from server.app import create_app, settle_heap
 
     settings = _settings(database_url)
     app = create_app(settings)  # with the dashboard and alerts (Settings.components)
     if settings.retention_days:
         _start_pruning(app.state.engine, settings.retention_days)
+    settle_heap()
     uvicorn.run(app, host=host, port=port, log_level="info",
                 proxy_headers=True, forwarded_allow_ips="127.0.0.1")
 
@@ -107,6 +108,18 @@ def add_store(name, store_id, region_id, timezone, config_file, database_url) ->
     cfg = json.load(config_file) if config_file else None
     click.echo(api.create_store(_engine(database_url), name, timezone=timezone, region_id=region_id,
                                 store_id=store_id, config=cfg))
+
+
+@admin.command("move-store")
+@click.argument("store_id")
+@click.option("--region", "region_id", default=None, help="Region id; leave out to take the store out of its region.")
+@db_option
+def move_store(store_id: str, region_id: str | None, database_url: str | None) -> None:
+    """Move a store to another region (its results move with it; region figures are recomputed)."""
+    from server import admin as api
+
+    old = api.move_store(_engine(database_url), store_id, region_id)
+    click.echo(f"store {store_id}: region {old or '(none)'} -> {region_id or '(none)'}")
 
 
 @admin.command("add-device")

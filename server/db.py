@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import ARRAY, Engine, String, any_, bindparam, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -70,3 +71,17 @@ def retrying(fn: Callable[[], T], attempts: int = 5) -> T:
                 raise
             time.sleep(0.01 * (2**i))
     raise AssertionError("unreachable")
+
+
+def in_ids(dialect: str, column):
+    """``column IN :ids`` with the whole list as one bound value named ``ids`` (PostgreSQL
+    ``= ANY(array)``, SQLite ``IN (SELECT value FROM json_each(json))``): one cached statement whatever the
+    list's length, instead of hundreds of placeholders rendered each time. Pass ``ids_value(dialect, ids)``."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=ARRAY(String)))
+    return column.in_(select(func.json_each(bindparam("ids", type_=String)).table_valued("value").c.value))
+
+
+def ids_value(dialect: str, ids: list[str]):
+    """The value of :func:`in_ids`'s ``ids`` parameter."""
+    return list(ids) if dialect == "postgresql" else json.dumps(list(ids))

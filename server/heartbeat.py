@@ -1,9 +1,10 @@
 """Heartbeats: the device's fleet state, and server-side correction of unsynced press times.
 
-When a heartbeat says the device clock is synced, every stored response of the same boot that was
-pressed before the sync (``clock_synced`` false, not corrected yet on the device or here) gets
+When a heartbeat says the device clock is synced, every stored response and follow-up of the same boot
+that was made before the sync (``clock_synced`` false, not corrected yet on the device or here) gets
 ``pressed_at = device_time - (uptime_now - uptime_press)``. The original stays in
-``original_pressed_at``; the press's count moves to its new local hour in the rollups.
+``original_pressed_at``; the press's count (and a reason's or praise's) moves to its new local hour in
+the rollups. Follow-ups stored before migration 0004 have no clock fields and stay as they are.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from sync.protocol import Heartbeat
 
 from . import tables as t
 from .db import retrying, writing
-from .ingest import EARLIEST, LATEST, MAX_UPTIME_MS, bump_hourly
+from .ingest import EARLIEST, LATEST, MAX_UPTIME_MS
 from .localtime import bucket
+from .rollups import bump_followups, bump_hourly
 
 _INT32 = 2**31 - 1  # counts above this are stored as this (a device never has that many)
 
@@ -36,7 +38,6 @@ def record_heartbeat(engine: Engine, device_id: str, store_id: str, tz: str, hb:
 
 def _record(engine, device_id, store_id, tz, hb: Heartbeat) -> int:
     now = format_ts(utcnow())
-    r = t.responses
     with writing(engine) as conn:
         conn.execute(update(t.devices).where(t.devices.c.id == device_id).values(
             last_seen_at=now, app_version=hb.app_version, boot_id=hb.boot_id, uptime_ms=min(hb.uptime_ms, MAX_UPTIME_MS),
@@ -45,24 +46,30 @@ def _record(engine, device_id, store_id, tz, hb: Heartbeat) -> int:
             disk_free_mb=hb.disk_free_mb, cpu_temp_c=hb.cpu_temp_c, config_etag=hb.config_etag))
         if not hb.clock_synced or hb.uptime_ms > MAX_UPTIME_MS or not EARLIEST <= hb.device_time < LATEST:
             return 0
-        rows = conn.execute(select(r.c.id, r.c.uptime_ms, r.c.pressed_at, r.c.local_date, r.c.hour_utc, r.c.scale,
-                                   r.c.mood, r.c.flags, r.c.voided).where(
-            r.c.device_id == device_id, r.c.boot_id == hb.boot_id, r.c.clock_synced.is_(False),
-            r.c.clock_corrected.is_(False), r.c.server_corrected_at.is_(None), r.c.uptime_ms <= hb.uptime_ms,
-        ).order_by(r.c.id)).all()
         counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        fcounts: dict[tuple, int] = defaultdict(int)
         done = 0
-        for row in rows:
-            at = corrected_time(hb, row.uptime_ms)
-            if not EARLIEST <= at < LATEST:
-                continue
-            done += 1
-            day, hour = bucket(at, tz)
-            conn.execute(update(r).where(r.c.id == row.id).values(
-                pressed_at=format_ts(at), original_pressed_at=row.pressed_at, server_corrected_at=now,
-                local_date=day, hour_utc=hour))
-            slot = 0 if (not row.flags and not row.voided) else 1
-            counts[(row.local_date, row.hour_utc, row.scale, row.mood)][slot] -= 1
-            counts[(day, hour, row.scale, row.mood)][slot] += 1
+        for table in (t.responses, t.followups):
+            c = table.c
+            for row in conn.execute(select(table).where(
+                c.device_id == device_id, c.boot_id == hb.boot_id, c.clock_synced.is_(False),
+                c.clock_corrected.is_(False), c.server_corrected_at.is_(None), c.uptime_ms <= hb.uptime_ms,
+            ).order_by(c.id)).all():
+                at = corrected_time(hb, row.uptime_ms)
+                if not EARLIEST <= at < LATEST:
+                    continue
+                done += 1
+                day, hour = bucket(at, tz)
+                conn.execute(update(table).where(c.id == row.id).values(
+                    pressed_at=format_ts(at), original_pressed_at=row.pressed_at, server_corrected_at=now,
+                    local_date=day, hour_utc=hour))
+                if table is t.responses:  # the press's count moves to its new hour
+                    slot = 0 if (not row.flags and not row.voided) else 1
+                    counts[(row.local_date, row.hour_utc, row.scale, row.mood)][slot] -= 1
+                    counts[(day, hour, row.scale, row.mood)][slot] += 1
+                elif row.kind in ("reason", "praise"):  # and so does a reason or praise chosen after it
+                    fcounts[(row.local_date, row.hour_utc, row.kind, row.value)] -= 1
+                    fcounts[(day, hour, row.kind, row.value)] += 1
         bump_hourly(conn, store_id, counts)
+        bump_followups(conn, store_id, fcounts)
         return done

@@ -13,6 +13,7 @@ Rules (see docs/server.md):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -20,30 +21,70 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import BigInteger, Boolean, Engine, Integer, select, text, update
+from sqlalchemy import BigInteger, Boolean, Engine, Integer, bindparam, insert, literal, select, text, update
 
 from hymy.timestamps import format_ts, utcnow
-from sync.protocol import Event, EventResult, EventStatus, Followup, Response
+from sync.protocol import Event, EventStatus, Followup, Response, explain
 
 from . import tables as t
-from .db import insert_for, retrying, writing
-from .localtime import bucket
+from .db import ids_value, in_ids, retrying, writing
+from .localtime import Bucketer
+from .rollups import bump_followups, bump_hourly
 
 EVENT = TypeAdapter(Event)
+EVENTS = TypeAdapter(list[Event])
 #: Press times the server stores: a Pi without a real-time clock starts at 1970; nothing is after 2100.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 #: Largest uptime the server stores (2**53 ms, about 285,000 years): beyond it the event is refused.
 MAX_UPTIME_MS = 2**53
 CONFLICT = "conflict: this id is already stored with different content"
+ACCEPTED, DUPLICATE, REJECTED = EventStatus.accepted, EventStatus.duplicate, EventStatus.rejected
 
 
-def content_hash(event: Response | Followup) -> str:
-    """SHA-256 of the event's normalised content (independent of clock corrections): the canonical JSON
-    (fields in model order) with ``pressed_at = device_pressed_at or pressed_at`` and no correction fields."""
+#: The event fields that are not its content: the device's own clock correction (``pressed_at`` stands
+#: for ``device_pressed_at or pressed_at``). Every other field is compared (a test checks that
+#: :func:`content_key` covers every other field of both models).
+CORRECTION_FIELDS = ("clock_corrected", "device_pressed_at")
+
+
+def content_key(ev: Response | Followup, at: str, device_at: str | None) -> tuple:
+    """The event's content, independent of clock corrections (``at``/``device_at``: its stored texts)."""
+    if type(ev) is Response:
+        return ("response", ev.id, ev.question_id, ev.mood, ev.scale, ev.source.value, device_at or at,
+                ev.clock_synced, ev.boot_id, ev.uptime_ms, ",".join(sorted(f.value for f in ev.flags)),
+                ev.app_version)
+    return ("followup", ev.id, ev.response_id, ev.kind.value, ev.value, device_at or at, ev.clock_synced,
+            ev.boot_id, ev.uptime_ms)
+
+
+def stored_key(table, row) -> tuple:
+    """:func:`content_key` of a stored row: the time as the device first had it (before its own or the
+    server's correction); a deleted comment's text counts as whatever is sent again."""
+    when = row.device_pressed_at or row.original_pressed_at or row.pressed_at
+    if table is t.responses:
+        return ("response", row.id, row.question_id, row.mood, row.scale, row.source, when, bool(row.clock_synced),
+                row.boot_id, row.uptime_ms, row.flags, row.app_version)
+    return ("followup", row.id, row.response_id, row.kind, row.value, when, bool(row.clock_synced), row.boot_id,
+            row.uptime_ms)
+
+
+def legacy_content_hash(event: Response | Followup) -> str:
+    """SHA-256 of the normalised model's JSON: rows stored before migration 0004 carry it in
+    ``content_hash`` (later rows leave it empty and are compared column by column)."""
     norm = event.model_copy(update={"pressed_at": event.device_pressed_at or event.pressed_at,
                                     "clock_corrected": False, "device_pressed_at": None})
     return hashlib.sha256(norm.model_dump_json().encode()).hexdigest()
+
+
+def same_content(table, row, ev: Response | Followup, at: str, device_at: str | None) -> bool:
+    """Is the stored ``row`` the same event as ``ev`` (a resend) rather than a conflict?"""
+    if row.content_hash:
+        return row.content_hash == legacy_content_hash(ev)
+    new = content_key(ev, at, device_at)
+    if table is t.followups and row.deleted_at is not None:
+        new = new[:4] + (None,) + new[5:]  # the comment was deleted: its text is not kept to compare
+    return stored_key(table, row) == new
 
 
 def ts(dt: datetime) -> str:
@@ -56,15 +97,15 @@ def error_text(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
         loc = ".".join(str(p) for p in err["loc"] if p not in ("response", "followup"))
-        parts.append(f"{loc or 'event'}: {err['msg']}")
+        parts.append(f"{loc or 'event'}: {explain(err)}")
     return "invalid event: " + "; ".join(parts)
 
 
 @dataclass
 class Outcome:
-    """What one batch did: a result per input event (in order) and what changed."""
+    """What one batch did: a result per input event (in order, ``EventResult`` fields) and what changed."""
 
-    results: list[EventResult]
+    results: list[dict]
     stores_changed: set[str] = field(default_factory=set)
     accepted: int = 0
     duplicate: int = 0
@@ -82,29 +123,67 @@ def has_nul(value) -> bool:
     return False
 
 
-def parse(raw_events: Iterable, check_nul: bool = True) -> list[tuple[str, Response | Followup | None, str | None]]:
-    """``(id, event or None, rejection reason or None)`` per raw event, in order (pure)."""
-    out = []
-    for item in raw_events:
+EARLIEST_TS, LATEST_TS = "1970-01-01T00:00:00.000Z", "2100-01-01T00:00:00.000Z"
+TIME_RANGE = "invalid event: pressed_at: must be between 1970-01-01 and 2100-01-01"
+
+
+def stored_time(sent, dt: datetime) -> str | None:
+    """``ts(dt)`` when ``dt`` is a time the server stores (1970..2100), else None. Taken from ``sent`` (the
+    text the device sent for ``dt``) when that already is the canonical ``YYYY-MM-DDTHH:MM:SS.mmmZ``, as
+    devices send it: pydantic accepted it, so its digits are a real instant in UTC, and canonical texts
+    compare as their times do."""
+    if (type(sent) is str and len(sent) == 24 and sent[23] == "Z" and sent[19] == "." and sent[10] == "T"
+            and sent[4] == "-" and sent[7] == "-" and sent[13] == ":" and sent[16] == ":"):
+        return sent if EARLIEST_TS <= sent < LATEST_TS else None
+    return ts(dt) if EARLIEST <= dt < LATEST else None
+
+
+#: One parsed event: ``(id, event or None, rejection reason or None, pressed_at text, device_pressed_at text)``.
+Parsed = tuple[str, Response | Followup | None, str | None, str | None, str | None]
+
+
+def _limits(ev: Response | Followup, eid: str, sent) -> Parsed:
+    """The server's own limits on a valid event (times it can store, uptime it can count)."""
+    sent = sent if type(sent) is dict else {}
+    at = stored_time(sent.get("pressed_at"), ev.pressed_at)
+    device_at = None
+    if ev.device_pressed_at is not None:
+        device_at = stored_time(sent.get("device_pressed_at"), ev.device_pressed_at)
+        if device_at is None:
+            return eid, None, TIME_RANGE, None, None
+    if at is None:
+        return eid, None, TIME_RANGE, None, None
+    if ev.uptime_ms is not None and ev.uptime_ms > MAX_UPTIME_MS:
+        return eid, None, f"invalid event: uptime_ms: must be at most {MAX_UPTIME_MS}", None, None
+    return ev.id, ev, None, at, device_at
+
+
+def parse(raw_events: Iterable, check_nul: bool = True) -> list[Parsed]:
+    """A :data:`Parsed` per raw event, in order (pure).
+
+    A clean batch is validated in one call; when anything in it is invalid, event by event, so each bad
+    event gets its own reason and the others are kept.
+    """
+    items = list(raw_events)
+    if not (check_nul and any(has_nul(x) for x in items)):
+        try:
+            return [_limits(ev, ev.id, item) for ev, item in zip(EVENTS.validate_python(items), items, strict=True)]
+        except ValidationError:
+            pass
+    out: list[Parsed] = []
+    for item in items:
         eid = item.get("id") if isinstance(item, dict) else None
         eid = eid if isinstance(eid, str) else ""
         eid = eid[:64].replace("\x00", "")
         if check_nul and has_nul(item):
-            out.append((eid, None, "invalid event: a text field contains a NUL character"))
+            out.append((eid, None, "invalid event: a text field contains a NUL character", None, None))
             continue
         try:
             ev = EVENT.validate_python(item)
         except ValidationError as exc:
-            out.append((eid, None, error_text(exc)))
+            out.append((eid, None, error_text(exc), None, None))
             continue
-        times = [ev.pressed_at] + ([ev.device_pressed_at] if ev.device_pressed_at else [])
-        if any(not EARLIEST <= t < LATEST for t in times):
-            out.append((eid, None, "invalid event: pressed_at: must be between 1970-01-01 and 2100-01-01"))
-            continue
-        if (ev.uptime_ms or 0) > MAX_UPTIME_MS:
-            out.append((eid, None, f"invalid event: uptime_ms: must be at most {MAX_UPTIME_MS}"))
-            continue
-        out.append((ev.id, ev, None))
+        out.append(_limits(ev, eid, item))
     return out
 
 
@@ -118,85 +197,94 @@ def ingest(engine: Engine, device_id: str, store_id: str, tz: str, raw_events: l
     return retrying(lambda: _store(engine, device_id, store_id, tz, parsed))
 
 
-def _store(engine, device_id, store_id, tz, parsed) -> Outcome:
-    now = format_ts(utcnow())
-    status: dict[int, tuple[EventStatus, str | None]] = {}
-    first: dict[str, tuple[int, str]] = {}  # id -> (index, hash) of its first valid occurrence
-    resp_rows: dict[str, dict] = {}
-    fu_rows: dict[str, dict] = {}
-    for i, (eid, ev, why) in enumerate(parsed):
-        if ev is None:
-            status[i] = (EventStatus.rejected, why)
-            continue
-        h = content_hash(ev)
-        if eid in first:
-            status[i] = (EventStatus.duplicate, None) if first[eid][1] == h else (EventStatus.rejected, CONFLICT)
-            continue
-        first[eid] = (i, h)
-        day, hour = bucket(ev.pressed_at, tz)
-        common = {"id": eid, "store_id": store_id, "device_id": device_id, "pressed_at": ts(ev.pressed_at),
-                  "local_date": day, "hour_utc": hour, "received_at": now, "content_hash": h}
-        if isinstance(ev, Response):
-            resp_rows[eid] = {**common, "question_id": ev.question_id, "mood": ev.mood, "scale": ev.scale,
-                              "source": str(ev.source), "clock_synced": ev.clock_synced, "boot_id": ev.boot_id,
-                              "uptime_ms": ev.uptime_ms, "flags": ",".join(sorted(str(f) for f in ev.flags)),
-                              "app_version": ev.app_version, "clock_corrected": ev.clock_corrected,
-                              "device_pressed_at": ts(ev.device_pressed_at) if ev.device_pressed_at else None,
-                              "server_corrected_at": None, "original_pressed_at": None, "voided": False}
-        else:
-            fu_rows[eid] = {**common, "response_id": ev.response_id, "kind": str(ev.kind), "value": ev.value,
-                            "deleted_at": None}
+@dataclass
+class Rows:
+    """A parsed batch turned into table rows (pure): the first occurrence of each valid id, by table."""
 
-    ins = None
+    results: list[dict]  #: a result per input event, in order; ``rejected`` until decided
+    first: dict[str, tuple[int, Response | Followup, str, str | None]]  #: id -> (index, event, at, device_at)
+    responses: dict[str, dict]
+    followups: dict[str, dict]
+
+
+def rows_for(parsed: list[Parsed], store_id: str, device_id: str, tz: str, now: str) -> Rows:
+    """The rows ``parsed`` would store for the device's store (``now``: the received time). A repeated id in
+    the batch is a duplicate of its first occurrence, or a conflict when the content differs."""
+    bucket = Bucketer(tz)
+    # plain dicts: the API's BatchResult validates them in one call (500 EventResult models built here
+    # one by one were a tenth of a batch's time)
+    out = Rows([{"id": eid, "status": REJECTED, "reason": why} for eid, _, why, _, _ in parsed], {}, {}, {})
+    first, results = out.first, out.results
+    server_cols = {"store_id": store_id, "device_id": device_id, "received_at": now, "server_corrected_at": None,
+                   "original_pressed_at": None, "content_hash": ""}  # rows since 0004 compare by columns
+    for i, (eid, ev, _, at, device_at) in enumerate(parsed):
+        if ev is None:
+            continue
+        if eid in first:
+            if content_key(*first[eid][1:]) == content_key(ev, at, device_at):
+                results[i]["status"] = DUPLICATE
+            else:
+                results[i]["reason"] = CONFLICT
+            continue
+        first[eid] = (i, ev, at, device_at)
+        # the model's own field dict, then the columns the server adds or stores differently
+        row = {**ev.__dict__, **server_cols}
+        del row["type"]
+        row["pressed_at"] = at
+        row["device_pressed_at"] = device_at
+        row["local_date"], row["hour_utc"] = bucket(ev.pressed_at, at)
+        if type(ev) is Response:
+            row["source"] = ev.source.value
+            row["flags"] = ",".join(sorted(f.value for f in ev.flags)) if ev.flags else ""
+            row["voided"] = False
+            out.responses[eid] = row
+        else:
+            row["kind"] = ev.kind.value
+            row["deleted_at"] = None
+            out.followups[eid] = row
+    return out
+
+
+def _store(engine, device_id, store_id, tz, parsed: list[Parsed]) -> Outcome:
+    prepared = rows_for(parsed, store_id, device_id, tz, format_ts(utcnow()))
+    results, first = prepared.results, prepared.first
+    counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])  # (date, hour, scale, mood) -> counted, filtered
+    fcounts: dict[tuple, int] = defaultdict(int)  # (date, hour, kind, value) -> choices
+    voided_now: set[str] = set()
     with writing(engine) as conn:
-        ins = insert_for(conn)
-        inserted: set[str] = set()
-        for table, rows in ((t.responses, resp_rows), (t.followups, fu_rows)):
+        dialect = conn.dialect.name
+        stmt = _statements(dialect)
+        for table, rows in ((t.responses, prepared.responses), (t.followups, prepared.followups)):
             if not rows:
                 continue
-            known = dict(conn.execute(select(table.c.id, table.c.content_hash).where(table.c.id.in_(list(rows)))).all())
+            known, voids = _lookup(conn, stmt[table.name], store_id, ids_value(dialect, list(rows)))
             new = [rows[k] for k in sorted(rows) if k not in known]
-            if table is t.responses and new:
-                voids = set(conn.execute(select(t.followups.c.response_id).where(
-                    t.followups.c.kind == "void", t.followups.c.store_id == store_id,
-                    t.followups.c.response_id.in_([r["id"] for r in new]))).scalars())
+            if voids:
                 for r in new:
                     r["voided"] = r["id"] in voids
-            got: set[str] = set()
-            if new and conn.dialect.name == "postgresql":
-                got = _pg_insert_new(conn, table, new)
-            elif new:
-                stmt = ins(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
-                got = set(conn.execute(stmt, new).scalars().all()) if len(new) > 1 else set(
-                    conn.execute(stmt.values(**new[0])).scalars().all())
-            lost = [r["id"] for r in new if r["id"] not in got]  # another client stored them meanwhile
-            if lost:
-                known.update(conn.execute(select(table.c.id, table.c.content_hash)
-                                          .where(table.c.id.in_(lost))).all())
-            inserted |= got
-            for eid, row in rows.items():
-                i = first[eid][0]
+            got = _insert_new(conn, table, new)
+            known |= {r["id"] for r in new if r["id"] not in got}  # another client stored them meanwhile
+            stored = {r.id: r for r in conn.execute(stmt["rows:" + table.name], {
+                "ids": ids_value(dialect, sorted(known))})} if known else {}
+            for eid in rows:
+                i, ev, at, device_at = first[eid]
                 if eid in got:
-                    status[i] = (EventStatus.accepted, None)
-                elif known.get(eid) == row["content_hash"]:
-                    status[i] = (EventStatus.duplicate, None)
+                    results[i]["status"] = ACCEPTED
+                elif eid in stored and same_content(table, stored[eid], ev, at, device_at):
+                    results[i]["status"] = DUPLICATE
                 else:
-                    status[i] = (EventStatus.rejected, CONFLICT)
-
-        counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-        for eid in inserted & resp_rows.keys():
-            r = resp_rows[eid]
-            key = (r["local_date"], r["hour_utc"], r["scale"], r["mood"])
-            counts[key][0 if (not r["flags"] and not r["voided"]) else 1] += 1
-        fcounts: dict[tuple, int] = defaultdict(int)
-        voided_now = []
-        for eid in inserted & fu_rows.keys():
-            f = fu_rows[eid]
-            if f["kind"] in ("reason", "praise"):
-                fcounts[(f["local_date"], f["hour_utc"], f["kind"], f["value"])] += 1
-            elif f["kind"] == "void":
-                voided_now.append(f["response_id"])
-        for rid in sorted(set(voided_now)):
+                    results[i]["reason"] = CONFLICT
+            for r in new:
+                if r["id"] not in got:
+                    continue
+                if table is t.responses:
+                    counts[(r["local_date"], r["hour_utc"], r["scale"], r["mood"])][
+                        0 if (not r["flags"] and not r["voided"]) else 1] += 1
+                elif r["kind"] in ("reason", "praise"):
+                    fcounts[(r["local_date"], r["hour_utc"], r["kind"], r["value"])] += 1
+                elif r["kind"] == "void":
+                    voided_now.add(r["response_id"])
+        for rid in sorted(voided_now):
             row = conn.execute(update(t.responses).where(
                 t.responses.c.id == rid, t.responses.c.store_id == store_id, t.responses.c.voided.is_(False)
             ).values(voided=True).returning(t.responses.c.local_date, t.responses.c.hour_utc, t.responses.c.scale,
@@ -208,18 +296,55 @@ def _store(engine, device_id, store_id, tz, parsed) -> Outcome:
         bump_hourly(conn, store_id, counts)
         bump_followups(conn, store_id, fcounts)
 
-    results = [EventResult(id=parsed[i][0], status=status[i][0], reason=status[i][1]) for i in range(len(parsed))]
     out = Outcome(results)
     for r in results:
-        if r.status is EventStatus.accepted:
+        if r["status"] is ACCEPTED:
             out.accepted += 1
-        elif r.status is EventStatus.duplicate:
+        elif r["status"] is DUPLICATE:
             out.duplicate += 1
         else:
             out.rejected += 1
-    if inserted:
+    if out.accepted:
         out.stores_changed.add(store_id)
     return out
+
+
+@functools.cache
+def _statements(dialect: str) -> dict:
+    """The batch's lookups, built once per dialect (``ids`` bound as one value, see ``db.in_ids``)."""
+    r, f = t.responses, t.followups
+    return {
+        # which of these ids are stored, and which have a `void` follow-up stored already (a void can
+        # arrive before its response): one round trip
+        "responses": select(r.c.id, literal(False)).where(in_ids(dialect, r.c.id)).union_all(
+            select(f.c.response_id, literal(True)).where(
+                f.c.kind == "void", f.c.store_id == bindparam("store_id"), in_ids(dialect, f.c.response_id))),
+        "followups": select(f.c.id, literal(False)).where(in_ids(dialect, f.c.id)),
+        # the stored rows of ids sent again, to tell a duplicate from a conflict
+        "rows:responses": select(r).where(in_ids(dialect, r.c.id)),
+        "rows:followups": select(f).where(in_ids(dialect, f.c.id)),
+    }
+
+
+def _lookup(conn, stmt, store_id: str, ids) -> tuple[set[str], set[str]]:
+    """``({stored ids}, {ids with a stored void follow-up})``."""
+    known: set[str] = set()
+    voids: set[str] = set()
+    for eid, is_void in conn.execute(stmt, {"store_id": store_id, "ids": ids}):
+        (voids if is_void else known).add(eid)
+    return known, voids
+
+
+def _insert_new(conn, table, rows: list[dict]) -> set[str]:
+    """Insert ``rows`` (ids not stored when this transaction looked); the ids really inserted."""
+    if not rows:
+        return set()
+    if conn.dialect.name == "postgresql":
+        return _pg_insert_new(conn, table, rows)
+    # SQLite: this transaction has held the write lock (BEGIN IMMEDIATE) since before it looked for the
+    # ids, so no other writer can have stored any of them: a plain executemany inserts every row.
+    conn.execute(insert(table), rows)
+    return {r["id"] for r in rows}
 
 
 def _pg_type(col) -> str:
@@ -242,44 +367,3 @@ def _pg_insert_new(conn, table, rows: list[dict]) -> set[str]:
                "ON CONFLICT (id) DO NOTHING RETURNING id")
     params = {c.name: [r[c.name] for r in rows] for c in cols}
     return set(conn.execute(sql, params).scalars().all())
-
-
-def bump_hourly(conn, store_id: str, counts: dict[tuple, list[int]]) -> None:
-    """Add ``(counted, filtered)`` deltas per ``(local_date, hour_utc, scale, mood)`` (in key order) to
-    rollup_hourly, and the same deltas summed per day to rollup_daily."""
-    rows = [{"store_id": store_id, "local_date": k[0], "hour_utc": k[1], "scale": k[2], "mood": k[3],
-             "counted": v[0], "filtered": v[1]} for k, v in sorted(counts.items()) if v[0] or v[1]]
-    if not rows:
-        return
-    ins = insert_for(conn)(t.rollup_hourly)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["store_id", "local_date", "hour_utc", "scale", "mood"],
-        set_={"counted": t.rollup_hourly.c.counted + ins.excluded.counted,
-              "filtered": t.rollup_hourly.c.filtered + ins.excluded.filtered})
-    conn.execute(stmt, rows)
-    daily: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for k, v in counts.items():
-        d = daily[(k[0], k[2], k[3])]
-        d[0] += v[0]
-        d[1] += v[1]
-    drows = [{"store_id": store_id, "local_date": k[0], "scale": k[1], "mood": k[2], "counted": v[0],
-              "filtered": v[1]} for k, v in sorted(daily.items()) if v[0] or v[1]]
-    if drows:
-        dins = insert_for(conn)(t.rollup_daily)
-        conn.execute(dins.on_conflict_do_update(
-            index_elements=["store_id", "local_date", "scale", "mood"],
-            set_={"counted": t.rollup_daily.c.counted + dins.excluded.counted,
-                  "filtered": t.rollup_daily.c.filtered + dins.excluded.filtered}), drows)
-
-
-def bump_followups(conn, store_id: str, counts: dict[tuple, int]) -> None:
-    """Add counts per ``(local_date, hour_utc, kind, value)`` of reason / praise choices."""
-    rows = [{"store_id": store_id, "local_date": k[0], "hour_utc": k[1], "kind": k[2], "value": k[3], "n": v}
-            for k, v in sorted(counts.items()) if v]
-    if not rows:
-        return
-    ins = insert_for(conn)(t.rollup_followups)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["store_id", "local_date", "hour_utc", "kind", "value"],
-        set_={"n": t.rollup_followups.c.n + ins.excluded.n})
-    conn.execute(stmt, rows)

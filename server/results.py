@@ -15,6 +15,7 @@ from hymy.score import score_tally
 
 from . import tables as t
 from .localtime import hours_of_day
+from .rollups import whole_regions
 
 h = t.rollup_hourly
 
@@ -39,13 +40,26 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+def _daily_rows(conn, table, key, ids: list[str], start: date, end: date) -> list:
+    return conn.execute(select(table.c.local_date, table.c.scale, table.c.mood, func.sum(table.c.counted),
+                               func.sum(table.c.filtered))
+                        .where(key.in_(ids), table.c.local_date >= start.isoformat(), table.c.local_date <= end.isoformat())
+                        .group_by(table.c.local_date, table.c.scale, table.c.mood)).all()
+
+
 def daily(conn, store_ids: list[str], start: date, end: date) -> list[dict]:
-    """One entry per local date from ``start`` to ``end`` inclusive, summed over ``store_ids``."""
-    d = t.rollup_daily
-    rows = conn.execute(select(d.c.local_date, d.c.scale, d.c.mood, func.sum(d.c.counted), func.sum(d.c.filtered))
-                        .where(d.c.store_id.in_(store_ids), d.c.local_date >= start.isoformat(),
-                               d.c.local_date <= end.isoformat())
-                        .group_by(d.c.local_date, d.c.scale, d.c.mood)).all()
+    """One entry per local date from ``start`` to ``end`` inclusive, summed over ``store_ids``.
+
+    Regions whose every store is asked for are read from the region rollup (O(days) rows however many
+    stores they have); other stores from their own rollups.
+    """
+    regions, stores = whole_regions(conn, store_ids) if len(store_ids) > 1 else ([], list(store_ids))
+    rows = []
+    if regions:
+        rr = t.rollup_region_daily
+        rows += _daily_rows(conn, rr, rr.c.region_id, regions, start, end)
+    if stores:
+        rows += _daily_rows(conn, t.rollup_daily, t.rollup_daily.c.store_id, stores, start, end)
     tallies: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     filtered: dict[str, int] = defaultdict(int)
     for day, scale, mood, counted, filt in rows:

@@ -34,6 +34,9 @@ class Settings:
     device_rate_per_min: int = 120
     #: Requests per minute from one client IP address to any /api endpoint (0 = unlimited). Env: HYMY_IP_RATE.
     ip_rate_per_min: int = 600
+    #: Enrolment attempts per minute from one client IP address (0 = unlimited): a guessed code costs a
+    #: minute per 10 tries. Env: HYMY_ENROLL_RATE.
+    enroll_rate_per_min: int = 10
     #: Raw responses and follow-ups older than this many days are pruned; rollups stay (0 = keep forever).
     #: Env: HYMY_RETENTION_DAYS.
     retention_days: int = 0
@@ -58,7 +61,7 @@ class Settings:
         if env.get("HYMY_DATABASE_URL"):
             values["database_url"] = env["HYMY_DATABASE_URL"]
         for key, name in (("HYMY_DEVICE_RATE", "device_rate_per_min"), ("HYMY_IP_RATE", "ip_rate_per_min"),
-                          ("HYMY_RETENTION_DAYS", "retention_days")):
+                          ("HYMY_ENROLL_RATE", "enroll_rate_per_min"), ("HYMY_RETENTION_DAYS", "retention_days")):
             if env.get(key):
                 try:
                     values[name] = int(env[key])

@@ -108,7 +108,9 @@ responses = Table(
     Column("original_pressed_at", TS),  # pressed_at before the server's correction, for audit
     Column("voided", Boolean, nullable=False),  # a `void` follow-up moved it to filtered (maintenance)
     Column("received_at", TS, nullable=False),
-    Column("content_hash", String(64), nullable=False),  # of the normalised event: duplicate vs conflict
+    # SHA-256 of the normalised event in rows stored before migration 0004; "" since: a resend is told
+    # from a conflict by comparing columns (server.ingest.same_content)
+    Column("content_hash", String(64), nullable=False),
 )
 Index("responses_store_pressed", responses.c.store_id, responses.c.pressed_at)
 Index("responses_device_boot", responses.c.device_id, responses.c.boot_id, responses.c.clock_synced)
@@ -128,8 +130,18 @@ followups = Table(
     Column("received_at", TS, nullable=False),
     Column("deleted_at", TS),
     Column("content_hash", String(64), nullable=False),
+    # the device clock at the follow-up (NULL in rows stored before migration 0004): a heartbeat corrects
+    # it like its response, and a resend is compared column by column like a response
+    Column("clock_synced", Boolean),
+    Column("boot_id", String(200)),
+    Column("uptime_ms", BigInteger),
+    Column("clock_corrected", Boolean),
+    Column("device_pressed_at", TS),
+    Column("server_corrected_at", TS),
+    Column("original_pressed_at", TS),
 )
 Index("followups_store_pressed", followups.c.store_id, followups.c.pressed_at)
+Index("followups_device_boot", followups.c.device_id, followups.c.boot_id, followups.c.clock_synced)
 
 # Counted and filtered presses per store x local date x local hour x scale x mood, kept in the same
 # transaction as the insert, so a results query reads O(days) rows.
@@ -149,6 +161,18 @@ rollup_hourly = Table(
 rollup_daily = Table(
     "rollup_daily", metadata,
     Column("store_id", ID, primary_key=True),
+    Column("local_date", String(10), primary_key=True),
+    Column("scale", Integer, primary_key=True),
+    Column("mood", Integer, primary_key=True),
+    Column("counted", Integer, nullable=False),
+    Column("filtered", Integer, nullable=False),
+)
+
+# The same counts per region x local date (the sum of its stores' rollup_daily): a region's results
+# read O(days) rows whatever its size. Rebuilt for both regions when a store moves (server.rollups).
+rollup_region_daily = Table(
+    "rollup_region_daily", metadata,
+    Column("region_id", ID, primary_key=True),
     Column("local_date", String(10), primary_key=True),
     Column("scale", Integer, primary_key=True),
     Column("mood", Integer, primary_key=True),

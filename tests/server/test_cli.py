@@ -12,7 +12,7 @@ from server import migrate
 from server.db import make_engine
 
 ADMIN = ["add-region", "add-store", "add-device", "new-code", "revoke-device", "add-user", "add-token", "list",
-         "delete-comment", "prune"]
+         "delete-comment", "prune", "move-store"]
 
 
 @pytest.mark.parametrize("args", [["server"], ["admin"], ["export"]] + [["admin", c] for c in ADMIN])
@@ -38,6 +38,11 @@ def test_cli_admin_round_trip(tmp_path, monkeypatch):
     listing = json.loads(run(cli, ["admin", "list", "--json"]).output)
     assert [s["id"] for s in listing["stores"]] == ["main-street"]
     assert run(cli, ["admin", "revoke-device", lines["device"]]).exit_code == 0
+    assert run(cli, ["admin", "add-region", "South"]).output.strip() == "south"
+    moved = run(cli, ["admin", "move-store", "main-street", "--region", "south"])
+    assert moved.exit_code == 0 and moved.output.strip() == "store main-street: region north -> south"
+    nowhere = run(cli, ["admin", "move-store", "main-street", "--region", "west"])
+    assert nowhere.exit_code != 0 and "region 'west' does not exist" in str(nowhere.exception)
     bad = run(cli, ["admin", "add-device", "--store", "nowhere"])
     assert bad.exit_code != 0 and "nowhere" in str(bad.exception)
     r = run(cli, ["export", "--store", "main-street", "--from", "2026-11-01", "--to", "2026-11-03"])

@@ -12,7 +12,7 @@ from server import tables as t
 from server.tokens import hash_secret
 from sync.protocol import AlertRule, EnrollResponse, StoreConfig
 
-from .conftest import press
+from .conftest import followup, press
 
 
 def test_enroll_code_works_once_and_token_is_stored_hashed(client, engine):
@@ -108,5 +108,32 @@ def test_heartbeat_corrects_unsynced_presses_and_moves_rollups(client, world, en
     # and the device re-sending its own corrected copy is a duplicate
     again = {**unsynced, "pressed_at": "2026-11-23T09:59:00.000Z", "clock_corrected": True,
              "device_pressed_at": unsynced["pressed_at"]}
+    r = client.post("/api/v1/responses", json={"events": [again]}, headers=world.device("s1"))
+    assert r.json()["results"][0]["status"] == "duplicate"
+
+
+def test_heartbeat_corrects_followups_and_moves_reason_counts(client, world, engine):
+    wrong = datetime(1970, 1, 1, 0, 5, tzinfo=UTC)
+    unsynced = press(1, at=wrong, clock_synced=False, uptime_ms=40_000)
+    reason = {**followup(unsynced["id"], "reason", "queue", at=wrong + timedelta(seconds=4)),
+              "clock_synced": False, "boot_id": "boot-1", "uptime_ms": 44_000}
+    comment = {**followup(unsynced["id"], "comment", "slow", at=wrong + timedelta(seconds=9)),
+               "clock_synced": False, "boot_id": "boot-1", "uptime_ms": 49_000}
+    client.post("/api/v1/responses", json={"events": [unsynced, reason, comment]}, headers=world.device("s1"))
+    assert client.post("/api/v1/heartbeat", json=hb(), headers=world.device("s1")).json()["corrected"] == 3
+    with engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(t.followups))}
+    assert rows[reason["id"]].pressed_at == "2026-11-23T09:59:04.000Z"
+    assert rows[reason["id"]].original_pressed_at == reason["pressed_at"]
+    assert rows[comment["id"]].pressed_at == "2026-11-23T09:59:09.000Z"
+    admin_h = world.user("admin")
+    then = client.get("/api/v1/stores/s1/followups", params={"from": "1970-01-01", "to": "1970-01-01"},
+                      headers=admin_h).json()
+    now = client.get("/api/v1/stores/s1/followups", params={"from": "2026-11-23", "to": "2026-11-23"},
+                     headers=admin_h).json()
+    assert then == [] and now == [{"kind": "reason", "value": "queue", "n": 1}]
+    # the device re-sending its corrected follow-up later is still a duplicate
+    again = {**reason, "pressed_at": "2026-11-23T09:59:04.000Z", "clock_corrected": True,
+             "device_pressed_at": reason["pressed_at"]}
     r = client.post("/api/v1/responses", json={"events": [again]}, headers=world.device("s1"))
     assert r.json()["results"][0]["status"] == "duplicate"

@@ -207,3 +207,98 @@ def test_ingest_flags_and_hours_in_store_local_time(client, world):
     h = client.get("/api/v1/stores/s1/hourly", params={"date": "2026-03-11"}, headers=world.user("admin")).json()
     assert h["hours"][0]["hour"] == "2026-03-11T00:00+02:00" and h["hours"][0]["n"] == 1
     assert timedelta(0) == timedelta(0)
+
+
+# --------------------------------------------------------------------------- resends told apart by columns
+
+
+def test_content_key_covers_every_field_but_the_device_correction():
+    """A field added to the protocol must take part in telling a resend from a conflict."""
+    from sync.protocol import Followup, Response
+
+    from server.ingest import CORRECTION_FIELDS, EVENT, content_key
+
+    other = {"id": "0192f7c4-8b1a-7c3e-9f00-1234567890ac", "response_id": "0192f7c4-8b1a-7c3e-9f00-1234567890ad",
+             "question_id": "q-other", "mood": 1, "scale": 5, "source": "button",
+             "pressed_at": "2026-01-01T00:00:00.000Z", "clock_synced": False, "boot_id": "boot-2",
+             "uptime_ms": 7, "flags": ["repeat"], "app_version": "9", "kind": "praise", "value": "other"}
+    base_fu = followup("0192f7c4-8b1a-7c3e-9f00-1234567890ab")
+    base_fu.update(clock_synced=True, boot_id="boot-1", uptime_ms=5)
+    for model, base in ((Response, press(3)), (Followup, base_fu)):
+        fields = set(model.model_fields) - {"type"} - set(CORRECTION_FIELDS)
+        ev = EVENT.validate_python(base)
+        key = content_key(ev, base["pressed_at"], None)
+        for name in fields:
+            changed = EVENT.validate_python({**base, name: other[name]})
+            at = other["pressed_at"] if name == "pressed_at" else base["pressed_at"]
+            assert content_key(changed, at, None) != key, f"{model.__name__}.{name} is not compared"
+
+
+def test_ingest_followup_resend_after_device_correction_is_duplicate_changed_is_conflict(client, world, engine):
+    a = press(1, clock_synced=False)
+    fu = {**followup(a["id"], "reason", "queue", at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
+          "clock_synced": False, "boot_id": "boot-1", "uptime_ms": 2000}
+    assert statuses(send(client, world, [a, fu])) == ["accepted", "accepted"]
+    corrected = {**fu, "pressed_at": "2026-11-23T09:30:00.000Z", "clock_corrected": True,
+                 "device_pressed_at": fu["pressed_at"]}
+    other_reason = {**fu, "value": "price"}
+    assert statuses(send(client, world, [corrected, other_reason])) == ["duplicate", "rejected"]
+    with engine.connect() as conn:
+        row = conn.execute(select(t.followups).where(t.followups.c.id == fu["id"])).first()
+    assert row.value == "queue" and row.pressed_at == fu["pressed_at"] and row.content_hash == ""
+    assert (row.clock_synced, row.boot_id, row.uptime_ms) == (False, "boot-1", 2000)
+
+
+def test_ingest_resend_of_a_deleted_comment_is_duplicate_and_stays_deleted(client, world, engine):
+    from server import admin
+
+    a = press(1)
+    c = followup(a["id"], "comment", "the cashier was rude")
+    send(client, world, [a, c])
+    assert admin.delete_comment(engine, c["id"])
+    assert statuses(send(client, world, [c])) == ["duplicate"]
+    with engine.connect() as conn:
+        assert conn.execute(select(t.followups.c.value).where(t.followups.c.id == c["id"])).scalar() is None
+
+
+def test_ingest_rows_stored_before_0004_are_compared_by_their_hash(client, world, engine):
+    """Rows from before migration 0004 carry the old content hash: a resend is still a duplicate."""
+    from sqlalchemy import update
+
+    from server.ingest import EVENT, legacy_content_hash
+
+    a = press(2)
+    fu = followup(a["id"], "reason", "queue")
+    send(client, world, [a, fu])
+    with engine.begin() as conn:  # as an older server stored them
+        for table, ev in ((t.responses, a), (t.followups, fu)):
+            conn.execute(update(table).where(table.c.id == ev["id"]).values(
+                content_hash=legacy_content_hash(EVENT.validate_python(ev))))
+        conn.execute(update(t.followups).where(t.followups.c.id == fu["id"]).values(
+            clock_synced=None, boot_id=None, uptime_ms=None, clock_corrected=None))
+    assert statuses(send(client, world, [a, fu])) == ["duplicate", "duplicate"]
+    assert statuses(send(client, world, [{**a, "mood": 3}, {**fu, "value": "price"}])) == ["rejected", "rejected"]
+    assert daily(client, world)["n"] == 1
+
+
+def test_ingest_times_stored_canonically_and_range_checked_as_text(client, world, engine):
+    same = [press(4, pressed_at="2026-11-23T10:00:00Z"), press(4, pressed_at="2026-11-23T12:00:00.000+02:00"),
+            press(4, pressed_at="2026-11-23T10:00:00.000Z")]
+    edges = [press(4, pressed_at="1969-12-31T23:59:59.999Z"), press(4, pressed_at="2099-12-31T23:59:59.999Z"),
+             press(4, pressed_at="2100-01-01T00:00:00.000Z"), press(4, pressed_at="0001-01-01T00:00:00+01:00"),
+             press(4, pressed_at="1970-01-01T00:00:00.000Z")]
+    r = send(client, world, same + edges)
+    assert statuses(r) == ["accepted"] * 3 + ["rejected", "accepted", "rejected", "rejected", "accepted"]
+    assert "between 1970-01-01 and 2100-01-01" in r.json()["results"][3]["reason"]
+    with engine.connect() as conn:
+        got = conn.execute(select(t.responses.c.pressed_at).where(
+            t.responses.c.id.in_([e["id"] for e in same]))).scalars().all()
+    assert got == ["2026-11-23T10:00:00.000Z"] * 3
+
+
+def test_ingest_reasons_in_plain_words(client, world):
+    bad_id = press(4, id="0192F7C4-8B1A-7C3E-9F00-1234567890AB")
+    naive = press(4, pressed_at="2026-11-23T10:00:00")
+    res = send(client, world, [bad_id, naive]).json()["results"]
+    assert "id: must be a lower-case UUID string" in res[0]["reason"]
+    assert "pressed_at: must carry a time zone offset" in res[1]["reason"]

@@ -37,3 +37,36 @@ def test_hourly_endpoint_on_dst_days(client, world):
     d = client.get("/api/v1/stores/s1/daily", params={"from": "2026-03-29", "to": "2026-10-25"},
                    headers=world.user("admin")).json()
     assert d["total"]["n"] == 3 and len(d["days"]) == 211
+
+
+def test_bucketer_gives_what_bucket_gives_in_every_kind_of_zone():
+    """The fast per-batch bucketer against the plain function: DST days, half-hour zones, a 30-minute
+    DST shift (Lord Howe), odd historic offsets (Monrovia), instants given with and without their text."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from server.ingest import ts
+    from server.localtime import Bucketer
+
+    zones = ["Europe/Helsinki", "Europe/Stockholm", "America/St_Johns", "Asia/Kolkata", "Asia/Kathmandu",
+             "Australia/Lord_Howe", "Africa/Monrovia", "Pacific/Chatham", "UTC"]
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.sampled_from(zones), st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2099, 12, 1)),
+           st.lists(st.integers(min_value=0, max_value=3 * 3600 * 1000), min_size=1, max_size=40),
+           st.booleans())
+    def check(tz, start, steps_ms, with_text):
+        b = Bucketer(tz)
+        at = start.replace(tzinfo=UTC)
+        for step in steps_ms:
+            at += timedelta(milliseconds=step)
+            at = at.replace(microsecond=at.microsecond // 1000 * 1000)
+            assert b(at, ts(at) if with_text else None) == bucket(at, tz), (tz, at)
+
+    check()
+    # and across a whole autumn DST day in Helsinki, minute by minute
+    b = Bucketer("Europe/Helsinki")
+    at = datetime(2026, 10, 24, 20, 0, tzinfo=UTC)
+    for _ in range(24 * 60):
+        assert b(at, ts(at)) == bucket(at, "Europe/Helsinki")
+        at += timedelta(minutes=1)

@@ -44,6 +44,17 @@ def test_ip_rate_limit_429(settings):
     app.state.engine.dispose()
 
 
+def test_enrolment_rate_limit_is_a_setting(settings):
+    from server.settings import Settings
+
+    assert Settings.from_env({"HYMY_ENROLL_RATE": "4"}).enroll_rate_per_min == 4
+    app = create_app(settings.with_(enroll_rate_per_min=2))
+    with TestClient(app) as client:
+        codes = [client.post("/api/v1/enroll", json={"code": "WRONG-CODE-XX"}).status_code for _ in range(4)]
+        assert codes == [404, 404, 429, 429]
+    app.state.engine.dispose()
+
+
 def test_health_ready_and_metrics(client, world):
     assert client.get("/healthz").text == "ok"
     assert client.get("/readyz").status_code == 200
