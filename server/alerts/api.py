@@ -207,6 +207,20 @@ def add_comment(request: Request, alert_id: AlertId, body: CommentBody, user: au
     return {k: r._mapping[k] for k in ("id", "author", "body", "created_at")}
 
 
+def _store_caller(request: Request, user: auth.User, store_id: str, *, manage: str | None = None):
+    """The caller, allowed to see ``store_id`` (else 404, as for an unknown store). With ``manage``
+    (what the caller does, for the 403 message) also a manager of the store or an admin, writing
+    with JSON or the CSRF token (``access.check_write``)."""
+    who = access.viewer(request, user)
+    if not who.can_see(store_id):
+        raise HTTPException(404, "store not found")
+    if manage is not None:
+        if not who.can_manage(store_id):
+            raise HTTPException(403, f"only the store's managers and admins {manage}")
+        access.check_write(request)
+    return who
+
+
 def _store_name(svc: AlertService, store_id: str) -> str:
     from server.alerts.source import store_name
 
@@ -225,9 +239,7 @@ def _channels_out(store_id: str, row) -> dict:
 
 @router.get("/stores/{store_id}/alert-channels", response_model=ChannelsOut, responses=ERR)
 def get_channels(request: Request, store_id: StoreId, user: auth.User = Depends(current_user)):
-    who = access.viewer(request, user)
-    if not who.can_see(store_id):
-        raise HTTPException(404, "store not found")
+    _store_caller(request, user, store_id)
     with service(request).engine.connect() as conn:
         row = conn.execute(select(alert_channels).where(alert_channels.c.store_id == store_id)).first()
     return _channels_out(store_id, row)
@@ -236,12 +248,7 @@ def get_channels(request: Request, store_id: StoreId, user: auth.User = Depends(
 @router.put("/stores/{store_id}/alert-channels", response_model=ChannelsOut, responses=ERR)
 def put_channels(request: Request, store_id: StoreId, body: Channels, user: auth.User = Depends(current_user)):
     """Replace the store's channels. Omitting ``webhook_secret`` keeps the current one."""
-    who = access.viewer(request, user)
-    if not who.can_see(store_id):
-        raise HTTPException(404, "store not found")
-    if not who.can_manage(store_id):
-        raise HTTPException(403, "only the store's managers and admins change its alert channels")
-    access.check_write(request)
+    _store_caller(request, user, store_id, manage="change its alert channels")
     svc = service(request)
     with writing(svc.engine) as conn:
         old = conn.execute(select(alert_channels).where(alert_channels.c.store_id == store_id)).first()
@@ -264,9 +271,7 @@ MAX_RULES = 20
 @router.get("/stores/{store_id}/alert-rules", response_model=list[AlertRule], responses=ERR)
 def get_rules(request: Request, store_id: StoreId, user: auth.User = Depends(current_user)):
     """The store's alert rules (the same list kiosks get in their store config)."""
-    who = access.viewer(request, user)
-    if not who.can_see(store_id):
-        raise HTTPException(404, "store not found")
+    _store_caller(request, user, store_id)
     with service(request).engine.connect() as conn:
         cfg = store_config(conn, store_id)
     if cfg is None:
@@ -279,12 +284,7 @@ def put_rules(request: Request, store_id: StoreId, body: Annotated[list[AlertRul
               user: auth.User = Depends(current_user)):
     """Replace the store's alert rules. Kiosks get them with their next config pull (the ETag changes);
     the store is evaluated at once, so the episode of a removed or relaxed rule closes now."""
-    who = access.viewer(request, user)
-    if not who.can_see(store_id):
-        raise HTTPException(404, "store not found")
-    if not who.can_manage(store_id):
-        raise HTTPException(403, "only the store's managers and admins change its alert rules")
-    access.check_write(request)
+    _store_caller(request, user, store_id, manage="change its alert rules")
     ids = [r.id for r in body]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
@@ -301,12 +301,7 @@ def put_rules(request: Request, store_id: StoreId, body: Annotated[list[AlertRul
 @router.post("/stores/{store_id}/alert-channels/test", responses=ERR)
 def test_channels(request: Request, store_id: StoreId, user: auth.User = Depends(current_user)):
     """Send a test notice to the store's channels now; answers what each channel did."""
-    who = access.viewer(request, user)
-    if not who.can_see(store_id):
-        raise HTTPException(404, "store not found")
-    if not who.can_manage(store_id):
-        raise HTTPException(403, "only the store's managers and admins test its alert channels")
-    access.check_write(request)
+    who = _store_caller(request, user, store_id, manage="test its alert channels")
     svc = service(request)
     now = svc.clock()
     ev = Evaluation(rule_id="test", kind="negative_share", active=True, n=4, value=50.0, threshold=50.0,
