@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import closing
 
 import pytest
 from gpiozero import Device
@@ -16,20 +17,16 @@ from .conftest import LAMP, wait_for
 
 
 def test_staffalert_lamp_on_and_off_drive_the_pin(factory):
-    lamp = StaffAlert(LAMP, pin_factory=factory)
-    try:
+    with closing(StaffAlert(LAMP, pin_factory=factory)) as lamp:
         assert factory.pin(LAMP).state is False and not lamp.is_active
         lamp.on()
         assert factory.pin(LAMP).state is True and lamp.is_active
         lamp.off()
         assert factory.pin(LAMP).state is False and not lamp.is_active
-    finally:
-        lamp.close()
 
 
 def test_staffalert_blink_toggles_the_pin_until_off(factory):
-    lamp = StaffAlert(LAMP, "lamp", pin_factory=factory)
-    try:
+    with closing(StaffAlert(LAMP, "lamp", pin_factory=factory)) as lamp:
         lamp.blink(0.02, 0.02)
         assert lamp.is_active
         pin = factory.pin(LAMP)
@@ -39,19 +36,14 @@ def test_staffalert_blink_toggles_the_pin_until_off(factory):
         n = len(pin.states)
         time.sleep(0.1)
         assert len(pin.states) == n  # stopped
-    finally:
-        lamp.close()
 
 
 def test_staffalert_buzzer_beeps(factory):
-    buzzer = StaffAlert(LAMP, "buzzer", pin_factory=factory)
-    try:
+    with closing(StaffAlert(LAMP, "buzzer", pin_factory=factory)) as buzzer:
         buzzer.blink(0.02, 0.02)
         assert wait_for(lambda: len(factory.pin(LAMP).states) >= 4)
         buzzer.on()
         assert factory.pin(LAMP).state is True
-    finally:
-        buzzer.close()
     assert factory.pin(LAMP).state is False
 
 
@@ -65,12 +57,9 @@ def test_open_staff_alert_is_none_without_a_pin(factory):
 
 
 def test_open_staff_alert_opens_the_configured_kind(factory):
-    alert = open_staff_alert(parse_config({"pins": {"staff_alert": LAMP, "staff_alert_kind": "buzzer"}}),
-                             pin_factory=factory)
-    try:
+    config = parse_config({"pins": {"staff_alert": LAMP, "staff_alert_kind": "buzzer"}})
+    with closing(open_staff_alert(config, pin_factory=factory)) as alert:
         assert alert.kind == "buzzer" and alert.pin == LAMP
-    finally:
-        alert.close()
 
 
 def test_open_staff_alert_without_gpio_logs_one_line_and_is_none(monkeypatch, caplog):

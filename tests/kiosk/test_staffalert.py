@@ -9,34 +9,20 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from gpiozero.pins.mock import MockFactory
 
 from kiosk.capture import Recorder
-from kiosk.clock import ClockReading
 from kiosk.staffalert import LocalAlertMonitor
 from kiosk.store import Store
 from sync.protocol import AlertRule, default_store_config
+from tests.hardware import conftest as hw
+from tests.hardware.conftest import StepClock
 
 PIN = 17
-T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday 12:00 in Helsinki
-
-
-class StepClock:
-    """The kiosk's clock, moved by the test: wall time plus a monotonic uptime."""
-
-    def __init__(self, start: datetime = T0):
-        self.now = start
-        self.start = start
-
-    def __call__(self) -> ClockReading:
-        return ClockReading(wall=self.now, synced=True, boot_id="boot-1",
-                            uptime_ms=int((self.now - self.start).total_seconds() * 1000))
-
-    def advance(self, **kw) -> None:
-        self.now += timedelta(**kw)
+factory = hw.factory  # the fixture: gpiozero's MockFactory pins, reset after each test
 
 
 def make_lamp(factory: MockFactory):
@@ -47,13 +33,6 @@ def make_lamp(factory: MockFactory):
 
         return LED(PIN, pin_factory=factory)
     return StaffAlert(PIN, kind="lamp", pin_factory=factory)
-
-
-@pytest.fixture
-def factory():
-    f = MockFactory()
-    yield f
-    f.reset()
 
 
 @pytest.fixture
