@@ -24,6 +24,8 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+from timings import summarize  # bench/timings.py: this folder is sys.path[0] until below
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
@@ -40,11 +42,6 @@ from server.settings import Settings  # noqa: E402
 from server.testing import serve  # noqa: E402
 from sync.protocol import AlertRule, default_store_config  # noqa: E402
 from tests.alerts.servers import WebhookReceiver  # noqa: E402
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def event(mood: int, at) -> dict:
@@ -86,12 +83,11 @@ def bench_webhook(rounds: int, workdir: Path) -> None:
             post_ms.append((t1 - t0) * 1000)
             hook_ms.append((got[seen].at - t0) * 1000)
     print(f"press -> webhook, {rounds} rounds (SQLite, loopback):")
-    print(f"  POST /api/v1/responses round trip  p50 {pct(post_ms, 50):7.1f} ms  p95 {pct(post_ms, 95):7.1f} ms  "
-          f"max {max(post_ms):7.1f} ms")
-    print(f"  crossing press -> webhook received p50 {pct(hook_ms, 50):7.1f} ms  p95 {pct(hook_ms, 95):7.1f} ms  "
-          f"max {max(hook_ms):7.1f} ms")
-    print(f"  ratio webhook p95 / POST p95: {pct(hook_ms, 95) / pct(post_ms, 95):.2f}x   "
-          f"(requirement: within 5000 ms; worst was {max(hook_ms):.0f} ms)")
+    post, hook = summarize(post_ms), summarize(hook_ms)
+    for label, s in (("POST /api/v1/responses round trip ", post), ("crossing press -> webhook received", hook)):
+        print(f"  {label} p50 {s.p50:7.1f} ms  p95 {s.p95:7.1f} ms  max {s.max:7.1f} ms")
+    print(f"  ratio webhook p95 / POST p95: {hook.p95 / post.p95:.2f}x   "
+          f"(requirement: within 5000 ms; worst was {hook.max:.0f} ms)")
 
 
 def bench_evaluate(repeats: int) -> None:

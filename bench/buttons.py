@@ -23,11 +23,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from timings import latency_table  # bench/timings.py: this folder is sys.path[0] until below
 
 ROOT = Path(__file__).resolve().parent.parent
 # This file is bench/buttons.py: keep its folder off sys.path so imports find the packages.
@@ -47,13 +48,6 @@ from sync.protocol import default_store_config  # noqa: E402
 
 BUTTONS = [5, 6, 13, 19]
 LEDS = [17, 27, 22, 23]
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The ``p``-th percentile (0..100) by nearest rank."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[k]
 
 
 def run(presses: int, rounds: int, base: Path, pwm: bool) -> dict[str, list[float]]:
@@ -128,17 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         fs = os.statvfs(base)
     print(f"button latency ({'PWM' if args.pwm else 'plain'} LEDs), {presses} presses and commits, interleaved "
           f"in {rounds} rounds, dir {base.parent} (block size {fs.f_bsize})")
-    print(f"{'':16} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'mean ms':>9}")
-    stats = {}
-    for name, t in timings.items():
-        stats[name] = (percentile(t, 50), percentile(t, 99), max(t), statistics.fmean(t))
-        print(f"{name:16} {stats[name][0]:9.3f} {stats[name][1]:9.3f} {stats[name][2]:9.3f} {stats[name][3]:9.3f}")
+    stats = latency_table(timings, 16)
     led, commit = stats["edge->LED"], stats["commit"]
-    ratio = led[1] / commit[1]
-    print(f"ratio edge->LED / commit: p50 {led[0] / commit[0]:.2f}x, p99 {ratio:.2f}x "
+    ratio = led.p99 / commit.p99
+    print(f"ratio edge->LED / commit: p50 {led.p50 / commit.p50:.2f}x, p99 {ratio:.2f}x "
           f"(target p99 < 2x: {'met' if ratio < 2.0 else 'NOT met'})")
     print(f"LED after commit (edge->LED - edge->committed), p50: "
-          f"{(stats['edge->LED'][0] - stats['edge->committed'][0]) * 1000:.1f} us")
+          f"{(led.p50 - stats['edge->committed'].p50) * 1000:.1f} us")
     return 0
 
 

@@ -26,12 +26,12 @@ import argparse
 import json
 import os
 import sqlite3
-import statistics
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
+
+from timings import latency_table, time_ms  # bench/timings.py: this folder is sys.path[0] until below
 
 ROOT = Path(__file__).resolve().parent.parent
 # This file is bench/capture.py: keep its folder off sys.path so imports find the packages.
@@ -45,13 +45,6 @@ from kiosk.storeconfig import StoreConfigCache, write_store_config  # noqa: E402
 from sync.protocol import default_store_config  # noqa: E402
 
 ALWAYS_OPEN = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The ``p``-th percentile (0..100) by nearest rank."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[k]
 
 
 class Floor:
@@ -119,11 +112,7 @@ def run(presses: int, rounds: int, base: Path) -> dict[str, list[float]]:
                  ("schema", schema.press))
         order = order[r % 3:] + order[: r % 3]
         for name, fn in order:
-            out = timings[name]
-            for _ in range(per_round):
-                t0 = time.perf_counter_ns()
-                fn()
-                out.append((time.perf_counter_ns() - t0) / 1e6)
+            timings[name].extend(time_ms(fn, per_round))
     store.close()
     floor.conn.close()
     schema.conn.close()
@@ -144,18 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         fs = os.statvfs(base)
     print(f"capture latency, {presses} presses each, interleaved in {rounds} rounds, dir {base.parent} "
           f"(block size {fs.f_bsize})")
-    print(f"{'':8} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'mean ms':>9}")
-    stats = {}
-    for name in ("floor", "schema", "hymy"):
-        t = timings[name]
-        stats[name] = (percentile(t, 50), percentile(t, 99), max(t), statistics.fmean(t))
-        print(f"{name:8} {stats[name][0]:9.3f} {stats[name][1]:9.3f} {stats[name][2]:9.3f} {stats[name][3]:9.3f}")
-    p50r = stats["hymy"][0] / stats["floor"][0]
-    p99r = stats["hymy"][1] / stats["floor"][1]
+    stats = latency_table({name: timings[name] for name in ("floor", "schema", "hymy")}, 8)
+    p50r = stats["hymy"].p50 / stats["floor"].p50
+    p99r = stats["hymy"].p99 / stats["floor"].p99
     verdict = "met" if p99r <= 2.0 else "NOT met"
     print(f"ratio hymy/floor: p50 {p50r:.2f}x, p99 {p99r:.2f}x (target p99 <= 2x: {verdict})")
-    print(f"ratio hymy/schema (Python layer only): p50 {stats['hymy'][0] / stats['schema'][0]:.2f}x, "
-          f"p99 {stats['hymy'][1] / stats['schema'][1]:.2f}x")
+    print(f"ratio hymy/schema (Python layer only): p50 {stats['hymy'].p50 / stats['schema'].p50:.2f}x, "
+          f"p99 {stats['hymy'].p99 / stats['schema'].p99:.2f}x")
     return 0
 
 

@@ -16,13 +16,14 @@ import argparse
 import json
 import random
 import sqlite3
-import statistics
 import sys
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
+
+from timings import Summary, summarize, time_ms  # bench/timings.py: this folder is sys.path[0] until below
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -179,21 +180,22 @@ def measure(db: Path, repeats: int) -> None:
         ("admin store settings", "admin", f"/admin/stores/{first_store}"),
         ("account", "store", "/account"),
     ]
+
+    def page_ms(c: TestClient, path: str) -> Summary:
+        """Milliseconds of ``repeats`` requests of ``path``, each of which must answer 200."""
+        codes: list[int] = []
+        ms = summarize(time_ms(lambda: codes.append(c.get(path).status_code), repeats))
+        assert codes == [200] * repeats, (path, codes)
+        return ms
+
     print(f"{'page':40s} {'p50 ms':>8s} {'p95 ms':>8s} {'x floor':>8s}")
     floor = None
     worst = 0.0
     for name, user, path in pages:
         c = clients[user]
         assert c.get(path).status_code == 200, path  # warm-up
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            r = c.get(path)
-            times.append((time.perf_counter() - t0) * 1000)
-            assert r.status_code == 200, (path, r.status_code)
-        times.sort()
-        p50 = statistics.median(times)
-        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        ms = page_ms(c, path)
+        p50, p95 = ms.p50, ms.p95
         if floor is None:
             floor = p50
         else:

@@ -40,15 +40,15 @@ import json
 import os
 import random
 import secrets
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+
+from timings import summarize  # bench/timings.py: this folder is sys.path[0] until below
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -64,7 +64,7 @@ from server import tables as t  # noqa: E402
 from server.db import make_engine  # noqa: E402
 from server.ingest import ingest  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
-from server.testing import free_port  # noqa: E402
+from server.testing import run_server_process  # noqa: E402
 from sync.protocol import default_store_config  # noqa: E402
 
 DEVICES_PER_STORE = 50
@@ -142,35 +142,18 @@ def prepare(url: str, devices: int) -> list[str]:
     return codes
 
 
-@contextlib.contextmanager
-def server_process(url: str):
-    """``hymy server`` in its own process; yields (base URL, pid)."""
-    port = free_port()
-    env = {**os.environ, "HYMY_DATABASE_URL": url, "HYMY_DEVICE_RATE": "0", "HYMY_IP_RATE": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "hymy", "server", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.poll() is not None else ""
-                raise SystemExit(f"hymy server did not start (exit {proc.poll()}): {err}")
-            time.sleep(0.1)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
+def server_pid(base_url: str) -> int:
+    """Pid of this process's child serving ``base_url`` (``run_server_process``'s server), from /proc."""
+    port = str(urlsplit(base_url).port).encode()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            args = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue  # a process that ended meanwhile
+        if ppid == os.getpid() and b"--port" in args and port in args:
+            return int(stat.parent.name)
+    raise SystemExit(f"no child process of this one serves {base_url}")
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -279,11 +262,6 @@ def _sqlite_floor(root: Path):
     yield f"sqlite:///{root / 'floor.db'}"
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, round(p / 100 * len(values)) - 1))] if values else float("nan")
-
-
 def bench(kind: str, args) -> None:
     print(f"\n-- {kind}: {args.devices} kiosks, {args.seconds:g} s, batches of {args.batch}, "
           f"one every {args.interval:g} s per kiosk")
@@ -293,7 +271,9 @@ def bench(kind: str, args) -> None:
             t0 = time.perf_counter()
             codes = prepare(url, args.devices)
             print(f"  organisation + {len(codes)} enrolment codes in {time.perf_counter() - t0:.1f} s")
-            with server_process(url) as (base, pid):
+            # the limits per device and per address off: a fleet's devices come from many addresses
+            with run_server_process(url, env={"HYMY_DEVICE_RATE": "0", "HYMY_IP_RATE": "0"}, timeout_s=60) as base:
+                pid = server_pid(base)
                 tally, elapsed = asyncio.run(run_fleet(base, codes, args.seconds, args.batch, args.interval))
                 rss, hwm = rss_mb(pid)
             engine = make_engine(url)
@@ -308,8 +288,8 @@ def bench(kind: str, args) -> None:
     print(f"  offered load:       about {offered:.0f} events/s ({args.devices} x {args.batch} / {args.interval:g} s)")
     print(f"  requests:           {requests} ({requests / elapsed:.0f}/s)")
     print(f"  accepted events/s:  {rate:.0f}  ({tally.accepted} events in {elapsed:.1f} s)")
-    print(f"  latency p50 / p99:  {pct(tally.latencies, 50) * 1000:.1f} ms / {pct(tally.latencies, 99) * 1000:.1f} ms"
-          f"  (mean {statistics.fmean(tally.latencies) * 1000 if requests else float('nan'):.1f} ms)")
+    lat = summarize(tally.latencies)  # seconds; all nan when there were no requests
+    print(f"  latency p50 / p99:  {lat.p50 * 1000:.1f} ms / {lat.p99 * 1000:.1f} ms  (mean {lat.mean * 1000:.1f} ms)")
     print(f"  errors:             {tally.errors} (HTTP {tally.http_errors or 'none'}, unanswered twice "
           f"{tally.lost_batches}, rejected {tally.rejected}, duplicate {tally.duplicate}, "
           f"enrol {tally.enrol_errors})")

@@ -22,13 +22,14 @@ import argparse
 import os
 import random
 import secrets
-import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
+
+from timings import summarize, time_ms  # bench/timings.py: this folder is sys.path[0] until below
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -146,16 +147,6 @@ def fill(engine, n_responses: int, n_stores: int, start: date) -> list[str]:
     return stores
 
 
-def timed(fn, runs: int) -> tuple[float, float]:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
-
-
 def bench_results(name: str, url: str, n_responses: int, n_stores: int, runs: int) -> None:
     engine = make_engine(url)
     upgrade(engine)
@@ -174,8 +165,8 @@ def bench_results(name: str, url: str, n_responses: int, n_stores: int, runs: in
         }
         for label, fn in cases.items():
             fn()  # warm
-            p50, p95 = timed(fn, runs)
-            print(f"results {name:10s} {label:42s} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms (target p95 < 50 ms)")
+            ms = summarize(time_ms(fn, runs))
+            print(f"results {name:10s} {label:42s} p50 {ms.p50:7.2f} ms  p95 {ms.p95:7.2f} ms (target p95 < 50 ms)")
     engine.dispose()
 
 

@@ -22,12 +22,13 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from timings import percentile  # bench/timings.py: this folder is sys.path[0] until below
 
 ROOT = Path(__file__).resolve().parent.parent
 # This file is bench/kiosk.py: keep its folder off sys.path so ``import kiosk`` finds the package.
@@ -148,11 +149,6 @@ def _run(kind: str, touches: int) -> tuple[float, dict | None]:
     return start, result
 
 
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer starts and touches (about half a minute)")
@@ -173,9 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         first, result = _run(kind, touches)
         start_times[kind].append(first)
         lat = [v * 1000 for v in result["latencies"]]
-        measured[kind] = {"start_s": statistics.median(start_times[kind]), "rss_mb": result["rss_mb"],
+        measured[kind] = {"start_s": percentile(start_times[kind], 50), "rss_mb": result["rss_mb"],
                           "rss_start_mb": result["rss_start_mb"], "frames": result["frames"],
-                          "p50_ms": _pct(lat, 50), "p99_ms": _pct(lat, 99), "n": len(lat)}
+                          "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99), "n": len(lat)}
     b, k = measured["bare"], measured["kiosk"]
     print(f"kiosk screen benchmark ({WIDTH}x{HEIGHT}, maxfps {MAXFPS}, SDL_VIDEODRIVER="
           f"{os.environ.get('SDL_VIDEODRIVER', 'offscreen')}, {starts + 1} starts, {touches} touches each)")

@@ -21,11 +21,9 @@ Usage: ``python bench/sync.py [--quick] [--events N] [--presses N]``. ``--quick`
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,10 +32,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from timings import summarize  # bench/timings.py: this folder is sys.path[0] until below
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import requests  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from hymy.timestamps import utcnow  # noqa: E402
@@ -50,34 +49,9 @@ from server import tables as t  # noqa: E402
 from server.db import make_engine  # noqa: E402
 from server.ingest import ingest  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
-from server.testing import free_port  # noqa: E402
+from server.testing import run_server_process  # noqa: E402
 from sync.agent import Agent  # noqa: E402
 from sync.protocol import default_store_config  # noqa: E402
-
-
-@contextlib.contextmanager
-def server_process(database_url: str):
-    """``hymy server`` in its own process on a free loopback port (as in production: not sharing our GIL)."""
-    port = free_port()
-    env = {**os.environ, "HYMY_DATABASE_URL": database_url, "HYMY_DEVICE_RATE": "0", "HYMY_IP_RATE": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "hymy", "server", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"hymy server did not start (exit {proc.poll()})")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(15)
 
 
 def device_config(root: Path, url: str, code: str) -> Path:
@@ -225,11 +199,6 @@ def idle_cpu(root: Path, url: str, code: str, seconds: float) -> float:
         proc.wait(10)
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, round(p / 100 * len(values)) - 1))]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10,000 events, 25 presses (about a minute)")
@@ -245,7 +214,8 @@ def main() -> None:
         database_url = f"sqlite:///{root / 'server.db'}"
         engine = make_engine(database_url)
         upgrade(engine)
-        with server_process(database_url) as url:
+        # ``hymy server`` in its own process (as in production: not sharing our GIL), request limits off
+        with run_server_process(database_url, env={"HYMY_DEVICE_RATE": "0", "HYMY_IP_RATE": "0"}, timeout_s=60) as url:
             codes = []
             for name in ("drain", "latency", "idle"):
                 sid = admin.create_store(engine, f"Bench {name}")
@@ -266,10 +236,10 @@ def main() -> None:
             print(f"drain  agent -> HTTP+gzip -> server:           {rate:10,.0f} events/s "
                   f"({n:,} in {secs:.2f} s) = {rate / floor:.0%} of the floor (target >= 50 %)")
             (root / "latency").mkdir()
-            lat = latency(root / "latency", url, engine, codes[1], presses)
-            if lat:
-                print(f"latency press -> visible on server: p50 {statistics.median(lat) * 1000:.0f} ms, "
-                      f"p95 {pct(lat, 95) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms over {len(lat)} presses "
+            lat = summarize(latency(root / "latency", url, engine, codes[1], presses))  # seconds
+            if lat.n:
+                print(f"latency press -> visible on server: p50 {lat.p50 * 1000:.0f} ms, "
+                      f"p95 {lat.p95 * 1000:.0f} ms, max {lat.max * 1000:.0f} ms over {lat.n} presses "
                       f"(target p95 < 2000 ms)")
             (root / "idle").mkdir()
             idle = idle_cpu(root / "idle", url, codes[2], 3.0 if args.quick else 10.0)
@@ -278,8 +248,8 @@ def main() -> None:
             engine.dispose()
             print(json.dumps({"events": n, "floor_eps": round(floor), "drain_eps": round(rate),
                               "drain_vs_floor": round(rate / floor, 3), "drain_s": round(secs, 2),
-                              "latency_p50_ms": round(statistics.median(lat) * 1000) if lat else None,
-                              "latency_p95_ms": round(pct(lat, 95) * 1000) if lat else None,
+                              "latency_p50_ms": round(lat.p50 * 1000) if lat.n else None,
+                              "latency_p95_ms": round(lat.p95 * 1000) if lat.n else None,
                               "idle_cpu_ms_per_s": round(idle, 2)}))
 
 
