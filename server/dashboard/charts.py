@@ -83,6 +83,29 @@ def _text(x: float, y: float, text: str, size: float = 20, anchor: str = "middle
             f'font-weight="{weight}">{escape(text)}</text>')
 
 
+# --------------------------------------------------------------------------- marks (what charts draw)
+
+
+class _Confidence:
+    """``low``: fewer than ``LOW_CONFIDENCE_N`` counted presses (``n``), so the mark is drawn pale."""
+
+    __slots__ = ()
+    n: int
+
+    @property
+    def low(self) -> bool:
+        return self.n < LOW_CONFIDENCE_N
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark(_Confidence):
+    """One labelled mark of a chart: ``label``, ``value`` 0-100 (None = no presses), ``n`` counted presses."""
+
+    label: str
+    value: float | None
+    n: int
+
+
 # --------------------------------------------------------------------------- faces bar
 
 
@@ -117,16 +140,8 @@ def faces_bar(counts: Sequence[int], scale: int, labels: Sequence[str] | None = 
 
 
 @dataclass(frozen=True, slots=True)
-class Bar:
+class Bar(_Mark):
     """One bar: ``label`` under it, ``value`` 0-100 (None = no presses), ``n`` counted presses."""
-
-    label: str
-    value: float | None
-    n: int
-
-    @property
-    def low(self) -> bool:
-        return self.n < LOW_CONFIDENCE_N
 
 
 def bar_chart(bars: Sequence[Bar], label: str, width: float = 640, height: float = 260,
@@ -178,16 +193,8 @@ def _axis_0_100(left: float, top: float, plot_w: float, plot_h: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Point:
+class Point(_Mark):
     """One day of a trend: ``label`` (e.g. "23.11."), ``value`` 0-100 or None, ``n`` counted presses."""
-
-    label: str
-    value: float | None
-    n: int
-
-    @property
-    def low(self) -> bool:
-        return self.n < LOW_CONFIDENCE_N
 
 
 def trend_chart(points: Sequence[Point], label: str, width: float = 760, height: float = 250,
@@ -254,13 +261,11 @@ def trend_chart(points: Sequence[Point], label: str, width: float = 760, height:
 
 
 @dataclass(frozen=True, slots=True)
-class Cell:
+class Cell(_Confidence):
+    """One heat-map cell: ``value`` 0-100 (None = no presses), ``n`` counted presses."""
+
     value: float | None
     n: int
-
-    @property
-    def low(self) -> bool:
-        return self.n < LOW_CONFIDENCE_N
 
 
 def heatmap(rows: Sequence[Sequence[Cell]], row_labels: Sequence[str], col_labels: Sequence[str],
