@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from hymy import notify
 from hymy.errors import NotEnrolled, StoreError, SyncError
@@ -42,6 +43,7 @@ from sync.protocol import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 from sync.watch import POLL_S, ChangeWatcher
 
 log = logging.getLogger("hymy.sync")
+_T = TypeVar("_T")
 
 #: What ``meta.enrolment`` says after a 401/403 (``hymy status`` and the maintenance screen show it).
 REVOKED = "revoked: device not enrolled or revoked"
@@ -422,13 +424,8 @@ class Agent:
             disk_mb=disk_free_mb(self.config.data_dir if self.config.data_dir.exists() else self.store.path.parent),
             temp_c=cpu_temp_c(), config_etag=etag,
         )
-        try:
-            result = self.client.heartbeat(beat)
-        except NotEnrolled as exc:
-            self._unauthorized(str(exc))
-            return False
-        except SyncError as exc:
-            log.info("heartbeat failed: %s", exc)
+        result = self._server_call("heartbeat", lambda: self.client.heartbeat(beat))
+        if result is None:
             return False
         self._set_enrolment("enrolled")
         if self.policy.unauthorized:  # the token works again (e.g. re-enrolled): deliver at once
@@ -450,15 +447,8 @@ class Agent:
             pass
         except (OSError, ValueError) as exc:
             log.warning("%s", exc)
-        try:
-            answer = self.client.get_config(etag)
-        except NotEnrolled as exc:
-            self._unauthorized(str(exc))
-            return False
-        except SyncError as exc:
-            log.info("config pull failed: %s", exc)
-            return False
-        if not answer.changed or answer.body is None:
+        answer = self._server_call("config pull", lambda: self.client.get_config(etag))
+        if answer is None or not answer.changed or answer.body is None:
             return False
         try:
             new = parse_config(answer.body)
@@ -470,6 +460,17 @@ class Agent:
         write_store_config(path, new, answer.etag)
         log.info("new store config %s for %s", answer.etag, new.store_name)
         return True
+
+    def _server_call(self, what: str, request: Callable[[], _T]) -> _T | None:
+        """``request()`` (a heartbeat or config pull) or None when it failed: a refused token stops
+        delivery (``_unauthorized``), any other SyncError is logged at INFO as ``"<what> failed: ..."``."""
+        try:
+            return request()
+        except NotEnrolled as exc:
+            self._unauthorized(str(exc))
+        except SyncError as exc:
+            log.info("%s failed: %s", what, exc)
+        return None
 
     def correct_clock(self) -> int:
         """Once the kernel clock is synced, correct unsent presses of this boot recorded before it was."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import ssl
 import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from hymy.timestamps import utcnow
@@ -81,3 +85,35 @@ class SlamServer:
 
     def close(self):
         self.sock.close()
+
+
+@contextlib.contextmanager
+def answering_server(answer: bytes, on_post: Callable[[BaseHTTPRequestHandler, bytes], None], *,
+                     content_type: str | None = None, tls: ssl.SSLContext | None = None) -> Iterator[int]:
+    """A real HTTP/1.1 server on a free loopback port (HTTPS with ``tls``) that answers every POST
+    200 with ``answer``, after ``on_post(handler, request_body)``; yields its port, shut down on exit."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            on_post(self, self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            self.send_response(200)
+            if content_type:
+                self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()

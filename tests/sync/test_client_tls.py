@@ -10,13 +10,12 @@ import json
 import shutil
 import ssl
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from hymy.errors import SyncError
 from sync.client import Client, Token
+from tests.sync.helpers import answering_server
 
 
 @pytest.fixture(scope="module")
@@ -30,32 +29,12 @@ def tls_server(tmp_path_factory):
         check=True, capture_output=True,
     )
     seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            seen.append(self.headers.get("Authorization", ""))
-            body = json.dumps({"results": []}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(d / "cert.pem", d / "key.pem")
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    yield f"https://127.0.0.1:{server.server_address[1]}", d / "cert.pem", seen
-    server.shutdown()
-    server.server_close()
+    answer = json.dumps({"results": []}).encode()
+    with answering_server(answer, lambda handler, body: seen.append(handler.headers.get("Authorization", "")),
+                          content_type="application/json", tls=ctx) as port:
+        yield f"https://127.0.0.1:{port}", d / "cert.pem", seen
 
 
 def test_untrusted_certificate_is_refused(tls_server):

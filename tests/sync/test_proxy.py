@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import requests
 
+from tests.sync.helpers import answering_server
 from tests.sync.proxy import FaultProxy, FaultRates
 
 
 @pytest.fixture
 def upstream():
     seen: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self):
-            seen.append(self.rfile.read(int(self.headers["Content-Length"])))
-            body = b'{"ok":true}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    yield server.server_address[1], seen
-    server.shutdown()
-    server.server_close()
+    with answering_server(b'{"ok":true}', lambda handler, body: seen.append(body)) as port:
+        yield port, seen
 
 
 def _post(port):
