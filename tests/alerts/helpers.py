@@ -3,6 +3,8 @@ stored through the server's own ingest (``server.ingest.ingest``)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from hymy.timestamps import format_ts
@@ -51,3 +53,22 @@ def press(engine, store_id: str, device_id: str, *events: dict, tz="Europe/Helsi
     out = ingest(engine, device_id, store_id, tz, list(events))
     assert out.rejected == 0, out.results
     return out
+
+
+def run_together(calls: Iterable[Callable[[], Iterable]], timeout_s: float) -> list:
+    """Start every call in its own thread, released at once by a barrier (as several server instances
+    would race); wait up to ``timeout_s`` seconds for each; return their results, concatenated."""
+    calls = list(calls)
+    barrier = threading.Barrier(len(calls))
+    results: list = []
+
+    def run(call):
+        barrier.wait()
+        results.extend(call())
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout_s)
+    return results

@@ -3,7 +3,6 @@ episodes fire once, clear by themselves, survive several instances, are acknowle
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from server.alerts.smtp import SmtpSettings
 from server.alerts.tables import alert_channels, alert_comments, alert_deliveries, alert_episodes
 from server.alerts.webhook import verify
 from sync.protocol import AlertRule
-from tests.alerts.helpers import add_store, followup, press, response
+from tests.alerts.helpers import add_store, followup, press, response, run_together
 from tests.alerts.servers import WebhookReceiver, smtp_server
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday 12:00 in Helsinki
@@ -45,12 +44,18 @@ def unhappy_run(engine, sid, dev, start=T0, moods=(1, 4, 2, 1)):
     return events
 
 
-def test_engine_fires_once_per_episode_and_clears_as_time_passes(db):
+def fired(db):
+    """A store whose unhappy run has just fired one alert: (store_id, device_id, clock, service, notice)."""
     sid, dev = add_store(db)
     clock = Clock()
     svc = service(db, clock)
     unhappy_run(db, sid, dev)
     (n,) = svc.evaluate_store(sid)
+    return sid, dev, clock, svc, n
+
+
+def test_engine_fires_once_per_episode_and_clears_as_time_passes(db):
+    sid, dev, clock, svc, n = fired(db)
     assert n.event == "alert.fired" and n.n == 4 and n.value == 75.0 and n.store_name == "Kauppa Keskusta"
     for _ in range(3):  # more unhappy presses: the condition persists, no storm
         clock.at += timedelta(seconds=20)
@@ -109,28 +114,13 @@ def test_engine_several_instances_announce_an_episode_once(database, request):
     sid, dev = add_store(db)
     unhappy_run(db, sid, dev)
     services = [service(db, Clock()) for _ in range(4)]
-    results: list = []
-    barrier = threading.Barrier(len(services))
-
-    def run(svc):
-        barrier.wait()
-        results.extend(svc.evaluate_store(sid))
-
-    threads = [threading.Thread(target=run, args=(s,)) for s in services]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
+    results = run_together([lambda svc=svc: svc.evaluate_store(sid) for svc in services], timeout_s=10)
     assert [n.event for n in results] == ["alert.fired"]
     assert len(episodes(db)) == 1
 
 
 def test_engine_acknowledge_closes_for_people_without_refiring(db):
-    sid, dev = add_store(db)
-    clock = Clock()
-    svc = service(db, clock)
-    unhappy_run(db, sid, dev)
-    (n,) = svc.evaluate_store(sid)
+    sid, dev, clock, svc, n = fired(db)
     ack = svc.acknowledge(n.alert_id, "manager", "talked to the customer")
     assert ack.event == "alert.acknowledged" and ack.acknowledged_by == "manager" and ack.status == "acknowledged"
     assert svc.acknowledge(n.alert_id, "manager") is None  # idempotent

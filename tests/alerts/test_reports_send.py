@@ -3,7 +3,6 @@ even with several scheduler instances on one database."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from server.alerts.smtp import SmtpSettings
 from server.alerts.tables import alert_channels, report_sends
 from server.reports import data as report_data
 from server.reports.scheduler import ReportScheduler
-from tests.alerts.helpers import add_store, followup, press, response
+from tests.alerts.helpers import add_store, followup, press, response, run_together
 from tests.alerts.servers import smtp_server
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -91,18 +90,7 @@ def test_report_several_instances_send_each_report_once(database, request):
     with smtp_server() as (port, sink):
         smtp = SmtpSettings(host="127.0.0.1", port=port, sender="hymy@shop.example")
         scheds = [ReportScheduler(db, smtp, instance=f"i{i}") for i in range(4)]
-        barrier = threading.Barrier(len(scheds))
-        sent: list = []
-
-        def run(s):
-            barrier.wait()
-            sent.extend(s.run_once(now))
-
-        threads = [threading.Thread(target=run, args=(s,)) for s in scheds]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        sent = run_together([lambda s=s: s.run_once(now) for s in scheds], timeout_s=30)
         sink.wait_for(3, timeout_s=3)
     # yesterday (Sunday 22.11), today (Monday 23.11) and the week 16.-22.11., each exactly once
     assert sorted((s.period, s.local_date) for s in sent) == [
