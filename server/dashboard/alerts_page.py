@@ -14,7 +14,7 @@ from hymy.hours import zone
 from hymy.timestamps import parse_ts
 
 from . import i18n
-from .deps import check_csrf, data, signed_in
+from .deps import check_csrf, data, need_results, results_reader, signed_in
 from .routes import router
 from .web import Ctx, redirect, render
 
@@ -73,9 +73,7 @@ def summary(ctx: Ctx, row) -> str:
 
 @router.get("/alerts", name="dash.alerts", response_class=HTMLResponse)
 def alerts_page(request: Request):
-    ctx = signed_in(request)
-    if ctx.user.role == "technician":
-        raise HTTPException(403, "role")
+    ctx = results_reader(request)
     from ..alerts.engine import episode_status
     from ..alerts.tables import alert_episodes as ep
 
@@ -103,8 +101,7 @@ def alerts_page(request: Request):
 def acknowledge(request: Request, alert_id: int, comment: str = Form(""), csrf_token: str = Form("")):
     ctx = signed_in(request)
     check_csrf(ctx, csrf_token)
-    if ctx.user.role == "technician":
-        raise HTTPException(403, "role")
+    need_results(ctx)
     from ..alerts.tables import alert_episodes as ep
 
     svc = _service(request)

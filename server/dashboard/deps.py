@@ -54,10 +54,22 @@ def need_role(ctx: Ctx, *roles: str) -> None:
         raise HTTPException(403, "role")
 
 
-def results_store(ctx: Ctx, store_id: str):
-    """The store if this user may see its results; 404 otherwise (never saying whether it exists)."""
+def need_results(ctx: Ctx) -> None:
+    """403 for technicians: they manage devices and see no results."""
     if ctx.user.role == "technician":
         raise HTTPException(403, "role")
+
+
+def results_reader(request: Request) -> Ctx:
+    """:func:`signed_in`, and allowed to see results (:func:`need_results`)."""
+    ctx = signed_in(request)
+    need_results(ctx)
+    return ctx
+
+
+def results_store(ctx: Ctx, store_id: str):
+    """The store if this user may see its results; 404 otherwise (never saying whether it exists)."""
+    need_results(ctx)
     for s in data(ctx.request).stores_for(ctx.user):
         if s.id == store_id:
             return s

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Query, Request
@@ -15,7 +16,17 @@ from fastapi.staticfiles import StaticFiles
 
 from . import i18n
 from .charts import bar_chart, hbar_chart, heatmap, trend_chart
-from .deps import NeedLogin, check_csrf, context, data, need_role, results_store, signed_in
+from .deps import (
+    NeedLogin,
+    check_csrf,
+    context,
+    data,
+    need_results,
+    need_role,
+    results_reader,
+    results_store,
+    signed_in,
+)
 from .honest import merge
 from .views import (
     date_range,
@@ -149,8 +160,7 @@ def today_json(request: Request):
     ctx = context(request)
     if ctx.user is None:
         return JSONResponse({"detail": "not signed in"}, status_code=401)
-    if ctx.user.role == "technician":
-        raise HTTPException(403, "role")
+    need_results(ctx)
     out = []
     cards = _cards(ctx)
     part = "_store_row.html" if len(cards) > COMPACT_FROM else "_store_card.html"
@@ -186,9 +196,7 @@ def day_page(request: Request, store_id: str, date_: str | None = Query(None, al
         total = empty(store.scale)
     bars = hour_bars(hours, opening_hour_range(cfg.opening_hours if cfg else None))
     _ = ctx._
-    reasons = d.followup_counts([store.id], day, day, "reason")
-    names = _reason_names(ctx, [store.id], "reason")
-    items = [(names.get(r, r), c) for r, c in reasons]
+    items = _followups(ctx, [store.id], day, day, "reason")
     return render(
         ctx, "day.html", store=store, day=day, today=today, tz=store.timezone,
         day_label=i18n.format_long_day(day, ctx.lang), prev_day=day - timedelta(days=1),
@@ -200,35 +208,50 @@ def day_page(request: Request, store_id: str, date_: str | None = Query(None, al
     )
 
 
-def _reason_names(ctx: Ctx, store_ids, kind: str) -> dict[str, str]:
-    return data(ctx.request).followup_names(store_ids, kind, ctx.lang)
+def _followups(ctx: Ctx, store_ids: list[str], first: date, last: date, kind: str) -> list[tuple[str, int]]:
+    """(name in the user's language, count) of the follow-up answers of ``kind`` ("reason" or "praise")
+    in ``store_ids`` over the local dates ``first``..``last``, most frequent first."""
+    d = data(ctx.request)
+    counts = d.followup_counts(store_ids, first, last, kind)
+    names = d.followup_names(store_ids, kind, ctx.lang)
+    return [(names.get(r, r), c) for r, c in counts]
 
 
 @router.get("/trends", name="dash.trends_home")
 def trends_home(request: Request):
-    ctx = signed_in(request)
-    if ctx.user.role == "technician":
-        raise HTTPException(403, "role")
+    ctx = results_reader(request)
     stores = data(request).stores_for(ctx.user)
     if not stores:
         return render(ctx, "error.html", status_code=404, heading=ctx._("Trends"), message=ctx._("No stores to show."))
     return redirect(ctx.url("trends", store_id=stores[0].id))
 
 
-@router.get("/stores/{store_id}/trends", name="dash.trends", response_class=HTMLResponse)
-def trends_page(request: Request, store_id: str, days: int = Query(30)):
+#: The periods (days up to today) the trends and heat map pages offer (``_storehead.html`` links them).
+STORE_PERIODS = (30, 90, 365)
+
+
+def _store_period(request: Request, store_id: str, days: int, default: int):
+    """A store page's store and its last ``days`` local days (``default`` unless one of ``STORE_PERIODS``).
+
+    Returns (ctx, store, days, first, today).
+    """
     ctx = signed_in(request)
     store = results_store(ctx, store_id)
-    days = days if days in (30, 90, 365) else 30
+    days = days if days in STORE_PERIODS else default
     today = _local_today(store)
-    first = today - timedelta(days=days - 1)
+    return ctx, store, days, today - timedelta(days=days - 1), today
+
+
+@router.get("/stores/{store_id}/trends", name="dash.trends", response_class=HTMLResponse)
+def trends_page(request: Request, store_id: str, days: int = Query(30)):
+    ctx, store, days, first, today = _store_period(request, store_id, days, 30)
     figs = data(request).daily([store.id], first, today).get(store.id, {})
     span = date_range(first, today)
     pts = trend_points(span, figs, ctx.lang)
     _ = ctx._
     total = merge(list(figs.values())) if figs else merge([])
     return render(
-        ctx, "trends.html", store=store, days=days, total=total,
+        ctx, "trends.html", store=store, days=days, periods=STORE_PERIODS, total=total,
         trend_svg=trend_chart(pts, label=_("Happy Index per day"), max_labels=6),
         weeks=months(span, figs, ctx.lang) if days == 365 else weeks(span, figs, ctx.lang, _("wk")),
         by_month=days == 365,
@@ -241,11 +264,7 @@ def trends_page(request: Request, store_id: str, days: int = Query(30)):
 
 @router.get("/stores/{store_id}/heatmap", name="dash.heatmap", response_class=HTMLResponse)
 def heatmap_page(request: Request, store_id: str, days: int = Query(90)):
-    ctx = signed_in(request)
-    store = results_store(ctx, store_id)
-    days = days if days in (30, 90, 365) else 90
-    today = _local_today(store)
-    first = today - timedelta(days=days - 1)
+    ctx, store, days, first, today = _store_period(request, store_id, days, 90)
     d = data(request)
     cells = d.weekday_hour(store.id, first, today)
     cfg = d.store_config(store.id)
@@ -253,7 +272,7 @@ def heatmap_page(request: Request, store_id: str, days: int = Query(90)):
     hours = list(range(used[0], used[-1] + 1)) if used else list(range(8, 21))
     svg = heatmap(heat_rows(cells, hours), i18n.weekday_names(ctx.lang), [f"{h:02d}" for h in hours],
                   label=ctx._("Heat map"))
-    return render(ctx, "heatmap.html", store=store, days=days, heat_svg=svg, tz=store.timezone,
+    return render(ctx, "heatmap.html", store=store, days=days, periods=STORE_PERIODS, heat_svg=svg, tz=store.timezone,
                   title=f"{store.name} · {ctx._('Heat map')}", section="trends_home")
 
 
@@ -262,9 +281,7 @@ def heatmap_page(request: Request, store_id: str, days: int = Query(90)):
 
 @router.get("/compare", name="dash.compare", response_class=HTMLResponse)
 def compare_page(request: Request, region: str | None = None, days: int = Query(30)):
-    ctx = signed_in(request)
-    if ctx.user.role == "technician":
-        raise HTTPException(403, "role")
+    ctx = results_reader(request)
     d = data(request)
     stores = d.stores_for(ctx.user)
     regions = d.regions_for(ctx.user)
@@ -282,46 +299,61 @@ def compare_page(request: Request, region: str | None = None, days: int = Query(
                   title=ctx._("Compare stores"))
 
 
+@dataclass(frozen=True, slots=True)
+class _PeriodAnswers:
+    """What a reasons or praise page shows: the period form's choice (see ``_period``) and ``items``,
+    the follow-up answers of one kind in it (name in the user's language, count), most frequent first."""
+
+    ctx: Ctx
+    stores: list  #: every store the user may see (the form's choices)
+    store: object | None  #: the one store chosen, or None for all of them
+    chosen: list  #: the stores counted
+    first: date
+    last: date
+    items: list[tuple[str, int]]
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.id for s in self.chosen]
+
+    def render(self, template: str, **values) -> Response:
+        """``template`` with the period form's fields and ``items`` filled in, plus ``values``."""
+        return render(self.ctx, template, stores=self.stores, store=self.store, date_from=self.first,
+                      date_to=self.last, items=self.items, **values)
+
+
+def _period_answers(request: Request, kind: str, store_id: str | None, date_from: str | None,
+                    date_to: str | None) -> _PeriodAnswers:
+    """For a user who may see results: the chosen stores and period and their answers of ``kind``."""
+    ctx = results_reader(request)
+    stores, one, chosen, first, last = _period(ctx, store_id, date_from, date_to)
+    items = _followups(ctx, [s.id for s in chosen], first, last, kind)
+    return _PeriodAnswers(ctx, stores, one, chosen, first, last, items)
+
+
 @router.get("/reasons", name="dash.reasons", response_class=HTMLResponse)
 def reasons_page(request: Request, store: str | None = None, from_: str | None = Query(None, alias="from"),
                  to: str | None = None):
-    ctx = signed_in(request)
-    if ctx.user.role == "technician":
-        raise HTTPException(403, "role")
-    stores, one, chosen, first, last = _period(ctx, store, from_, to)
-    d = data(request)
-    ids = [s.id for s in chosen]
-    counts = d.followup_counts(ids, first, last, "reason")
-    names = _reason_names(ctx, ids, "reason")
-    items = [(names.get(r, r), c) for r, c in counts]
-    negative = sum(f.negative for f in d.totals(ids, first, last).values())
-    return render(ctx, "reasons.html", stores=stores, store=one, date_from=first, date_to=last, items=items,
-                  total=sum(c for _n, c in items), negative=negative,
-                  chart=hbar_chart(items, label=ctx._("Reasons")) if items else "", title=ctx._("Reasons"),
-                  page="reasons")
+    p = _period_answers(request, "reason", store, from_, to)
+    negative = sum(f.negative for f in data(request).totals(p.ids, p.first, p.last).values())
+    _ = p.ctx._
+    return p.render("reasons.html", total=sum(c for _n, c in p.items), negative=negative,
+                    chart=hbar_chart(p.items, label=_("Reasons")) if p.items else "", title=_("Reasons"),
+                    page="reasons")
 
 
 @router.get("/praise", name="dash.praise", response_class=HTMLResponse)
 def praise_page(request: Request, store: str | None = None, from_: str | None = Query(None, alias="from"),
                 to: str | None = None):
-    ctx = signed_in(request)
-    if ctx.user.role == "technician":
-        raise HTTPException(403, "role")
-    stores, one, chosen, first, last = _period(ctx, store, from_, to)
-    d = data(request)
-    ids = [s.id for s in chosen]
-    counts = d.followup_counts(ids, first, last, "praise")
-    names = _reason_names(ctx, ids, "praise")
-    items = [(names.get(r, r), c) for r, c in counts]
-    by_id = {s.id: s for s in chosen}
+    p = _period_answers(request, "praise", store, from_, to)
+    by_id = {s.id: s for s in p.chosen}
     comments = []
-    for c in d.positive_comments(ids, first, last, limit=30):
+    for c in data(request).positive_comments(p.ids, p.first, p.last, limit=30):
         s = by_id.get(c["store_id"])
         local = c["at"].astimezone(i18n_zone(s.timezone if s else "UTC"))
         comments.append({"text": c["text"], "store": s.name if s else "",
-                         "when": i18n.format_day(local.date(), ctx.lang) + local.strftime(" %H:%M")})
-    return render(ctx, "praise.html", stores=stores, store=one, date_from=first, date_to=last, items=items,
-                  comments=comments, title=ctx._("Praise"), page="praise")
+                         "when": i18n.format_day(local.date(), p.ctx.lang) + local.strftime(" %H:%M")})
+    return p.render("praise.html", comments=comments, title=p.ctx._("Praise"), page="praise")
 
 
 # --------------------------------------------------------------------------- install

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -120,6 +121,30 @@ def test_roles_technician_sees_devices_only_and_manager_no_devices(client):
     sign_in(client, "anna", PW)
     assert client.get("/devices").status_code == 403
     assert client.get("/admin/users").status_code == 403
+
+
+def test_technician_sees_no_results_page(client, env):
+    _, s = env
+    sign_in(client, "teemu", PW)
+    sid = s.store_ids[0]
+    for path in ["/today.json", "/trends", f"/stores/{sid}/day", f"/stores/{sid}/trends", f"/stores/{sid}/heatmap",
+                 "/compare", "/reasons", f"/reasons?store={sid}", "/praise", "/alerts"]:
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 403, path
+        assert "Helsinki Kamppi" not in r.text, path
+
+
+def test_trends_and_heat_map_mark_the_period_shown_and_fall_back_to_their_default(client, env):
+    _, s = env
+    sign_in(client, "risto", PW)
+    sid = s.store_ids[0]
+    for page, asked, shown in [("trends", 90, 90), ("trends", 365, 365), ("trends", 7, 30), ("heatmap", 30, 30),
+                               ("heatmap", 12, 90)]:
+        html = client.get(f"/stores/{sid}/{page}?days={asked}").text
+        current = re.findall(r'<a href="\?days=(\d+)" aria-current="page">', html)
+        assert current == [str(shown)], (page, asked)
+        assert re.findall(r'<a href="\?days=(\d+)"', html) == ["30", "90", "365"], page
+        assert f'href="/stores/{sid}/{page}" aria-current="page"' in html, page  # the store tab of this page
 
 
 def test_today_json_follows_new_presses(client, env):
