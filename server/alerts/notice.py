@@ -10,15 +10,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from hymy.timestamps import format_ts, parse_ts
+from server.alerts import language
+from server.alerts.language import N_
 
 #: Event names carried in payloads and in the ``X-Hymy-Event`` header.
 EVENTS = ("alert.fired", "alert.cleared", "alert.acknowledged", "alert.test")
 
 KIND_TITLES = {
-    "negative_share": "Many unhappy customers",
-    "index_below": "Happy Index low",
-    "index_above": "Happy Index high",
-    "face_count": "Face count reached",
+    "negative_share": N_("Many unhappy customers"),
+    "index_below": N_("Happy Index low"),
+    "index_above": N_("Happy Index high"),
+    "face_count": N_("Face count reached"),
 }
 
 
@@ -54,20 +56,31 @@ class AlertNotice:
     def title(self) -> str:
         return KIND_TITLES.get(self.kind, self.kind)
 
-    def text(self) -> str:
-        """The one-line message (the payload's ``text``, the mail's subject line's core)."""
+    def title_in(self, lang: str = "en") -> str:
+        """``title`` in ``lang`` (fi, sv, en)."""
+        return language.gettext(lang)(self.title) if self.kind in KIND_TITLES else self.title
+
+    def headline(self, lang: str = "en") -> str:
+        """What happened where, without the figures: ``Cleared: Happy Index low at Kauppa Keskusta``."""
+        _ = language.gettext(lang)
+        title, store = self.title_in(lang), self.store_name
         if self.event == "alert.cleared":
-            head = f"Cleared: {self.title} at {self.store_name}"
-        elif self.event == "alert.acknowledged":
-            who = f" by {self.acknowledged_by}" if self.acknowledged_by else ""
-            head = f"Acknowledged{who}: {self.title} at {self.store_name}"
-        elif self.event == "alert.test":
-            head = f"Test alert from Hymy for {self.store_name}"
-        else:
-            head = f"{self.title} at {self.store_name}"
-        line = f"{head}: {self.summary}"
+            return _("Cleared: %(title)s at %(store)s", title=title, store=store)
+        if self.event == "alert.acknowledged":
+            if self.acknowledged_by:
+                return _("Acknowledged by %(who)s: %(title)s at %(store)s", who=self.acknowledged_by,
+                         title=title, store=store)
+            return _("Acknowledged: %(title)s at %(store)s", title=title, store=store)
+        if self.event == "alert.test":
+            return _("Test alert from Hymy for %(store)s", store=store)
+        return _("%(title)s at %(store)s", title=title, store=store)
+
+    def text(self, lang: str = "en") -> str:
+        """The one-line message in ``lang`` (the payload's ``text``, the mail's first line)."""
+        _ = language.gettext(lang)
+        line = f"{self.headline(lang)}: {language.summary(self.summary, lang)}"
         if self.comment:
-            line += f" (comment: {self.comment})"
+            line += " (" + _("comment: %(comment)s", comment=self.comment) + ")"
         if self.url:
             line += f" {self.url}"
         return line
@@ -88,25 +101,29 @@ class AlertNotice:
         return d
 
 
-def webhook_payload(notice: AlertNotice, sent_at: datetime) -> dict:
-    """The JSON body POSTed to a store's webhook.
+def webhook_payload(notice: AlertNotice, sent_at: datetime, lang: str = "en") -> dict:
+    """The JSON body POSTed to a store's webhook; ``text`` and ``summary`` in ``lang`` (named in ``lang``).
 
     The top-level ``text`` makes it a valid Slack incoming-webhook message and a valid Teams
-    connector message (which also reads ``summary``); other receivers read ``event`` and ``alert``.
+    connector message (which also reads ``summary``); other receivers read ``event`` and ``alert``,
+    whose fields stay the same in every language (``alert.summary`` is the stored English sentence).
     """
     alert = notice.as_dict()
     alert.pop("event")
     return {
-        "text": notice.text(),
-        "summary": f"Hymy: {notice.title} at {notice.store_name}",
+        "text": notice.text(lang),
+        "summary": "Hymy: " + language.gettext(lang)("%(title)s at %(store)s", title=notice.title_in(lang),
+                                                     store=notice.store_name),
         "event": notice.event,
         "sent_at": format_ts(sent_at),
+        "lang": lang,
         "alert": alert,
     }
 
 
-def alert_mail(settings, to: list[str], notice: AlertNotice):
-    """The alert as an e-mail (``email.message.EmailMessage``): plain text plus a small HTML part.
+def alert_mail(settings, to: list[str], notice: AlertNotice, lang: str = "en", timezone: str | None = None):
+    """The alert as an e-mail (``email.message.EmailMessage``) in ``lang``: plain text plus a small
+    HTML part. Times are UTC (RFC 3339) in English, local to ``timezone`` (the store's) otherwise.
 
     ``settings`` is a ``server.alerts.smtp.SmtpSettings`` (for the From address).
     """
@@ -114,28 +131,42 @@ def alert_mail(settings, to: list[str], notice: AlertNotice):
 
     from server.alerts.smtp import new_message
 
-    prefix = {"alert.cleared": "[Hymy] Cleared: ", "alert.acknowledged": "[Hymy] Acknowledged: "}
-    msg = new_message(settings, to, f"{prefix.get(notice.event, '[Hymy] ')}{notice.title} at {notice.store_name}")
+    _ = language.gettext(lang)
+    title, store = notice.title_in(lang), notice.store_name
+    if notice.event == "alert.cleared":
+        subject = _("Cleared: %(title)s at %(store)s", title=title, store=store)
+    elif notice.event == "alert.acknowledged":
+        subject = _("Acknowledged: %(title)s at %(store)s", title=title, store=store)
+    else:
+        subject = _("%(title)s at %(store)s", title=title, store=store)
+    msg = new_message(settings, to, f"[Hymy] {subject}")
+
+    def when(at: datetime) -> str:
+        return language.moment(at, lang, timezone)
+
     lines = [
-        notice.text(),
+        notice.text(lang),
         "",
-        f"Store: {notice.store_name} ({notice.store_id})",
-        f"Rule: {notice.rule_id} ({notice.kind}, window {notice.window_min} min, threshold {notice.threshold:g})",
-        f"Fired at: {format_ts(notice.fired_at)}",
+        _("Store: %(name)s (%(id)s)", name=store, id=notice.store_id),
+        _("Rule: %(rule)s (%(kind)s, window %(w)s min, threshold %(t)s)", rule=notice.rule_id, kind=notice.kind,
+          w=language.number(notice.window_min, lang), t=language.number(notice.threshold, lang)),
+        _("Fired at: %(at)s", at=when(notice.fired_at)),
     ]
     if notice.cleared_at:
-        lines.append(f"Cleared at: {format_ts(notice.cleared_at)}")
+        lines.append(_("Cleared at: %(at)s", at=when(notice.cleared_at)))
     if notice.acknowledged_at:
-        lines.append(f"Acknowledged at: {format_ts(notice.acknowledged_at)} by {notice.acknowledged_by or '-'}")
+        lines.append(_("Acknowledged at: %(at)s by %(who)s", at=when(notice.acknowledged_at),
+                       who=notice.acknowledged_by or "-"))
     if notice.url:
-        lines += ["", f"Open in Hymy: {notice.url}"]
+        lines += ["", _("Open in Hymy: %(url)s", url=notice.url)]
     msg.set_content("\n".join(lines) + "\n")
     rows = "".join(f"<tr><td style=\"padding:2px 8px;color:#555\">{escape(k)}</td><td>{escape(v)}</td></tr>"
                    for k, v in (line.split(": ", 1) for line in lines[2:] if ": " in line))
-    link = f'<p><a href="{escape(notice.url)}">Open in Hymy</a></p>' if notice.url else ""
+    link = f'<p><a href="{escape(notice.url)}">{escape(_("Open in Hymy"))}</a></p>' if notice.url else ""
     msg.add_alternative(
-        f"<!doctype html><html><body style=\"font-family:sans-serif\"><h2>{escape(notice.title)}</h2>"
-        f"<p>{escape(notice.summary)}</p><table>{rows}</table>{link}</body></html>",
+        f"<!doctype html><html lang=\"{escape(lang)}\"><body style=\"font-family:sans-serif\">"
+        f"<h2>{escape(title)}</h2><p>{escape(language.summary(notice.summary, lang))}</p><table>{rows}</table>"
+        f"{link}</body></html>",
         subtype="html",
     )
     return msg

@@ -3,7 +3,8 @@
 Pure: ``ReportData`` in, subject/text/HTML out. The hour chart (daily) or day chart (weekly) is an
 HTML table whose bars are table cells with a width and a background colour, so it shows in every
 mail client with no image at all (no external fetch, nothing blocked as "remote content", nothing to
-attach). The plain-text part draws the same chart with block characters.
+attach). The plain-text part draws the same chart with block characters. The words are in
+``ReportData.lang`` (the dashboard's catalogs, through ``server.alerts.language``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hymy.score import Score, score_counts
+from server.alerts import language
+from server.alerts.language import N_
 
 FACE_NAMES = {
-    3: ("unhappy", "neutral", "happy"),
-    4: ("very unhappy", "unhappy", "happy", "very happy"),
-    5: ("very unhappy", "unhappy", "neutral", "happy", "very happy"),
+    3: (N_("unhappy"), N_("neutral"), N_("happy")),
+    4: (N_("very unhappy"), N_("unhappy"), N_("happy"), N_("very happy")),
+    5: (N_("very unhappy"), N_("unhappy"), N_("neutral"), N_("happy"), N_("very happy")),
 }
 FACE_COLOURS = {
     3: ("#d9534f", "#f0ad4e", "#5cb85c"),
@@ -59,6 +62,7 @@ class ReportData:
     praise: list[tuple[str, int]] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
     url: str | None = None
+    lang: str = "en"  # fi | sv | en: the store's language (``server.alerts.language.store_language``)
 
     @property
     def score(self) -> Score:
@@ -85,10 +89,10 @@ def _env() -> Environment:
 def _period_label(data: ReportData) -> str:
     if data.period == "weekly":
         return f"{data.start:%d.%m.}-{data.end:%d.%m.%Y}"
-    return f"{data.start:%a %d.%m.%Y}"
+    return language.day(data.start, data.lang)
 
 
-def _chart(data: ReportData) -> list[dict]:
+def _chart(data: ReportData, face_names: tuple[str, ...]) -> list[dict]:
     biggest = max((sum(r.counts.values()) for r in data.rows), default=0) or 1
     colours = FACE_COLOURS[data.scale]
     out = []
@@ -97,7 +101,7 @@ def _chart(data: ReportData) -> list[dict]:
         s = score_counts(row.counts, data.scale)
         segments = [
             {"px": max(1, round(BAR_PX * row.counts.get(m, 0) / biggest)), "colour": colours[m - 1],
-             "count": row.counts.get(m, 0), "face": FACE_NAMES[data.scale][m - 1]}
+             "count": row.counts.get(m, 0), "face": face_names[m - 1]}
             for m in range(1, data.scale + 1) if row.counts.get(m, 0)
         ]
         out.append({
@@ -109,22 +113,36 @@ def _chart(data: ReportData) -> list[dict]:
 
 
 def render_report(data: ReportData) -> RenderedReport:
-    """Subject, plain text and HTML of ``data``'s report."""
+    """Subject, plain text and HTML of ``data``'s report, in ``data.lang`` (English where a
+    translation is missing)."""
     if data.scale not in FACE_NAMES:
         raise ValueError(f"scale: {data.scale!r} is not valid; use 3, 4 or 5")
+    _ = language.gettext(data.lang)
     score = data.score
     kind = "weekly" if data.period == "weekly" else "daily"
-    index = "no presses" if score.n == 0 else f"Happy Index {score.index_rounded}, N={score.n}"
-    subject = f"Hymy {kind} report: {data.store_name}, {_period_label(data)}: {index}"
+    period = _period_label(data)
+    n = language.number(score.n, data.lang)
+    index = _("no presses") if score.n == 0 else _("Happy Index %(index)s, N=%(n)s", index=score.index_rounded, n=n)
+    if kind == "weekly":
+        subject = _("Hymy weekly report: %(store)s, %(period)s: %(index)s", store=data.store_name, period=period,
+                    index=index)
+        report_for = _("weekly report for %(period)s", period=period)
+    else:
+        subject = _("Hymy daily report: %(store)s, %(period)s: %(index)s", store=data.store_name, period=period,
+                    index=index)
+        report_for = _("daily report for %(period)s", period=period)
+    face_names = tuple(_(name) for name in FACE_NAMES[data.scale])
     faces = [
-        {"name": FACE_NAMES[data.scale][m - 1], "colour": FACE_COLOURS[data.scale][m - 1],
+        {"name": face_names[m - 1], "colour": FACE_COLOURS[data.scale][m - 1],
          "count": data.counts.get(m, 0),
          "pct": (100.0 * data.counts.get(m, 0) / score.n) if score.n else 0.0}
         for m in range(data.scale, 0, -1)
     ]
     ctx = {
-        "d": data, "score": score, "kind": kind, "period_label": _period_label(data), "faces": faces,
-        "chart": _chart(data), "chart_title": "Presses by day" if kind == "weekly" else "Presses by hour",
+        "d": data, "score": score, "kind": kind, "period_label": period, "faces": faces, "n": n,
+        "face_width": max(13, *(len(f) for f in face_names)), "_": _, "lang": data.lang,
+        "report_for": report_for, "Report_for": report_for[:1].upper() + report_for[1:],
+        "chart": _chart(data, face_names), "chart_title": _("Presses by day") if kind == "weekly" else _("Presses by hour"),
         "subject": subject,
     }
     env = _env()
