@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -204,6 +205,15 @@ class System:
     def logs(self) -> str:
         return "\n".join(f"--- {n}.log\n{self.log_tail(n)}" for n in self.procs)
 
+    @contextlib.contextmanager
+    def logs_on_failure(self) -> Iterator[None]:
+        """Print every process's log tail when an assertion inside fails, then let it fail."""
+        try:
+            yield
+        except AssertionError:
+            print(self.logs())
+            raise
+
     def new_kiosk(self, name: str, *, clock: str = "trust", extra_device: str = "") -> Kiosk:
         """A device registered for the store with a one-time code, and its TOML config (mock pins)."""
         engine = make_engine(self.database_url)
@@ -228,6 +238,11 @@ class System:
 
     def start_sync(self, kiosk: Kiosk, **env: str) -> subprocess.Popen:
         return self.spawn(f"{kiosk.name}-sync", "sync", "--config", str(kiosk.config), **env)
+
+    def enrol(self, kiosk: Kiosk, **env: str) -> None:
+        """Start the kiosk's sync agent and wait (60 s at most) until it has enrolled with its code."""
+        self.start_sync(kiosk, **env)
+        wait_until(lambda: status(kiosk)["enrolment"] == "enrolled", 60, "kiosk enrolled")
 
     # ------------------------------------------------------------------ the server's database
 

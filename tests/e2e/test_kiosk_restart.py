@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.e2e.system import System, status, wait_until
+from tests.e2e.system import status, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -32,40 +32,29 @@ print(f.id)
 """
 
 
-def test_kiosk_killed_mid_followup_press_kept_once_and_late_followup_linked(tmp_path):
-    system = System(tmp_path / "sys")
-    try:
-        system.start_server()
-        kiosk = system.new_kiosk("k1")
-        system.start_sync(kiosk)
-        wait_until(lambda: status(kiosk)["enrolment"] == "enrolled", 60, "kiosk enrolled")
-        wait_until((kiosk.data_dir / "store-config.json").exists, 30, "store config received (follow-ups on)")
-        system.start_kiosk(kiosk, screen=True)
-        try:
-            first = kiosk.press_stored(1, timeout_s=60)  # face 1: the reason question follows
-        except AssertionError:
-            print(system.logs())
-            raise
-        time.sleep(1.0)  # the follow-up screen is up, waiting for an answer
-        system.kill(f"{kiosk.name}-kiosk")  # power cut / crash: SIGKILL, no clean shutdown
+def test_kiosk_killed_mid_followup_press_kept_once_and_late_followup_linked(system):
+    system.start_server()
+    kiosk = system.new_kiosk("k1")
+    system.enrol(kiosk)
+    wait_until((kiosk.data_dir / "store-config.json").exists, 30, "store config received (follow-ups on)")
+    system.start_kiosk(kiosk, screen=True)
+    with system.logs_on_failure():
+        first = kiosk.press_stored(1, timeout_s=60)  # face 1: the reason question follows
+    time.sleep(1.0)  # the follow-up screen is up, waiting for an answer
+    system.kill(f"{kiosk.name}-kiosk")  # power cut / crash: SIGKILL, no clean shutdown
 
-        system.start_kiosk(kiosk, screen=True)
-        second = kiosk.press_stored(4, timeout_s=60)  # the restarted kiosk records again
-        out = subprocess.run([sys.executable, "-c", LATE_FOLLOWUP, str(kiosk.config), first], check=True,
-                             capture_output=True, text=True, env=system.env()).stdout
-        late = out.strip().splitlines()[-1]
+    system.start_kiosk(kiosk, screen=True)
+    second = kiosk.press_stored(4, timeout_s=60)  # the restarted kiosk records again
+    out = subprocess.run([sys.executable, "-c", LATE_FOLLOWUP, str(kiosk.config), first], check=True,
+                         capture_output=True, text=True, env=system.env()).stdout
+    late = out.strip().splitlines()[-1]
 
-        try:
-            wait_until(lambda: kiosk.pending() == 0 and len(system.followup_ids()) == 1, 30, "all delivered", 0.2)
-        except AssertionError:
-            print(system.logs())
-            raise
-        device = kiosk.events()
-        assert [i for i, t in device if t == "response"] == [first, second]
-        assert [i for i, t in device if t == "followup"] == [late]
-        assert sorted(system.response_ids()) == sorted([first, second])
-        assert system.query("SELECT id, response_id, kind, value FROM followups") == [(late, first, "reason", "queue")]
-        assert system.query("SELECT mood FROM responses ORDER BY pressed_at") == [(1,), (4,)]
-        assert status(kiosk)["quarantined"] == 0
-    finally:
-        system.stop_all()
+    with system.logs_on_failure():
+        wait_until(lambda: kiosk.pending() == 0 and len(system.followup_ids()) == 1, 30, "all delivered", 0.2)
+    device = kiosk.events()
+    assert [i for i, t in device if t == "response"] == [first, second]
+    assert [i for i, t in device if t == "followup"] == [late]
+    assert sorted(system.response_ids()) == sorted([first, second])
+    assert system.query("SELECT id, response_id, kind, value FROM followups") == [(late, first, "reason", "queue")]
+    assert system.query("SELECT mood FROM responses ORDER BY pressed_at") == [(1,), (4,)]
+    assert status(kiosk)["quarantined"] == 0

@@ -10,21 +10,12 @@ import time
 
 import pytest
 
-from tests.e2e.system import PASSWORD, System, status, wait_until
+from tests.e2e.system import PASSWORD, status, wait_until
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture
-def system(tmp_path):
-    s = System(tmp_path / "sys")
-    try:
-        yield s
-    finally:
-        s.stop_all()
 
 
 def test_gpio_press_shows_on_the_today_page_within_5_s_without_reload(system, chromium_path):
