@@ -65,13 +65,18 @@ def date_range(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def _index_n(f: Figure | None) -> tuple[float | None, int]:
+    """A chart mark's (value, n): the Happy Index (None without counted presses) and the counted presses
+    of ``f`` (None: no figure, as a day or hour without any)."""
+    return (None if f is None or f.n == 0 else f.score.happy_index), (0 if f is None else f.n)
+
+
 def trend_points(days: Sequence[date], figs: Mapping[date, Figure], lang: str) -> list[Point]:
     """One point per day (None where the day had no counted presses)."""
     out = []
     for d in days:
         f = figs.get(d)
-        out.append(Point(format_day(d, lang, "d.M."), None if f is None or f.n == 0 else f.score.happy_index,
-                         0 if f is None else f.n))
+        out.append(Point(format_day(d, lang, "d.M."), *_index_n(f)))
     return out
 
 
@@ -101,7 +106,7 @@ def hour_bars(hours: Mapping[int, Figure], opening: Iterable[int] = ()) -> list[
     bars = []
     for h in range(lo, hi + 1):
         f = hours.get(h)
-        bars.append(Bar(f"{h:02d}", None if f is None or f.n == 0 else f.score.happy_index, 0 if f is None else f.n))
+        bars.append(Bar(f"{h:02d}", *_index_n(f)))
     return bars
 
 
@@ -129,7 +134,7 @@ def heat_rows(cells: Mapping[tuple[int, int], Figure], hours: Sequence[int]) -> 
         row = []
         for h in hours:
             f = cells.get((wd, h))
-            row.append(Cell(None if f is None or f.n == 0 else f.score.happy_index, 0 if f is None else f.n))
+            row.append(Cell(*_index_n(f)))
         rows.append(row)
     return rows
 
