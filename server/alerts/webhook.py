@@ -131,6 +131,8 @@ def send_webhook(url: str, payload: dict, secret: str | None, *, event: str = "a
         status = retrying(attempt)
     except DeliveryError:
         raise
+    except httpx.InvalidURL as exc:  # e.g. a host name IDNA refuses: no attempt can succeed
+        raise DeliveryError(f"webhook {url}: not a usable URL: {exc}") from exc
     except (_Retryable, httpx.HTTPError, RetryError) as exc:
         raise DeliveryError(f"webhook {url}: failed after {tries} attempts: {exc}") from exc
     finally:
