@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from hymy.errors import DeliveryError
 from hymy.rules import EpisodeState, Evaluation, Transition, counted_presses, evaluate, longest_window, step
 from hymy.timestamps import format_ts, parse_ts, utcnow
-from server.alerts import source
+from server.alerts import language, source
 from server.alerts.notice import AlertNotice, alert_mail, webhook_payload
 from server.alerts.smtp import SmtpSettings, send_message
 from server.alerts.tables import (
@@ -358,17 +358,20 @@ class AlertService:
         return sent
 
     def deliver(self, notice: AlertNotice) -> list[dict]:
-        """Send now: webhook for every event, e-mail for ``alert.fired`` and ``alert.test``.
+        """Send now: webhook for every event, e-mail for ``alert.fired`` and ``alert.test``, in the
+        store's language (``server.alerts.language.store_language``).
         Each attempt is recorded in ``alert_deliveries``; failures are logged, never raised."""
         with self.engine.connect() as conn:
             ch = conn.execute(select(alert_channels).where(alert_channels.c.store_id == notice.store_id)).first()
+            cfg = source.store_config(conn, notice.store_id) if ch is not None else None
         results: list[dict] = []
         if ch is None:
             return results
+        lang, tz = language.store_language(cfg), cfg.timezone if cfg else None
         if ch.webhook_url:
             rec = {"channel": "webhook", "target": ch.webhook_url, "attempts": 0, "error": None}
             try:
-                d = send_webhook(ch.webhook_url, webhook_payload(notice, self.clock()), ch.webhook_secret,
+                d = send_webhook(ch.webhook_url, webhook_payload(notice, self.clock(), lang), ch.webhook_secret,
                                  event=notice.event, attempts=self.webhook_attempts, wait_s=self.webhook_wait_s,
                                  delivery_id=f"{notice.event}-{notice.alert_id}")
                 rec.update(status="sent", attempts=d.attempts)
@@ -383,7 +386,7 @@ class AlertService:
                 rec.update(status="failed", error="e-mail not configured on the server (HYMY_SMTP_HOST)")
             else:
                 try:
-                    send_message(self.smtp, alert_mail(self.smtp, to, notice))
+                    send_message(self.smtp, alert_mail(self.smtp, to, notice, lang, tz))
                     rec["status"] = "sent"
                 except DeliveryError as exc:
                     log.error("alert %s: %s", notice.alert_id, exc)

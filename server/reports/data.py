@@ -1,6 +1,7 @@
 """The figures of a store's daily or weekly report, read through the server's rollup queries
-(``server.results``): O(days) rows, never a scan of raw presses. Labels of reasons and praise come
-from the store's config in its first language; comments from the follow-ups (deleted ones skipped).
+(``server.results``): O(days) rows, never a scan of raw presses. The report speaks the store's first
+language (``server.alerts.language.store_language``): so do the labels of reasons and praise from
+the store's config and the weekday names; comments come from the follow-ups (deleted ones skipped).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from hymy.hours import is_open
 from hymy.timestamps import parse_ts
 from server import results
 from server import tables as t
+from server.alerts.language import day as local_day
+from server.alerts.language import store_language
 from server.alerts.source import store_config
 from server.reports.render import ChartRow, ReportData
 from sync.protocol import StoreConfig
@@ -27,7 +30,7 @@ MAX_LINES = 5
 
 
 def _labels(cfg: StoreConfig, kind: str) -> dict[str, str]:
-    lang = cfg.languages[0] if cfg.languages else "fi"
+    lang = store_language(cfg)
     items = cfg.reasons if kind == "reason" else cfg.praise
     return {r.id: r.texts.get(lang) for r in items}
 
@@ -75,7 +78,7 @@ def daily(conn: Connection, store_id: str, day: date, *, url: str | None = None)
     return ReportData(
         store_id=store_id, store_name=cfg.store_name, timezone=cfg.timezone, period="daily", start=day, end=day,
         scale=cfg.question.scale, counts=_counts(day_fig), rows=rows, reasons=reasons, praise=praise,
-        comments=comments, url=url,
+        comments=comments, url=url, lang=store_language(cfg),
     )
 
 
@@ -84,11 +87,12 @@ def weekly(conn: Connection, store_id: str, monday: date, *, url: str | None = N
     cfg = _require(conn, store_id)
     end = monday + timedelta(days=6)
     days = results.daily(conn, [store_id], monday, end)
-    rows = [ChartRow(date.fromisoformat(d["date"]).strftime("%a %d.%m."), _counts(d)) for d in days]
+    lang = store_language(cfg)
+    rows = [ChartRow(local_day(date.fromisoformat(d["date"]), lang, "EEE dd.MM."), _counts(d)) for d in days]
     total = results.total(days)
     reasons, praise, comments = _followups(conn, cfg, store_id, monday, end)
     return ReportData(
         store_id=store_id, store_name=cfg.store_name, timezone=cfg.timezone, period="weekly", start=monday,
         end=end, scale=cfg.question.scale, counts=_counts(total), rows=rows, reasons=reasons, praise=praise,
-        comments=comments, url=url,
+        comments=comments, url=url, lang=lang,
     )

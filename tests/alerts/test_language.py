@@ -3,27 +3,137 @@ aiosmtpd server and a real loopback webhook receiver, and never crash where a tr
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from sqlalchemy import insert
 
 from hymy.rules import Evaluation
+from server import admin
 from server.alerts import language
+from server.alerts.engine import AlertService
 from server.alerts.notice import AlertNotice, alert_mail, webhook_payload
 from server.alerts.smtp import SmtpSettings, send_message
+from server.alerts.tables import alert_channels
+from server.reports import data as report_data
 from server.reports.render import ChartRow, ReportData, render_report
+from server.reports.scheduler import ReportScheduler
 from sync.protocol import default_store_config
-from tests.alerts.servers import smtp_server
+from tests.alerts.helpers import UNHAPPY, followup, press, response
+from tests.alerts.servers import WebhookReceiver, smtp_server
 
 ROOT = Path(__file__).resolve().parents[2] / "server"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOURS = {d: ["08:00-21:00"] for d in DAYS}
 DAY = date(2026, 11, 23)  # Monday; Helsinki UTC+2, closes 19:00 UTC
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday 12:00 in Helsinki
 
+#: What each language's mail says, for the same store and the same presses.
+EXPECT = {
+    "fi": {"report": "Hymy, päivän raportti: Kauppa Keskusta, ma 23.11.2026: Tyytyväisyysindeksi 67, N=3",
+           "reasons": "Yleisimmät tyytymättömyyden syyt", "reason": "Jono",
+           "alert": "[Hymy] Paljon tyytymättömiä asiakkaita (Kauppa Keskusta)",
+           "text": "Paljon tyytymättömiä asiakkaita (Kauppa Keskusta): 2/4 painallusta (50 %) tyytymättömiä "
+                   "viimeisen 15 min aikana (raja 50 %)",
+           "fired": "Hälytys alkoi: 23.11.2026 12.00 (Europe/Helsinki)"},
+    "sv": {"report": "Hymy, dagsrapport: Kauppa Keskusta, mån 23.11.2026: Nöjdhetsindex 67, N=3",
+           "reasons": "Vanligaste orsakerna till missnöje", "reason": "Kön",
+           "alert": "[Hymy] Många missnöjda kunder i Kauppa Keskusta",
+           "text": "Många missnöjda kunder i Kauppa Keskusta: 2 av 4 tryck (50 %) missnöjda under de senaste "
+                   "15 min (gräns 50 %)",
+           "fired": "Larmet gick: 2026-11-23 12:00 (Europe/Helsinki)"},
+    "en": {"report": "Hymy daily report: Kauppa Keskusta, Mon 23.11.2026: Happy Index 67, N=3",
+           "reasons": "Top reasons for unhappiness", "reason": "Queue",
+           "alert": "[Hymy] Many unhappy customers at Kauppa Keskusta",
+           "text": "Many unhappy customers at Kauppa Keskusta: 2 of 4 presses (50%) unhappy in the last 15 min "
+                   "(limit 50%)",
+           "fired": "Fired at: 2026-11-23T10:00:00.000Z"},
+}
+
+
+def store(engine, languages: list[str]) -> tuple[str, str]:
+    """A store "Kauppa Keskusta" in Helsinki, open 08-21, speaking ``languages``, with the default
+    unhappy rule and e-mail recipients; returns (store_id, device_id)."""
+    cfg = default_store_config().model_dump(mode="json")
+    cfg.update(store_name="Kauppa Keskusta", timezone="Europe/Helsinki", opening_hours=HOURS, languages=languages,
+               alert_rules=[UNHAPPY.model_dump(mode="json")])
+    cfg.pop("store_id")
+    sid = admin.create_store(engine, "Kauppa Keskusta", timezone="Europe/Helsinki", config=cfg)
+    return sid, admin.create_device(engine, sid, "till 1").device_id
+
+
+def channels(engine, sid: str, **kw) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(alert_channels).values(store_id=sid, email_to="boss@shop.example", daily_report=True,
+                                                   weekly_report=False, **kw))
+
+
 def body(msg, kind: str) -> str:
     return msg.get_body((kind,)).get_content()
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_daily_report_arrives_in_the_stores_first_language(db, lang):
+    sid, dev = store(db, [lang, "en"] if lang != "en" else ["en", "fi"])
+    happy = response(4, datetime(2026, 11, 23, 7, 5, tzinfo=UTC))
+    sad = response(1, datetime(2026, 11, 23, 15, 10, tzinfo=UTC))
+    press(db, sid, dev, happy, response(4, datetime(2026, 11, 23, 7, 6, tzinfo=UTC)), sad,
+          followup(sad["id"], "reason", "queue", datetime(2026, 11, 23, 15, 10, 3, tzinfo=UTC)))
+    channels(db, sid)
+    with smtp_server() as (port, sink):
+        smtp = SmtpSettings(host="127.0.0.1", port=port, sender="hymy@shop.example")
+        sent = ReportScheduler(db, smtp, base_url="http://hymy.local").run_once(datetime(2026, 11, 24, 6, tzinfo=UTC))
+        assert [(s.period, s.local_date) for s in sent] == [("daily", DAY)]
+        (msg,) = sink.wait_for(1)
+    want = EXPECT[lang]
+    assert msg["Subject"] == want["report"]
+    text, html = body(msg, "plain"), body(msg, "html")
+    assert want["reasons"] in text and want["reason"] in text
+    assert f'<html lang="{lang}">' in html and want["reasons"] in html
+    if lang != "en":
+        for english in ("Happy Index", "report for", "Top reasons", "Sent by Hymy", "very happy"):
+            assert english not in text and english not in html
+
+
+def test_weekly_report_names_the_days_in_the_stores_language(db):
+    sid, dev = store(db, ["sv", "fi"])
+    press(db, sid, dev, response(4, datetime(2026, 11, 17, 9, tzinfo=UTC)))
+    with db.connect() as conn:
+        week = report_data.weekly(conn, sid, date(2026, 11, 16))
+    r = render_report(week)
+    assert [row.label for row in week.rows][:2] == ["mån 16.11.", "tis 17.11."]
+    assert r.subject == "Hymy, veckorapport: Kauppa Keskusta, 16.11.-22.11.2026: Nöjdhetsindex 100, N=1"
+    assert "Tryck per dag:" in r.text and "tis 17.11." in r.text and "mycket nöjd" in r.text
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_alert_mail_and_webhook_text_arrive_in_the_stores_first_language(db, lang):
+    sid, dev = store(db, [lang] if lang != "en" else ["en", "sv"])
+    with WebhookReceiver() as rx, smtp_server() as (port, sink):
+        channels(db, sid, webhook_url=rx.url)
+        smtp = SmtpSettings(host="127.0.0.1", port=port, sender="hymy@shop.example")
+        svc = AlertService(db, clock=lambda: T0, smtp=smtp, asynchronous=False, webhook_wait_s=0.01)
+        moods = (1, 4, 2, 4)
+        press(db, sid, dev, *[response(m, T0 - timedelta(seconds=60 - 10 * i)) for i, m in enumerate(moods)])
+        (notice,) = svc.evaluate_store(sid, now=T0)
+        (req,) = rx.wait_for(1)
+        (mail,) = sink.wait_for(1)
+        svc.stop()
+    want = EXPECT[lang]
+    payload = json.loads(req.body)
+    assert payload["text"] == want["text"]
+    assert payload["lang"] == lang
+    # what a receiver parses stays the same in every language
+    assert payload["event"] == "alert.fired" and payload["alert"]["kind"] == "negative_share"
+    assert payload["alert"]["summary"] == "2 of 4 presses (50%) unhappy in the last 15 min (limit 50%)"
+    assert payload["alert"]["alert_id"] == notice.alert_id and payload["alert"]["value"] == 50.0
+    assert mail["Subject"] == want["alert"]
+    text = body(mail, "plain")
+    assert text.startswith(want["text"]) and want["fired"] in text
 
 
 def test_a_store_without_a_known_language_speaks_finnish():
