@@ -24,11 +24,16 @@ def make_db(url: str):
     return engine
 
 
+#: The stores of these tests speak English first, so notices and reports carry the English texts the
+#: assertions quote; tests/alerts/test_language.py covers Finnish and Swedish stores.
+ENGLISH_FIRST = ["en", "fi", "sv"]
+
+
 def add_store(engine, *, rules=(UNHAPPY,), hours=None, tz="Europe/Helsinki", name="Kauppa Keskusta",
-              store_id=None, reasons=True) -> tuple[str, str]:
+              store_id=None, reasons=True, languages=ENGLISH_FIRST) -> tuple[str, str]:
     """A store with ``rules`` and a device; returns (store_id, device_id)."""
     cfg = default_store_config().model_dump(mode="json")
-    cfg.update(store_name=name, timezone=tz, opening_hours=hours or {},
+    cfg.update(store_name=name, timezone=tz, opening_hours=hours or {}, languages=list(languages),
                alert_rules=[r.model_dump(mode="json") for r in rules])
     if not reasons:
         cfg["reasons"] = []

@@ -49,7 +49,7 @@ def test_report_data_reads_the_days_rollups(db):
     assert d.counts == {4: 2, 1: 1} and d.score.n == 3
     assert [r.label for r in d.rows][:2] == ["08:00", "09:00"] and len(d.rows) == 13  # the open hours
     assert next(r for r in d.rows if r.label == "09:00").counts == {4: 2}
-    assert d.reasons == [("Jono", 1)]  # the store's first language (fi)
+    assert d.reasons == [("Queue", 1)]  # in the store's first language (en here)
     assert d.praise == [("anna", 1)]  # an id the config does not name stays as it is
     assert d.comments == ["Great coffee & <b>cake</b>"]
 
@@ -71,7 +71,7 @@ def test_report_sent_once_after_closing_with_html_and_text(db):
     assert empty["Subject"].endswith("Sun 22.11.2026: no presses")
     assert msg["Subject"] == "Hymy daily report: Kauppa Keskusta, Mon 23.11.2026: Happy Index 67, N=3"
     text = msg.get_body(("plain",)).get_content()
-    assert "Jono" in text and "Great coffee & <b>cake</b>" in text and "low confidence" in text
+    assert "Queue" in text and "Great coffee & <b>cake</b>" in text and "low confidence" in text
     html = msg.get_body(("html",)).get_content()
     assert "Great coffee &amp; &lt;b&gt;cake&lt;/b&gt;" in html and "<img" not in html
     assert f"http://hymy.local/stores/{sid}/day?date=2026-11-23" in html
