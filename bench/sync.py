@@ -46,6 +46,7 @@ from kiosk.config import load_config  # noqa: E402
 from kiosk.store import Store  # noqa: E402
 from server import admin  # noqa: E402
 from server import tables as t  # noqa: E402
+from server.app import settle_heap  # noqa: E402
 from server.db import make_engine  # noqa: E402
 from server.ingest import ingest  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
@@ -92,6 +93,7 @@ class Floor:
         upgrade(self.engine)
         self.store_id = admin.create_store(self.engine, "Floor")
         self.device_id = admin.create_device(self.engine, self.store_id, "floor").device_id
+        settle_heap()  # as the server process does once it has started
         self.payloads = payloads
         self.done = 0
         self.seconds = 0.0

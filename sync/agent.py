@@ -36,7 +36,7 @@ from kiosk.store import Store
 from kiosk.storeconfig import read_store_config, write_store_config
 from sync import enrolment
 from sync.backoff import BASE_S, CAP_S, Backoff
-from sync.client import Client, parse_config
+from sync.client import Client, gzip_body, parse_config
 from sync.delivery import AUTH_RETRY_S, DeliveryPolicy, Step, Verdict, encode_batch
 from sync.heartbeat import HEARTBEAT_S, build_heartbeat, cpu_temp_c, disk_free_mb
 from sync.protocol import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
@@ -325,18 +325,19 @@ class Agent:
             return []
         batch = self.policy.plan(events)
         full = self._last_batch_full = len(batch) < len(events) or len(batch) >= self.policy.limit_events
-        pending = self._post_async(batch)
+        pending = self._post_async(gzip_body(encode_batch(batch)))
         steps: list[Step] = []
         while True:
-            upcoming = None
+            upcoming = upcoming_data = None
             if full and len(steps) + 1 < max_batches:
                 more = self.store.unsent(self.policy.limit_events, after_seq=batch[-1].seq)
                 if more:
                     upcoming = self.policy.plan(more)
                     full = len(upcoming) < len(more) or len(upcoming) >= self.policy.limit_events
+                    upcoming_data = gzip_body(encode_batch(upcoming))  # while the server works
             step = self.policy.on_outcome(batch, pending.result())
             if upcoming is not None and step.ok and step.wait_s == 0:
-                pending = self._post_async(upcoming)
+                pending = self._post_async(upcoming_data)
             else:
                 upcoming = None
             self.apply(step)
@@ -351,10 +352,11 @@ class Agent:
                 return steps
             batch = upcoming
 
-    def _post_async(self, batch) -> Future:
+    def _post_async(self, data: bytes) -> Future:
+        """Post a gzip'd batch body from the helper thread."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hymy-sync-post")
-        return self._pool.submit(self.client.post_batch, encode_batch(batch))
+        return self._pool.submit(self.client.post_gzipped, data)
 
     def apply(self, step: Step) -> None:
         """Make one step's verdict durable: mark sent, quarantine, record ``last_sync``."""

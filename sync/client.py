@@ -37,6 +37,11 @@ USER_AGENT = f"hymy-sync/{__version__}"
 API = "/api/v1"
 
 
+def gzip_body(body: bytes) -> bytes:
+    """A batch body as sent: gzip at GZIP_LEVEL, no timestamp in the header (same bytes for the same body)."""
+    return gzip.compress(body, GZIP_LEVEL, mtime=0)
+
+
 def system_ca_bundle() -> str | bool:
     """The system CA file (OpenSSL's default, e.g. /etc/ssl/certs/ca-certificates.crt), else True (certifi)."""
     paths = ssl.get_default_verify_paths()
@@ -119,7 +124,11 @@ class Client:
 
     def post_batch(self, body: bytes) -> Outcome:
         """``POST /api/v1/responses`` with a gzip'd batch body; never raises for network or HTTP errors."""
-        data = gzip.compress(body, GZIP_LEVEL, mtime=0)
+        return self.post_gzipped(gzip_body(body))
+
+    def post_gzipped(self, data: bytes) -> Outcome:
+        """:meth:`post_batch` of a body gzip'd already (the agent compresses the next batch while it waits
+        for the answer to the current one)."""
         headers = self._headers({"Content-Type": "application/json", "Content-Encoding": "gzip"})
         try:
             resp = self._request("POST", "/responses", data=data, headers=headers)
