@@ -64,6 +64,12 @@ class Score:
         return None if self.happy_index is None else int(self.happy_index + 0.5)
 
 
+#: ``(scale, mood) -> (weight, positive, negative)`` of every valid face: results pages score a year of
+#: days per request, so each face is worked out once here.
+_FACES = {(scale, mood): (mood_weight(mood, scale), is_positive(mood, scale), is_negative(mood, scale))
+          for scale in SCALES for mood in range(1, scale + 1)}
+
+
 def score_tally(tally: Iterable[tuple[int, int, int]]) -> Score:
     """Score from ``(scale, mood, count)`` triples; stores with different scales may be mixed."""
     n = pos = neg = 0
@@ -73,10 +79,16 @@ def score_tally(tally: Iterable[tuple[int, int, int]]) -> Score:
             raise ValueError(f"count: {count!r} is negative")
         if not count:
             continue
+        face = _FACES.get((scale, mood)) if type(mood) is int else None
+        if face is None:
+            check_mood(mood, scale)  # raises, naming what is wrong
+        weight, positive, negative = face
         n += count
-        total += mood_weight(mood, scale) * count
-        pos += count if is_positive(mood, scale) else 0
-        neg += count if is_negative(mood, scale) else 0
+        total += weight * count
+        if positive:
+            pos += count
+        elif negative:
+            neg += count
     if n == 0:
         return Score(0, None, None, None)
     return Score(n, total / n, 100.0 * pos / n, 100.0 * neg / n)
