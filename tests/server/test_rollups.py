@@ -151,3 +151,35 @@ def test_region_rollup_never_drifts_while_ingest_and_moves_race(client, world, e
 def world_device(engine, sid: str) -> str:
     with engine.connect() as conn:
         return conn.execute(select(t.devices.c.id).where(t.devices.c.store_id == sid)).scalar()
+
+
+def test_migration_0004_fills_the_region_rollup_from_existing_store_rollups(db_url):
+    """A database at 0003 with history: after upgrading, every region already has its rollup."""
+    from sqlalchemy import insert, text
+
+    from server import migrate
+    from server.db import make_engine
+
+    engine = make_engine(db_url)
+    with engine.begin() as conn:  # the fixture's database is at head: take it back to 0003, empty
+        conn.execute(text("DROP TABLE rollup_region_daily"))
+        conn.execute(text("DROP INDEX followups_device_boot"))
+        for col in ("clock_synced", "boot_id", "uptime_ms", "clock_corrected", "device_pressed_at",
+                    "server_corrected_at", "original_pressed_at"):
+            conn.execute(text(f"ALTER TABLE followups DROP COLUMN {col}"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0003' WHERE version_num = '0004'"))
+        conn.execute(insert(t.regions), [{"id": r, "name": r, "created_at": "2026-01-01T00:00:00.000Z"}
+                                         for r in ("north", "south")])
+        conn.execute(insert(t.stores), [{"id": s, "region_id": r, "name": s, "timezone": "Europe/Helsinki",
+                                         "config_json": "{}", "created_at": "2026-01-01T00:00:00.000Z"}
+                                        for s, r in (("a", "north"), ("b", "north"), ("c", "south"), ("d", None))])
+        conn.execute(insert(t.rollup_daily), [
+            {"store_id": s, "local_date": "2026-11-02", "scale": 4, "mood": m, "counted": n, "filtered": f}
+            for s, m, n, f in (("a", 1, 2, 0), ("b", 1, 3, 1), ("b", 4, 5, 0), ("c", 4, 7, 2), ("d", 4, 11, 0))])
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.heads()
+    assert region_table(engine) == {("north", "2026-11-02", 4, 1): (5, 1), ("north", "2026-11-02", 4, 4): (5, 0),
+                                    ("south", "2026-11-02", 4, 4): (7, 2)}
+    with engine.connect() as conn:
+        assert results.daily(conn, ["a", "b"], date(2026, 11, 2), date(2026, 11, 2))[0]["n"] == 10
+    engine.dispose()
