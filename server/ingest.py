@@ -1,14 +1,17 @@
-"""Storing a batch of events: per-event validation, idempotent inserts, rollups in the same transaction.
+"""Storing a batch of events: validation, idempotent inserts, rollups in the same transaction.
 
 Rules (see docs/server.md):
-- Each event is validated alone; a bad one is ``rejected`` with a reason and never fails the batch.
+- A bad event is ``rejected`` with a reason and never fails the batch (a clean batch is validated in
+  one call; one with anything wrong, event by event).
 - Same id, same content -> ``duplicate``; same id, different content -> ``rejected`` (conflict), never an
-  overwrite. "Same content" ignores a clock correction made on the device: the comparison uses
-  ``device_pressed_at or pressed_at`` and drops ``clock_corrected``/``device_pressed_at``.
+  overwrite. Content is compared column by column with the stored row (:func:`same_content`) and ignores
+  clock corrections: the time compared is the one the device first had.
 - A follow-up whose response the server has not seen yet is accepted (it may arrive later). A ``void``
   follow-up marks its response voided; the response's count moves from counted to filtered.
-- Inserts use ON CONFLICT DO NOTHING in id order, so any number of clients replaying the same batch at
-  once store each id once; the rollups count only rows this transaction really inserted.
+- New rows are inserted in id order after one lookup of the stored ids, inside the write transaction
+  (SQLite: under the lock taken at ``BEGIN IMMEDIATE``; PostgreSQL: ``ON CONFLICT DO NOTHING RETURNING
+  id``), so any number of clients replaying the same batch at once store each id once, and the
+  rollups count only rows this transaction really inserted.
 """
 
 from __future__ import annotations
