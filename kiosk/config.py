@@ -8,7 +8,6 @@ and what is valid; unknown keys are errors, so a typo never silently does nothin
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,6 +27,10 @@ from hymy.errors import ConfigError
 DEFAULT_PATH = Path("/etc/hymy/kiosk.toml")
 #: Where development runs keep their data when no config names a data dir.
 DEV_DATA_DIR = Path(".hymy")
+#: The file in the data dir where ``hymy firstboot`` explains a refused provisioning file: the same
+#: name as ``hymy.provision.ERROR_FILE_NAME`` (a test keeps them equal), named here so the kiosk's
+#: first frame does not wait for the provisioning code to load.
+PROVISION_ERROR_FILE = "provision-error.txt"
 
 
 class _Section(BaseModel):
@@ -148,9 +151,7 @@ class DeviceConfig(_Section):
     @property
     def provision_error_path(self) -> Path:
         """Where ``hymy firstboot`` explains a refused provisioning file (shown on screen and in status)."""
-        from hymy.provision import ERROR_FILE_NAME
-
-        return self.device.data_dir / ERROR_FILE_NAME
+        return self.device.data_dir / PROVISION_ERROR_FILE
 
     @property
     def store_config_path(self) -> Path:
@@ -241,6 +242,8 @@ def load_config(path: str | Path | None = None, *, missing_ok: bool = True) -> D
     A missing file at the default path gives the development defaults (data in ``.hymy/``) when
     ``missing_ok``; a file named explicitly must exist.
     """
+    import tomllib  # only reading a file needs it; the kiosk's start-up validates without it
+
     explicit = path is not None or bool(os.environ.get("HYMY_CONFIG"))
     p = resolve_path(path)
     try:

@@ -30,18 +30,17 @@ from hymy import notify
 from hymy.errors import HymyError
 from hymy.hours import is_open
 from hymy.timestamps import format_ts, utcnow
-from kiosk.capture import Recorder
 from kiosk.clock import SystemClock
 from kiosk.config import DeviceConfig
 from kiosk.i18n import _, default_language, language_name, translator
 from kiosk.storeconfig import StoreConfigCache
 from kiosk.ui import flow, screens
-from kiosk.ui import maintenance as maint
 from kiosk.ui.backlight import Backlight
 from kiosk.ui.pinlock import PinLock, PinResult
 from sync.protocol import MAX_VALUE_CHARS, Response, StoreConfig
 
 if TYPE_CHECKING:
+    from kiosk.capture import Recorder
     from kiosk.store import Store
 
 log = logging.getLogger(__name__)
@@ -72,7 +71,7 @@ for _cls in ("KioskRoot", "CornerHotspot", "FaceRow", "OptionButton", "QuestionS
              "FollowupScreen", "LimitedInput", "CommentScreen", "ClosedScreen"):
     Factory.register(_cls, cls=getattr(screens, _cls))
 for _cls in ("PinScreen", "MaintenanceScreen", "TestButtonsScreen"):
-    Factory.register(_cls, cls=getattr(maint, _cls))
+    Factory.register(_cls, module="kiosk.ui.maintenance")  # imported when a technician first opens one
 Factory.register("Smiley", module="kiosk.ui.smiley")
 
 
@@ -150,6 +149,8 @@ class HymyApp(App):
         # Opening the store (SQLite, migrations, sqlite-utils) is the slowest part of starting; it
         # happens after the first frame is on screen. A press that comes even earlier opens it here,
         # so no press is ever lost or refused.
+        from kiosk.capture import Recorder  # not needed for the first frame: imported after it
+
         with self._core_lock:
             if self._store is None:
                 self._store = self._open_store()
@@ -601,6 +602,7 @@ class HymyApp(App):
 
     def refresh_maintenance(self) -> None:
         from kiosk.status import device_status
+        from kiosk.ui import maintenance as maint  # the technician's screens: not needed at start
 
         cfg = self.config_now()
         info = device_status(self.device_config, self.store)

@@ -95,7 +95,9 @@ class Smiley(ButtonBehavior, Widget):
         self._trigger = Clock.create_trigger(self._redraw, -1)
         for name in ("x", "y", "width", "height", "state", "mood", "scale", "bob", "highlight", "fill"):
             self.fbind(name, self._trigger)
-        self._redraw()
+        # drawn before the next frame, once the layout has given the face its real size (drawing
+        # now would render a texture at the default 100x100 that the first frame never shows)
+        self._trigger()
 
     def _redraw(self, *_args) -> None:
         scale = int(self.scale)

@@ -130,3 +130,11 @@ def test_config_error_is_a_value_error_with_exit_code_2_from_the_cli(tmp_path):
     assert done.returncode == 2
     assert "pins.buttons[1]: 4 is used twice (also pins.buttons[0])" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_kiosk_looks_for_a_refused_provisioning_file_where_firstboot_writes_it(tmp_path):
+    from hymy.provision import Provisioner
+
+    written_by_firstboot = Provisioner(tmp_path).error_file
+    cfg = parse_config({"device": {"data_dir": str(written_by_firstboot.parent)}})
+    assert cfg.provision_error_path == written_by_firstboot
