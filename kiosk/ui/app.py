@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The layout of the root and the question screen (the first frame); the lazy screens' files sit beside it.
 KV_FILE = Path(__file__).with_name("kiosk.kv")
 #: Seconds without a touch before the faces do their attract animation (then again every period).
 ATTRACT_S = 20.0
@@ -58,10 +59,11 @@ HOURS_CHECK_S = 30.0
 MAINTENANCE_IDLE_S = 120.0
 #: Seconds the identify banner shows (hardware identify gesture).
 IDENTIFY_S = 10.0
-#: Screens built on first use (keeps the start fast): name -> class.
-LAZY_SCREENS = {"thanks": "ThankYouScreen", "followup": "FollowupScreen", "closed": "ClosedScreen",
-                "comment": "CommentScreen", "pin": "PinScreen", "maintenance": "MaintenanceScreen",
-                "test": "TestButtonsScreen"}
+#: Screens built on first use (keeps the start fast): name -> (class, the .kv file with its layout).
+LAZY_SCREENS = {"thanks": ("ThankYouScreen", "customer.kv"), "followup": ("FollowupScreen", "customer.kv"),
+                "closed": ("ClosedScreen", "customer.kv"), "comment": ("CommentScreen", "customer.kv"),
+                "pin": ("PinScreen", "maintenance.kv"), "maintenance": ("MaintenanceScreen", "maintenance.kv"),
+                "test": ("TestButtonsScreen", "maintenance.kv")}
 #: Built right after the first frame, so the first press does not wait for them.
 WARM_SCREENS = ("thanks", "followup")
 #: The comment keyboard waits this long after the last keystroke (at least the follow-up timeout).
@@ -191,8 +193,7 @@ class HymyApp(App):
         return translator.gettext(message)
 
     def build(self):
-        if str(KV_FILE) not in Builder.files:
-            Builder.load_file(str(KV_FILE))
+        _load_kv(KV_FILE)
         Window.rotation = self.device_config.display.rotation
         root = Factory.KioskRoot()
         root.ids.corner.hold_s = screens.LONG_PRESS_S * self.time_scale
@@ -280,7 +281,9 @@ class HymyApp(App):
         """The screen called ``name``; the rarely seen ones are built the first time they are needed."""
         manager = self.manager
         if not manager.has_screen(name) and name in LAZY_SCREENS:
-            manager.add_widget(getattr(Factory, LAZY_SCREENS[name])(name=name))
+            cls, kv = LAZY_SCREENS[name]
+            _load_kv(KV_FILE.with_name(kv))  # parsed when first needed: not on the way to the first frame
+            manager.add_widget(getattr(Factory, cls)(name=name))
         return manager.get_screen(name)
 
     def _go(self, name: str) -> None:
@@ -630,6 +633,12 @@ class HymyApp(App):
             face = faces[mood - 1]
             face.highlight = True
             Clock.schedule_once(lambda dt: setattr(face, "highlight", False), 0.6)
+
+
+def _load_kv(path: Path) -> None:
+    """Load a .kv file's rules once per process (later apps reuse them)."""
+    if str(path) not in Builder.files:
+        Builder.load_file(str(path))
 
 
 def create_app(config: DeviceConfig, *, store: Store | None = None,

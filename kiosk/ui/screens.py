@@ -1,6 +1,6 @@
 """The customer's screens (question, follow-up, comment, thank-you, closed) and the root layout.
 
-Layout and bindings are in ``kiosk.kv``; these classes hold the little behaviour a screen owns
+Layout and bindings are in ``kiosk.kv`` and ``customer.kv``; these classes hold the little behaviour a screen owns
 (building option buttons, the corner long-press, the comment's length limit). The app decides
 which screen shows (``kiosk.ui.app``).
 """

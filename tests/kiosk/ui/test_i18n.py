@@ -16,7 +16,7 @@ import assets
 from kiosk.i18n import LANGUAGES, Translator, default_language, language_name
 
 ROOT = Path(__file__).resolve().parents[3]
-KV = ROOT / "kiosk" / "ui" / "kiosk.kv"
+KV_FILES = sorted((ROOT / "kiosk" / "ui").glob("*.kv"))
 
 
 def catalog(lang):
@@ -58,8 +58,10 @@ def test_i18n_template_has_every_string_in_the_code(tmp_path):
 
 
 def test_i18n_kv_has_no_hard_coded_visible_text():
-    """Every ``text:``/``hint_text:`` in kiosk.kv is a translation call or a bound value, never a literal word."""
-    for n, line in enumerate(KV.read_text(encoding="utf-8").splitlines(), 1):
+    """Every ``text:``/``hint_text:`` in the .kv files is a translation call or a bound value, never a literal word."""
+    assert [kv.name for kv in KV_FILES] == ["customer.kv", "kiosk.kv", "maintenance.kv"]
+    lines = [(kv.name, n, line) for kv in KV_FILES for n, line in enumerate(kv.read_text(encoding="utf-8").splitlines(), 1)]
+    for name, n, line in lines:
         m = re.match(r"\s*(text|hint_text):\s*(.+)$", line)
         if not m:
             continue
@@ -68,7 +70,7 @@ def test_i18n_kv_has_no_hard_coded_visible_text():
         expr = re.sub(r"==\s*'[^']*'", "", expr)  # comparisons are not shown
         literals = re.findall(r"'([^']*)'", expr)
         worded = [lit for lit in literals if re.search(r"[A-Za-zÅÄÖåäö]{2,}", lit)]
-        assert not worded, f"kiosk.kv:{n}: hard-coded text {worded}"
+        assert not worded, f"{name}:{n}: hard-coded text {worded}"
 
 
 def test_i18n_translator_switches_and_rejects_unknown():
