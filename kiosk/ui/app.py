@@ -70,8 +70,10 @@ WARM_SCREENS = ("thanks", "followup")
 COMMENT_IDLE_S = 30.0
 
 for _cls in ("KioskRoot", "CornerHotspot", "FaceRow", "OptionButton", "QuestionScreen", "ThankYouScreen",
-             "FollowupScreen", "LimitedInput", "CommentScreen", "ClosedScreen"):
+             "FollowupScreen", "ClosedScreen"):
     Factory.register(_cls, cls=getattr(screens, _cls))
+for _cls in ("LimitedInput", "CommentScreen"):
+    Factory.register(_cls, module="kiosk.ui.comment")  # Kivy's TextInput: imported with the comment screen
 for _cls in ("PinScreen", "MaintenanceScreen", "TestButtonsScreen"):
     Factory.register(_cls, module="kiosk.ui.maintenance")  # imported when a technician first opens one
 Factory.register("Smiley", module="kiosk.ui.smiley")

@@ -1,8 +1,8 @@
-"""The customer's screens (question, follow-up, comment, thank-you, closed) and the root layout.
+"""The customer's screens (question, follow-up, thank-you, closed) and the root layout.
 
-Layout and bindings are in ``kiosk.kv`` and ``customer.kv``; these classes hold the little behaviour a screen owns
-(building option buttons, the corner long-press, the comment's length limit). The app decides
-which screen shows (``kiosk.ui.app``).
+Layout and bindings are in ``kiosk.kv`` and ``customer.kv``; these classes hold the little behaviour
+a screen owns (building option buttons, the corner long-press). The comment screen is in
+``kiosk.ui.comment``. The app decides which screen shows (``kiosk.ui.app``).
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Obje
 from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import Screen
-from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
 from kiosk.ui.smiley import Smiley
-from sync.protocol import MAX_VALUE_CHARS
 
 #: Seconds a finger must rest in the corner to open the maintenance PIN pad.
 LONG_PRESS_S = 3.0
@@ -125,22 +123,6 @@ class FollowupScreen(Screen):
             btn = OptionButton(option_id=option_id, text=text)
             btn.bind(on_release=lambda b: self.callback and self.callback(b.option_id))
             grid.add_widget(btn)
-
-
-class LimitedInput(TextInput):
-    """A TextInput that never holds more than ``max_chars`` characters (the comment limit)."""
-
-    max_chars = NumericProperty(MAX_VALUE_CHARS)
-
-    def insert_text(self, substring, from_undo=False):
-        room = int(self.max_chars) - len(self.text)
-        if room <= 0:
-            return None
-        return super().insert_text(substring[:room], from_undo=from_undo)
-
-
-class CommentScreen(Screen):
-    pass
 
 
 class ClosedScreen(Screen):
