@@ -477,3 +477,25 @@ def test_app_shows_a_refused_provisioning_file_to_the_technician(make_kiosk):
     k.app.device_config.provision_error_path.unlink()
     k.app._check_notice()
     assert k.app.root.notice_text == ""
+
+
+def test_app_press_before_the_first_frame_opens_the_store_itself_and_is_kept(kivy_window, tmp_path):
+    """The store and the capture core load after the first frame; a press that comes even earlier
+    loads them at once, is committed and shows what follows, exactly as a later press would."""
+    from kiosk.config import parse_config
+    from kiosk.ui.app import create_app
+
+    cfg = parse_config({"device": {"data_dir": str(tmp_path / "data"), "clock": "trust"}, "display": {"fullscreen": False}})
+    app = create_app(cfg, time_scale=0.2)
+    app._run_prepare()
+    try:
+        assert app.first_frame_at is None and app._store is None
+        response = app.press(3)
+        assert response is not None and response.mood == 3
+        assert [(e.payload()["type"], e.payload()["mood"]) for e in app.store.unsent()] == [("response", 3)]
+        assert app.manager_current in ("thanks", "followup")
+    finally:
+        app.dispatch("on_stop")
+        kivy_window.remove_widget(app.root)
+        if app._store is not None:
+            app.store.close()
