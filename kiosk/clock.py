@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 import functools
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -69,15 +70,10 @@ def read_boot_id() -> str:
     try:
         return BOOT_ID_PATH.read_text().strip()
     except OSError:
-        return _fallback_boot_id()
+        return _FALLBACK_BOOT_ID
 
 
-@functools.cache
-def _fallback_boot_id() -> str:
-    """A random boot id made once per process (where the kernel has none)."""
-    import uuid  # rarely needed (non-Linux development machines): not loaded at start
-
-    return str(uuid.uuid4())
+_FALLBACK_BOOT_ID = str(uuid.uuid4())
 
 
 def uptime_ms() -> int:
