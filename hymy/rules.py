@@ -132,22 +132,37 @@ class Evaluation:
     mood: int | None = None
     press_ids: tuple[str, ...] = field(default=(), repr=False)
 
+    def sentence(self) -> tuple[str, dict[str, str]]:
+        """:meth:`describe` as a template of :data:`SENTENCES` and its values (for translations)."""
+        if not self.open:
+            return SENTENCES["closed"], {}
+        w, t = str(self.window_min), f"{self.threshold:g}"
+        if self.n < self.min_count:
+            return SENTENCES["too_few"], {"n": str(self.n), "w": w, "min": str(self.min_count)}
+        v = self.value if self.value is not None else 0.0
+        values = {"n": str(self.n), "w": w, "t": t, "v": f"{v:.0f}"}
+        if self.kind == "negative_share":
+            values["neg"] = str(round(v * self.n / 100))
+        elif self.kind == "face_count":
+            values["m"] = str(self.mood)
+        return SENTENCES[self.kind], values
+
     def describe(self) -> str:
         """One human sentence, e.g. ``3 of 4 presses (75%) unhappy in the last 15 min (limit 50%)``."""
-        w = f"in the last {self.window_min} min"
-        if not self.open:
-            return "store closed"
-        if self.n < self.min_count:
-            return f"{self.n} counted presses {w} (at least {self.min_count} needed)"
-        v = self.value if self.value is not None else 0.0
-        if self.kind == "negative_share":
-            neg = round(v * self.n / 100)
-            return f"{neg} of {self.n} presses ({v:.0f}%) unhappy {w} (limit {self.threshold:g}%)"
-        if self.kind == "index_below":
-            return f"Happy Index {v:.0f} from {self.n} presses {w} (alert below {self.threshold:g})"
-        if self.kind == "index_above":
-            return f"Happy Index {v:.0f} from {self.n} presses {w} (alert above {self.threshold:g})"
-        return f"{v:.0f} presses of face {self.mood} among {self.n} {w} (limit {self.threshold:g})"
+        template, values = self.sentence()
+        return template % values
+
+
+#: The sentences :meth:`Evaluation.describe` writes, as templates with named values: the English text,
+#: and the msgids the server's notices translate (``server.alerts.language``).
+SENTENCES = {
+    "closed": "store closed",
+    "too_few": "%(n)s counted presses in the last %(w)s min (at least %(min)s needed)",
+    "negative_share": "%(neg)s of %(n)s presses (%(v)s%%) unhappy in the last %(w)s min (limit %(t)s%%)",
+    "index_below": "Happy Index %(v)s from %(n)s presses in the last %(w)s min (alert below %(t)s)",
+    "index_above": "Happy Index %(v)s from %(n)s presses in the last %(w)s min (alert above %(t)s)",
+    "face_count": "%(v)s presses of face %(m)s among %(n)s in the last %(w)s min (limit %(t)s)",
+}
 
 
 def _measure(rule: RuleLike, tally: Counter[tuple[int, int]], n: int) -> tuple[Fraction | None, bool]:

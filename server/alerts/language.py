@@ -12,8 +12,8 @@ English text, never an exception. Numbers and dates use Babel's CLDR data for th
 
 ``summary`` puts the stored alert sentences (``hymy.rules.Evaluation.describe``, always English:
 the database, the API and the webhook's ``alert.summary`` keep them as they are) into the
-language, by reading the figures back out of the sentence. A sentence of another shape (a new
-wording in ``hymy.rules``) stays English.
+language, by reading the figures back out of the sentence with patterns made from the same templates
+(``hymy.rules.SENTENCES``). A sentence of another shape stays English.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
 from hymy.hours import zone
+from hymy.rules import SENTENCES
 from hymy.timestamps import format_ts
 from server.dashboard.i18n import LANGS, translations
 
@@ -92,22 +93,18 @@ def moment(at: datetime, lang: str, timezone: str | None) -> str:
 
 
 _NUM = r"(-?[0-9][0-9.e+]*)"
-#: ``Evaluation.describe``'s sentences (and the engine's own), as patterns and the msgid that says
-#: the same with the figures as named values.
+
+
+def _pattern(msgid: str) -> re.Pattern[str]:
+    """The English sentence ``msgid`` formats, with each named value captured as a number."""
+    parts = re.split(r"(%\(\w+\)s)", msgid.replace("%%", "%"))
+    return re.compile("".join(_NUM if re.fullmatch(r"%\(\w+\)s", p) else re.escape(p) for p in parts))
+
+
+#: ``Evaluation.describe``'s sentences (``hymy.rules.SENTENCES``, and the engine's own "rule removed"),
+#: as patterns made from the same templates, and the msgid that says the same with the figures as values.
 _SENTENCES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"store closed"), N_("store closed")),
-    (re.compile(r"rule removed"), N_("rule removed")),
-    (re.compile(rf"{_NUM} counted presses in the last {_NUM} min \(at least {_NUM} needed\)"),
-     N_("%(n)s counted presses in the last %(w)s min (at least %(min)s needed)")),
-    (re.compile(rf"{_NUM} of {_NUM} presses \({_NUM}%\) unhappy in the last {_NUM} min \(limit {_NUM}%\)"),
-     N_("%(neg)s of %(n)s presses (%(v)s%%) unhappy in the last %(w)s min (limit %(t)s%%)")),
-    (re.compile(rf"Happy Index {_NUM} from {_NUM} presses in the last {_NUM} min \(alert below {_NUM}\)"),
-     N_("Happy Index %(v)s from %(n)s presses in the last %(w)s min (alert below %(t)s)")),
-    (re.compile(rf"Happy Index {_NUM} from {_NUM} presses in the last {_NUM} min \(alert above {_NUM}\)"),
-     N_("Happy Index %(v)s from %(n)s presses in the last %(w)s min (alert above %(t)s)")),
-    (re.compile(rf"{_NUM} presses of face {_NUM} among {_NUM} in the last {_NUM} min \(limit {_NUM}\)"),
-     N_("%(v)s presses of face %(m)s among %(n)s in the last %(w)s min (limit %(t)s)")),
-]
+    (_pattern(msgid), msgid) for msgid in (*SENTENCES.values(), N_("rule removed"))]
 _TEST = re.compile(r"test from (.*?): (.*)")
 
 
