@@ -36,18 +36,6 @@ log = logging.getLogger(__name__)
 _UNAVAILABLE = ("disk is full", "readonly database", "disk i/o error", "unable to open database", "database is locked")
 BUSY_TIMEOUT_MS = 5000
 
-
-def _locked(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
-
-
-@retry(retry=retry_if_exception(_locked), stop=stop_after_delay(BUSY_TIMEOUT_MS / 1000),
-       wait=wait_random(0.005, 0.05), reraise=True)
-def _set_wal(conn: sqlite3.Connection) -> None:
-    """WAL mode. Switching a new file needs its exclusive lock, and SQLite answers "locked" at once,
-    without waiting on busy_timeout, when another process (kiosk and sync agent start together) is
-    switching it too: tried again for up to the busy timeout."""
-    conn.execute("PRAGMA journal_mode = WAL")
 #: Commits between background WAL checkpoints (about 4 pages each: ~400 pages, under SQLite's 1000).
 CHECKPOINT_EVERY = 100
 #: Seconds between checkpoints when few presses come in (an idle WAL is folded back eventually).
@@ -60,6 +48,19 @@ AUTOCHECKPOINT_PAGES = 1000
 #: Bytes kept in reserve next to the store (``.<name>.reserve``) and released when the disk is full,
 #: so a full disk still lets the store open (its -shm needs 32 KiB) and take a few hundred presses.
 RESERVE_BYTES = 4 * 2**20
+
+
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+@retry(retry=retry_if_exception(_locked), stop=stop_after_delay(BUSY_TIMEOUT_MS / 1000),
+       wait=wait_random(0.005, 0.05), reraise=True)
+def _set_wal(conn: sqlite3.Connection) -> None:
+    """WAL mode. Switching a new file needs its exclusive lock, and SQLite answers "locked" at once,
+    without waiting on busy_timeout, when another process (kiosk and sync agent start together) is
+    switching it too: tried again for up to the busy timeout."""
+    conn.execute("PRAGMA journal_mode = WAL")
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,9 +54,9 @@ def is_postgres(engine_or_conn) -> bool:
     return engine_or_conn.dialect.name == "postgresql"
 
 
-def insert_for(conn):
-    """The dialect's ``insert`` (with ``on_conflict_do_*``) for SQLite or PostgreSQL."""
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+def insert_for(dialect: str):
+    """The dialect's ``insert`` (with ``on_conflict_do_*``) for ``"sqlite"`` or ``"postgresql"``."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def retrying(fn: Callable[[], T], attempts: int = 5) -> T:

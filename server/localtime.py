@@ -24,8 +24,8 @@ class Bucketer:
     """``bucket`` for many instants of one zone, fast: it remembers the last local hour as a UTC range.
 
     A local hour is reused only when it starts at HH:00 local and the zone's offset is the same at its
-    first and last microsecond (no transition inside it), so DST days, repeated autumn hours and half-hour zones give exactly
-    what :func:`bucket` gives (tests compare the two on random instants in many zones).
+    first and last microsecond (no transition inside it), so DST days, repeated autumn hours and
+    half-hour zones give exactly what :func:`bucket` gives (tests compare the two in many zones).
     """
 
     __slots__ = ("tz", "_zone", "_lo", "_hi", "_lo_text", "_hi_text", "_value")

@@ -19,9 +19,9 @@ import functools
 from collections import defaultdict
 
 from sqlalchemy import bindparam, delete, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from . import tables as t
+from .db import insert_for
 
 #: The region rollup from the store rollup (a migration, ``move_store`` and the benchmark's fill use it).
 _REBUILD_REGION = (
@@ -45,7 +45,7 @@ def region_of(conn, store_id: str) -> str | None:
 def _upsert_stmt(dialect: str, table_name: str, sums: tuple[str, ...]):
     """``INSERT ... ON CONFLICT (primary key) DO UPDATE SET c = c + excluded.c`` (built once per dialect)."""
     table = t.metadata.tables[table_name]
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    ins = insert_for(dialect)(table)
     return ins.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
                                      set_={c: table.c[c] + ins.excluded[c] for c in sums})
 

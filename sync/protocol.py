@@ -46,7 +46,6 @@ MESSAGES = {
 }
 
 
-
 def explain(err: dict) -> str:
     """The message of one pydantic error (``ValidationError.errors()`` item), in plain words where the
     default would only repeat a pattern."""
