@@ -113,7 +113,6 @@ def test_region_rollup_never_drifts_while_ingest_and_moves_race(client, world, e
     """Two threads ingest into s2 while a third moves s2 between regions: the region rollup must end
     equal to a rebuild from the store rollups (no delta lost or counted in the wrong region)."""
     device, tz = world_device(engine, "s2"), "Europe/Helsinki"
-    stop = threading.Event()
     errors: list[BaseException] = []
 
     def feed(seed: int) -> None:
@@ -129,8 +128,6 @@ def test_region_rollup_never_drifts_while_ingest_and_moves_race(client, world, e
         try:
             for i in range(8):  # bounded
                 admin.move_store(engine, "s2", "south" if i % 2 == 0 else "north")
-                if stop.is_set():
-                    return
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -139,7 +136,6 @@ def test_region_rollup_never_drifts_while_ingest_and_moves_race(client, world, e
         th.start()
     for th in threads:
         th.join(timeout=120)
-    stop.set()
     assert not errors, errors
     live = region_table(engine)
     with engine.begin() as conn:
