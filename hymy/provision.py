@@ -5,7 +5,9 @@ server URL, the one-time enrolment code, an optional CA bundle, the device name,
 hostname and display rotation. ``hymy firstboot`` (the ``hymy-firstboot`` unit, as root, before the
 network and the kiosk start):
 
-1. parses and validates the whole file; every problem names the line and the key and says what is valid;
+1. parses and validates the whole file (``hymy.provisionfile``: the keys it shares with the device config
+   use ``kiosk.config``'s own rules); every problem names the line and the key and says what is valid,
+   and the placeholder values of the example are refused;
 2. if anything is wrong, applies nothing: the last good configuration stays in force and the message
    goes to stderr (the journal) and to ``<data_dir>/provision-error.txt``, which the kiosk screen shows;
 3. otherwise writes ``/etc/hymy/kiosk.toml`` (merged over the existing one, validated by
@@ -27,11 +29,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import subprocess
 import tomllib
 import uuid
-import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +39,11 @@ from typing import Any
 
 from hymy import atomicfile
 from hymy.atomicfile import fsync_dir
+from hymy.configerrors import decode
 from hymy.errors import ConfigError
+from hymy.provisionfile import SECRETS, Provisioning, parse
 from hymy.timestamps import format_ts, utcnow
+from hymy.tomllines import statements
 
 log = logging.getLogger(__name__)
 
@@ -55,240 +58,12 @@ APPLIED_SUFFIX = ".applied"
 
 Runner = Callable[[Sequence[str]], None]
 
-#: Keys the provisioning file accepts, per table, with a one-line description (the docs and the
-#: "valid keys" part of error messages come from here).
-SCHEMA: dict[str, dict[str, str]] = {
-    "server": {
-        "url": "central server address, https://... (http:// only on a trusted LAN)",
-        "enrolment_code": "one-time code from `hymy admin add-device` (6-64 characters)",
-        "ca_bundle": "file name of a PEM CA bundle next to hymy.toml, to trust a private CA",
-    },
-    "device": {
-        "name": "name shown in the dashboard (1-100 characters)",
-        "hostname": "network host name: 1-63 of a-z, 0-9 and '-', not starting or ending with '-'",
-        "timezone": "IANA time zone such as Europe/Helsinki",
-    },
-    "wifi": {
-        "ssid": "network name (1-32 bytes)",
-        "password": "WPA2/WPA3 passphrase, 8-63 characters (or 64 hex digits); omit for an open network",
-        "country": "two-letter country code (ISO 3166-1), sets the radio's legal channels",
-        "hidden": "true if the network does not broadcast its name",
-    },
-    "display": {
-        "rotation": "0, 90, 180 or 270 degrees",
-    },
-}
-SECRETS = {("wifi", "password"), ("server", "enrolment_code")}
-
-_HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-_TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
-
-
-@dataclass
-class Provisioning:
-    """A validated provisioning file (``None`` = not given, keep what the device has)."""
-
-    server_url: str | None = None
-    enrolment_code: str | None = None
-    ca_bundle: Path | None = None
-    device_name: str | None = None
-    hostname: str | None = None
-    timezone: str | None = None
-    wifi_ssid: str | None = None
-    wifi_password: str | None = None
-    wifi_country: str | None = None
-    wifi_hidden: bool = False
-    rotation: int | None = None
-
 
 @dataclass
 class Result:
     """What ``apply`` changed: a list of human lines (also logged)."""
 
     changed: list[str] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------------------------------
-# Parsing and validation (pure: text in, Provisioning or ConfigError out)
-
-
-def key_line(text: str, dotted: str) -> int | None:
-    """The 1-based line where ``table.key`` (or just ``table``) is written in TOML ``text``, or None.
-
-    Understands ``[table]`` headers followed by ``key = ...`` and dotted keys (``table.key = ...``).
-    """
-    parts = dotted.split(".")
-    table, key = (parts[0], ".".join(parts[1:])) if len(parts) > 1 else (parts[0], None)
-    current = None
-    header = None
-    for no, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r"^\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]", line)
-        if m:
-            current = m.group(1).strip().strip("\"'")
-            if current == table and header is None:
-                header = no
-            continue
-        m = re.match(r"^([A-Za-z0-9_\-\"' .]+?)\s*=", line)
-        if not m:
-            continue
-        name = ".".join(p.strip().strip("\"'") for p in m.group(1).split("."))
-        full = f"{current}.{name}" if current else name
-        if key is None and (full == table or full.startswith(table + ".")):
-            return header or no
-        if key is not None and full == f"{table}.{key}":
-            return no
-    return header if key is None else None
-
-
-def _where(text: str, dotted: str, fallback: str | None = None) -> str:
-    line = key_line(text, dotted) or (key_line(text, fallback) if fallback else None)
-    return f"line {line}: {dotted}" if line else dotted
-
-
-def parse(text: str, boot_dir: Path | None = None, *, known_zones: set[str] | None = None,
-          require_url: bool = True) -> Provisioning:
-    """Validate a provisioning file's text; raise ConfigError listing every problem (line and key).
-
-    ``boot_dir`` is where a ``ca_bundle`` file name is looked up; ``known_zones`` defaults to the
-    IANA zones this system knows (``zoneinfo.available_timezones()``); ``require_url`` (default True)
-    makes ``server.url`` mandatory (False when the device already has one and the file only changes,
-    say, the Wi-Fi).
-    """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = _TOML_LINE.search(msg)
-        where = f"line {m.group(1)}: " if m else ""
-        what = _TOML_LINE.sub("", msg).strip()
-        raise ConfigError(f"{where}TOML syntax error: {what}") from None
-
-    problems: list[str] = []
-    p = Provisioning()
-
-    def bad(dotted: str, message: str) -> None:
-        problems.append(f"{_where(text, dotted, dotted.split('.')[0])}: {message}")
-
-    for table, value in data.items():
-        if table not in SCHEMA:
-            bad(table, f"unknown table; valid tables: {', '.join(SCHEMA)}")
-            continue
-        if not isinstance(value, dict):
-            bad(table, "must be a table, e.g. [" + table + "]")
-            continue
-        for key in value:
-            if key not in SCHEMA[table]:
-                bad(f"{table}.{key}", f"unknown key; valid keys in [{table}]: {', '.join(SCHEMA[table])}")
-
-    def get(table: str, key: str, kind: type | tuple[type, ...], kind_name: str) -> Any:
-        section = data.get(table)
-        if not isinstance(section, dict) or key not in section:
-            return None
-        value = section[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            bad(f"{table}.{key}", f"{value!r} is not {kind_name}")
-            return None
-        return value
-
-    url = get("server", "url", str, "a string")
-    if url is not None:
-        if not url.startswith(("https://", "http://")) or len(url) < 10 or " " in url:
-            bad("server.url", f"{url!r} is not a server address; write it like https://hymy.example.com")
-        else:
-            p.server_url = url.rstrip("/")
-    elif require_url and "url" not in (data.get("server") if isinstance(data.get("server"), dict) else {}):
-        bad("server.url", "missing; the server address is required, e.g. url = \"https://hymy.example.com\"")
-
-    code = get("server", "enrolment_code", str, "a string")
-    if code is not None:
-        code = code.strip()
-        if not 6 <= len(code) <= 64 or any(c.isspace() for c in code):
-            bad("server.enrolment_code", "must be the 6-64 character code printed by `hymy admin add-device`")
-        else:
-            p.enrolment_code = code
-
-    ca = get("server", "ca_bundle", str, "a file name")
-    if ca is not None:
-        ca_path = (boot_dir / ca) if boot_dir is not None else Path(ca)
-        try:
-            pem = ca_path.read_text(encoding="ascii", errors="replace")
-        except OSError:
-            bad("server.ca_bundle", f"{ca!r}: no such file next to hymy.toml; copy the PEM file there too")
-        else:
-            if "-----BEGIN CERTIFICATE-----" not in pem:
-                bad("server.ca_bundle", f"{ca!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
-            else:
-                p.ca_bundle = ca_path
-
-    name = get("device", "name", str, "a string")
-    if name is not None:
-        if not 1 <= len(name.strip()) <= 100:
-            bad("device.name", "must be 1-100 characters")
-        else:
-            p.device_name = name.strip()
-
-    host = get("device", "hostname", str, "a string")
-    if host is not None:
-        if not _HOSTNAME.match(host):
-            bad("device.hostname", f"{host!r}: use 1-63 of a-z, 0-9 and '-', not starting or ending with '-'")
-        else:
-            p.hostname = host
-
-    tz = get("device", "timezone", str, "a string")
-    if tz is not None:
-        zones = known_zones if known_zones is not None else zoneinfo.available_timezones()
-        if tz not in zones:
-            bad("device.timezone", f"{tz!r} is not an IANA time zone; write it like Europe/Helsinki")
-        else:
-            p.timezone = tz
-
-    if isinstance(data.get("wifi"), dict):
-        ssid = get("wifi", "ssid", str, "a string")
-        password = get("wifi", "password", str, "a string")
-        country = get("wifi", "country", str, "a string")
-        hidden = get("wifi", "hidden", bool, "true or false")
-        if ssid is None and "ssid" not in data["wifi"]:
-            bad("wifi.ssid", "missing; [wifi] needs the network name (ssid)")
-        elif ssid is not None and not 1 <= len(ssid.encode("utf-8")) <= 32:
-            bad("wifi.ssid", "must be 1-32 bytes long")
-        else:
-            p.wifi_ssid = ssid
-        if password is not None:
-            if not (8 <= len(password) <= 63 or _HEX64.match(password)):
-                bad("wifi.password", "must be 8-63 characters (or 64 hex digits); omit it for an open network")
-            elif any(ord(c) < 32 for c in password):
-                bad("wifi.password", "must not contain control characters")
-            else:
-                p.wifi_password = password
-        if country is None and "country" not in data["wifi"]:
-            bad("wifi.country", "missing; the two-letter country code (e.g. FI) sets the legal radio channels")
-        elif country is not None:
-            if not _COUNTRY.match(country.upper()):
-                bad("wifi.country", f"{country!r} is not a two-letter country code such as FI or SE")
-            else:
-                p.wifi_country = country.upper()
-        p.wifi_hidden = bool(hidden)
-
-    rotation = get("display", "rotation", int, "a whole number")
-    if rotation is not None:
-        if rotation not in (0, 90, 180, 270):
-            bad("display.rotation", f"{rotation} is not valid; use 0, 90, 180 or 270")
-        else:
-            p.rotation = rotation
-
-    if problems:
-        raise ConfigError(sorted(problems, key=_line_of))
-    return p
-
-
-def _line_of(problem: str) -> int:
-    m = re.match(r"^line (\d+):", problem)
-    return int(m.group(1)) if m else 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -364,22 +139,10 @@ def _nm_escape(value: str) -> str:
 
 def scrub_secrets(text: str) -> str:
     """The provisioning text with the Wi-Fi password and enrolment code lines replaced by a comment."""
-    out: list[str] = []
-    current = None
-    for raw in text.splitlines(keepends=True):
-        line = raw.strip()
-        m = re.match(r"^\[\s*([A-Za-z0-9_\-]+)\s*\]", line)
-        if m:
-            current = m.group(1)
-        m = re.match(r"^([A-Za-z0-9_\-.]+)\s*=", line)
-        if m:
-            name = m.group(1)
-            full = name if "." in name else f"{current}.{name}"
-            if tuple(full.split(".", 1)) in SECRETS:
-                out.append(f"# {full} removed by hymy firstboot (it is a secret)\n")
-                continue
-        out.append(raw)
-    return "".join(out)
+    secret = {no: ".".join(path) for no, path in statements(text) if path in SECRETS}
+    lines = text.splitlines(keepends=True)
+    return "".join(f"# {secret[no]} removed by hymy firstboot (it is a secret)\n" if no in secret else raw
+                   for no, raw in enumerate(lines, start=1))
 
 
 def _set_cmdline_param(cmdline: str, key: str, value: str) -> str:
@@ -440,15 +203,12 @@ class Provisioner:
         result = Result()
         if self.boot_file.exists():
             try:
-                text = self.boot_file.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                self._fail(ConfigError("is not UTF-8 text; save it as UTF-8", str(self.boot_file)))
-            try:
+                text = decode(self.boot_file.read_bytes())
                 prov = parse(text, self.boot_file.parent, known_zones=self.known_zones,
                              require_url=not self._has_server_url())
                 result = self.apply(prov)
-            except ConfigError as exc:
-                self._fail(ConfigError(exc.problems, str(self.boot_file)))
+            except ConfigError as exc:  # the boot file's, or (path set) the existing device config's
+                self._fail(ConfigError(exc.problems, exc.path or str(self.boot_file)))
             self._finish(text)
             self.error_file.unlink(missing_ok=True)
         if self._scrub_used_code():
@@ -463,11 +223,15 @@ class Provisioner:
         return bool((current.get("server") or {}).get("url"))
 
     def _fail(self, exc: ConfigError) -> None:
+        """Record ``exc`` for the kiosk screen and raise it. The problems are listed once, by whoever
+        catches it (``hymy firstboot`` prints them); the log line only says what happened."""
         message = (
             f"Provisioning file refused at {format_ts_now()}; nothing was changed and the last good "
             f"configuration stays in force.\n{exc}\nFix the file on the boot partition and restart.\n"
         )
-        log.error("%s", message)
+        log.error("provisioning file refused (%d problem%s); nothing was changed, the last good configuration "
+                  "stays in force; shown on the kiosk screen from %s", len(exc.problems),
+                  "" if len(exc.problems) == 1 else "s", self.error_file)
         try:
             self.error_file.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.error_file, message, 0o644)
@@ -525,11 +289,14 @@ class Provisioner:
 
         path = self.path(DEVICE_CONFIG)
         current: dict[str, Any] = {}
+        text = None
         if path.exists():
             try:
-                current = tomllib.loads(path.read_text(encoding="utf-8"))
+                text = path.read_text(encoding="utf-8")
+                current = tomllib.loads(text)
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 log.warning("%s unreadable (%s); writing a fresh one", path, exc)
+                text = None
         merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in current.items() if isinstance(v, dict)}
         server = merged.setdefault("server", {})
         if prov.server_url is not None:
@@ -542,7 +309,7 @@ class Provisioner:
             merged.setdefault("device", {})["name"] = prov.device_name
         if prov.rotation is not None:
             merged.setdefault("display", {})["rotation"] = prov.rotation
-        parse_config(merged, path)  # raises ConfigError: nothing written yet
+        parse_config(merged, path, text=text)  # raises ConfigError naming kiosk.toml: nothing written yet
         return merged
 
     def _hosts(self, hostname: str) -> None:

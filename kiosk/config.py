@@ -10,14 +10,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    StrictInt,
+    PrivateAttr,
+    StringConstraints,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -25,6 +27,9 @@ from hardware.pins import pin_problems
 from hymy.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/hymy/kiosk.toml")
+#: The commented example of this file (every key: what, unit, default, valid values). It ships inside
+#: the package, so an installed ``hymy`` can name its path (a missing config's error does).
+EXAMPLE_PATH = Path(__file__).with_name("kiosk.toml.example")
 #: Where development runs keep their data when no config names a data dir.
 DEV_DATA_DIR = Path(".hymy")
 #: The file in the data dir where ``hymy firstboot`` explains a refused provisioning file: the same
@@ -33,52 +38,78 @@ DEV_DATA_DIR = Path(".hymy")
 PROVISION_ERROR_FILE = "provision-error.txt"
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Section(BaseModel):
+    """A table of a config file: unknown keys are errors, and TOML types are taken as written
+    (strict: ``"800"`` is text, not a number; ``"true"`` is not a boolean)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-class DeviceSection(_Section):
-    name: Annotated[str, Field(min_length=1, max_length=100)] = "kiosk"
+# Field types shared with the provisioning file (``hymy.provisionfile``): one copy of each rule.
+
+
+def _server_url(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("https", "http") and bool(parts.hostname) and not any(c.isspace() for c in value)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError('is not a server address; write it like "https://hymy.example.com" '
+                         "(http:// only on a trusted LAN)")
+    return value.rstrip("/")
+
+
+#: The central server's address, without a trailing slash.
+ServerUrl = Annotated[str, AfterValidator(_server_url),
+                      Field(description='the server\'s address in quotes, "https://..." (http:// only on a trusted LAN)')]
+#: The one-time code of ``hymy admin add-device`` (a secret: never shown in messages).
+EnrolmentCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=64, pattern=r"^\S+$"),
+                          Field(json_schema_extra={"secret": True}, description="the 6-64 character code printed by `hymy admin add-device`, "
+                                                        'in "double quotes", no spaces')]
+DeviceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Rotation = Literal[0, 90, 180, 270]
+#: A BCM GPIO number (the pin map's rules, hardware.pins, check which ones are usable).
+Pin = Annotated[int, Field(description="a BCM pin number 2-27, without quotes (GPIO5 is written 5)")]
+#: A file or directory; written as a TOML string.
+FilePath = Annotated[Path, Field(strict=False)]
+
+
+class DeviceSection(Section):
+    name: DeviceName = "kiosk"
     #: Directory for kiosk.db, the device token and the cached store config.
-    data_dir: Path = Path("/var/lib/hymy")
+    data_dir: FilePath = Path("/var/lib/hymy")
     #: ``kernel``: trust the wall clock only once the kernel reports NTP sync (adjtimex);
     #: ``trust``: always trust it (development, or a Pi 5 with its battery-backed RTC);
     #: ``timesyncd``: trust it once ``clock_sync_file`` exists (systemd-timesyncd touches it on sync).
     clock: Literal["kernel", "trust", "timesyncd"] = "kernel"
     #: The flag file of ``clock = "timesyncd"`` (on tmpfs, so absent after every boot until synced).
-    clock_sync_file: Path = Path("/run/systemd/timesync/synchronized")
+    clock_sync_file: FilePath = Path("/run/systemd/timesync/synchronized")
     #: Sent events older than this many days are pruned from the device; unsent never are.
     retention_days: int = Field(30, ge=1, le=3650)
 
 
-class ServerSection(_Section):
-    url: str | None = None
-    enrolment_code: str | None = Field(None, min_length=6, max_length=64)
+class ServerSection(Section):
+    url: ServerUrl | None = None
+    enrolment_code: EnrolmentCode | None = None
     #: A PEM bundle to trust instead of the system CA store (TLS is never turned off).
-    ca_bundle: Path | None = None
+    ca_bundle: FilePath | None = None
     #: Where the device token is kept (mode 0600). Default: <data_dir>/device-token.
-    token_file: Path | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// or http://")
-        return value.rstrip("/")
+    token_file: FilePath | None = None
 
 
-class PinsSection(_Section):
+class PinsSection(Section):
     #: BCM pins of the smiley buttons, most negative face first (3-5 of them; empty = no buttons).
     #: Pins are strict integers: ``"5"`` or ``true`` in the file is a type error, not pin 5 or 1.
-    buttons: list[StrictInt] = Field(default_factory=list, max_length=5)
+    buttons: list[Pin] = Field(default_factory=list, max_length=5, description=(
+        "a list of at most 5 BCM pin numbers, one per face, most negative first, e.g. [5, 6, 13, 19]"))
     #: BCM pins of the buttons' LEDs, in the same order (empty = no LEDs).
-    leds: list[StrictInt] = Field(default_factory=list, max_length=5)
+    leds: list[Pin] = Field(default_factory=list, max_length=5, description=(
+        "a list of at most 5 BCM pin numbers, one per button in the same order, e.g. [17, 27, 22, 23]"))
     #: LEDs are on PWM-capable drivers: pulse softly while idle, dim blink for repeats.
     pwm: bool = False
     idle_pulse: bool = True
-    staff_alert: StrictInt | None = None
+    staff_alert: Pin | None = None
     staff_alert_kind: Literal["lamp", "buzzer"] = "lamp"
     #: Buses in use on this Pi; their pins may not be used for buttons or LEDs.
     reserved: list[Literal["i2c", "spi", "uart"]] = Field(default_factory=list)
@@ -92,24 +123,24 @@ class PinsSection(_Section):
         named = [(f"pins.buttons[{i}]", p) for i, p in enumerate(self.buttons)]
         named += [(f"pins.leds[{i}]", p) for i, p in enumerate(self.leds)]
         named.append(("pins.staff_alert", self.staff_alert))
-        problems = pin_problems(named, self.reserved)
+        problems = [tuple(p.split(": ", 1)) for p in pin_problems(named, self.reserved)]
         if self.leds and len(self.leds) != len(self.buttons):
-            problems.append(
-                f"pins.leds: {len(self.leds)} LEDs for {len(self.buttons)} buttons; give one LED per button or none"
-            )
+            problems.append(("pins.leds", f"{len(self.leds)} LEDs for {len(self.buttons)} buttons; "
+                                          "give one LED per button or none"))
         if self.colours and len(self.colours) != len(self.buttons):
-            problems.append(
-                f"pins.colours: {len(self.colours)} colours for {len(self.buttons)} buttons; name every button or none"
-            )
+            problems.append(("pins.colours", f"{len(self.colours)} colours for {len(self.buttons)} buttons; "
+                                             "name every button or none"))
         if problems:
-            raise _Problems(problems)
+            from hymy.configerrors import Problems
+
+            raise Problems(problems)
         return self
 
 
-class DisplaySection(_Section):
+class DisplaySection(Section):
     #: False runs the buttons-only kiosk (same as ``hymy kiosk --no-screen``).
     enabled: bool = True
-    rotation: Literal[0, 90, 180, 270] = 0
+    rotation: Rotation = 0
     width: int = Field(800, ge=240, le=7680)
     height: int = Field(480, ge=240, le=4320)
     fullscreen: bool = True
@@ -120,12 +151,12 @@ class DisplaySection(_Section):
     staff_indicator: bool = True
 
 
-class MaintenanceSection(_Section):
+class MaintenanceSection(Section):
     #: Argon2id hash of the maintenance screen's PIN (``hymy admin hash-pin`` makes one).
     pin_hash: str | None = None
 
 
-class DeviceConfig(_Section):
+class DeviceConfig(Section):
     """The whole device file. Every section is optional; defaults suit a Pi with a screen."""
 
     device: DeviceSection = DeviceSection()
@@ -133,8 +164,12 @@ class DeviceConfig(_Section):
     pins: PinsSection = PinsSection()
     display: DisplaySection = DisplaySection()
     maintenance: MaintenanceSection = MaintenanceSection()
-    #: The file this was read from (not a key of the file).
-    source: Path | None = Field(None, exclude=True)
+    _source: Path | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> Path | None:
+        """The file this was read from (not a key of the file); None when built from a dict."""
+        return self._source
 
     @property
     def data_dir(self) -> Path:
@@ -158,77 +193,22 @@ class DeviceConfig(_Section):
         return self.device.data_dir / "store-config.json"
 
 
-class _Problems(ValueError):
-    """Several already-worded problems raised from a validator (kept as separate lines)."""
+def parse_config(data: dict[str, Any], source: str | Path | None = None, *, text: str | None = None) -> DeviceConfig:
+    """Validate a dict (parsed TOML) into a DeviceConfig, or raise ConfigError listing every problem.
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems))
-
-
-def _key(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _describe(err: dict[str, Any], data: dict[str, Any]) -> list[str]:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    ctx_error = (err.get("ctx") or {}).get("error")
-    if isinstance(ctx_error, _Problems):
-        return list(ctx_error.problems)
-    key = _key(loc)
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        parent = _lookup_model(loc[:-1])
-        valid = ", ".join(k for k in parent.model_fields if k not in _NOT_KEYS) if parent else ""
-        return [f"{key}: unknown key; valid keys here: {valid}"]
-    value = err.get("input")
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    shown = "" if isinstance(value, dict) else f"{value!r}: "
-    return [f"{key}: {shown}{msg[0].lower() + msg[1:] if msg else msg}"]
-
-
-def _lookup_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] = DeviceConfig
-    for part in loc:
-        field = model.model_fields.get(part) if isinstance(part, str) else None
-        ann = field.annotation if field else None
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-            return None
-        model = ann
-    return model
-
-
-#: Fields of DeviceConfig that are not keys of the file.
-_NOT_KEYS = ("source",)
-
-
-def parse_config(data: dict[str, Any], source: str | Path | None = None) -> DeviceConfig:
-    """Validate a dict (already parsed TOML) into a DeviceConfig, or raise ConfigError listing every problem."""
-    problems: list[str] = []
+    ``text``, the TOML source of ``data``, lets each problem name its line; ``source`` is the file.
+    """
+    where = str(source) if source else None
     if not isinstance(data, dict):
-        raise ConfigError(f"expected a table of sections, got {type(data).__name__}", str(source) if source else None)
-    data = dict(data)
-    for key in _NOT_KEYS:
-        if key in data:
-            data.pop(key)
-            valid = ", ".join(k for k in DeviceConfig.model_fields if k not in _NOT_KEYS)
-            problems.append(f"{key}: unknown key; valid keys here: {valid}")
+        raise ConfigError(f"expected a table of sections, got {type(data).__name__}", where)
     try:
         cfg = DeviceConfig.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            problems.extend(_describe(err, data))
-    if problems:
-        raise ConfigError(problems, str(source) if source else None) from None
-    return cfg.model_copy(update={"source": Path(source) if source else None})
+        from hymy.configerrors import validation_problems
+
+        raise ConfigError(validation_problems(exc, DeviceConfig, text), where) from None
+    cfg._source = Path(source) if source else None
+    return cfg
 
 
 def resolve_path(path: str | Path | None = None) -> Path:
@@ -240,24 +220,25 @@ def load_config(path: str | Path | None = None, *, missing_ok: bool = True) -> D
     """Read and validate the device file.
 
     A missing file at the default path gives the development defaults (data in ``.hymy/``) when
-    ``missing_ok``; a file named explicitly must exist.
+    ``missing_ok``; a file named explicitly must exist. Every error names the file, and the line and
+    key where there is one (``hymy.configerrors``).
     """
-    import tomllib  # only reading a file needs it; the kiosk's start-up validates without it
-
     explicit = path is not None or bool(os.environ.get("HYMY_CONFIG"))
     p = resolve_path(path)
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
         if explicit or not missing_ok:
-            raise ConfigError("no such file; create it (see image/hymy.toml.example) or pass --config", str(p)) from None
+            raise ConfigError(f"no such file; copy the example {EXAMPLE_PATH} there (every key is explained "
+                              "in it) and edit it, or pass another file with --config", str(p)) from None
         return parse_config({"device": {"data_dir": str(DEV_DATA_DIR), "clock": "trust"}})
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", str(p)) from None
+    from hymy.configerrors import decode, load_toml
+
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError("is not UTF-8 text", str(p)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"TOML syntax error: {exc}", str(p)) from None
-    return parse_config(data, p)
+        text = decode(raw)
+        data = load_toml(text)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, str(p)) from None
+    return parse_config(data, p, text=text)
