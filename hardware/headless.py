@@ -15,7 +15,7 @@ import threading
 from hardware.panel import open_panel
 from hardware.staffalert import open_staff_alert
 from hymy import notify
-from hymy.errors import ConfigError
+from hymy.errors import ConfigError, HardwareError
 from hymy.hours import is_open
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,9 @@ def run(config, *, pin_factory=None, stop_event: threading.Event | None = None) 
         except ConfigError as exc:  # the pin map does not fit this question: wait for one that fits
             log.error("%s; the buttons record nothing until the pin map fits the question", exc)
             panel = _Idle(scale)
-        if panel is None:
-            log.error("buttons-only kiosk: GPIO is unavailable (logged above), stopping")
+        except HardwareError as exc:
+            log.error("GPIO buttons unavailable: %s; a buttons-only kiosk cannot record without them, "
+                      "stopping (systemd starts it again)", exc)
             return 1
         from hardware.devpress import open_press_pipe  # development: mock pins pressed from another process
 
@@ -99,11 +100,12 @@ def _rebuild(panel, config, recorder, scale: int, pin_factory):
     log.warning("question scale changed from %d to %d faces; re-mapping the buttons", panel.scale, scale)
     panel.close()
     try:
-        new = open_panel(config, recorder, scale, pin_factory=pin_factory, hours_check_s=None)
+        return open_panel(config, recorder, scale, pin_factory=pin_factory, hours_check_s=None) or _Idle(scale)
     except ConfigError as exc:
         log.error("%s; the buttons record nothing until the pin map fits the question", exc)
-        new = None
-    return new if new is not None else _Idle(scale)
+    except HardwareError as exc:
+        log.error("GPIO buttons unavailable: %s; the buttons record nothing until the kiosk restarts", exc)
+    return _Idle(scale)
 
 
 class _Idle:

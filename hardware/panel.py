@@ -355,12 +355,13 @@ class SmileyPanel:
 
 
 def open_panel(config, recorder, scale: int, **kwargs) -> SmileyPanel | None:
-    """The configured panel, or None when there are no buttons or GPIO cannot be used.
+    """The configured panel, or None when there are no buttons.
 
-    ``config``: a ``kiosk.config.DeviceConfig``; ``kwargs`` go to ``SmileyPanel``. A missing GPIO
-    chip or pin factory is logged once, in plain words, and None returned so the touchscreen keeps
-    working. A pin map that does not fit the question (fewer buttons than faces) raises ConfigError
-    naming ``pins.buttons``.
+    ``config``: a ``kiosk.config.DeviceConfig``; ``kwargs`` go to ``SmileyPanel``. GPIO that cannot
+    be used (no GPIO chip or pin factory, a pin busy) raises HardwareError in plain words; what that
+    means is the caller's to say (the touchscreen kiosk keeps its screen, the buttons-only kiosk has
+    nothing left to record with). A pin map that does not fit the question (fewer buttons than faces)
+    raises ConfigError naming ``pins.buttons``.
     """
     pins = config.pins
     if not pins.buttons:
@@ -374,5 +375,4 @@ def open_panel(config, recorder, scale: int, **kwargs) -> SmileyPanel | None:
     except ConfigError:
         raise
     except Exception as exc:  # BadPinFactory, no /dev/gpiochip*, pin busy...
-        log.error("GPIO buttons unavailable: %s; the touchscreen keeps working", describe_gpio_error(exc))
-        return None
+        raise HardwareError(describe_gpio_error(exc)) from None

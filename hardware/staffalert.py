@@ -73,7 +73,7 @@ def open_staff_alert(config, *, pin_factory=None) -> StaffAlert | None:
     """The configured lamp/buzzer (``pins.staff_alert``), or None when there is none or GPIO is unavailable.
 
     ``config`` is a ``kiosk.config.DeviceConfig``. An unavailable GPIO chip or pin factory is logged
-    once in plain words; the kiosk keeps working (the on-screen alert indicator still shows).
+    once in plain words; the kiosk keeps working (with a screen, its alert indicator still shows).
     """
     pins = config.pins
     if pins.staff_alert is None:

@@ -514,8 +514,8 @@ class HymyApp(App):
             self.panel = open_panel(self.device_config, self.recorder, int(self.scale),
                                     on_press=self.on_gpio_press, on_identify=self.on_identify,
                                     on_sync_now=self.on_gpio_sync_now)
-        except HymyError as exc:
-            log.error("GPIO buttons unavailable, the touchscreen keeps working: %s", exc)
+        except HymyError as exc:  # no GPIO (HardwareError) or a pin map that does not fit (ConfigError)
+            log.error("GPIO buttons unavailable: %s; the touchscreen keeps working", exc)
         if self.panel is not None:
             from kivy.core.window import Window
 

@@ -158,6 +158,8 @@ def test_headless_without_gpio_exits_1_with_a_plain_line(tmp_path, monkeypatch, 
     with caplog.at_level(logging.ERROR, logger="hardware"):
         assert headless.run(device(tmp_path), stop_event=threading.Event()) == 1
     assert "GPIO buttons unavailable: no GPIO library could be loaded" in caplog.text
+    assert "a buttons-only kiosk cannot record without them" in caplog.text
+    assert "touchscreen" not in caplog.text  # there is none: the message must not promise one
 
 
 def test_headless_kiosk_command_stops_cleanly_on_sigterm(tmp_path, notify_socket):

@@ -10,7 +10,7 @@ from gpiozero import Device
 
 from hardware import effects
 from hardware.panel import SmileyPanel, open_panel
-from hymy.errors import ConfigError
+from hymy.errors import ConfigError, HardwareError
 from sync.protocol import Flag
 
 from .conftest import BUTTONS, LEDS, device_config, responses, voids, wait_for
@@ -319,24 +319,24 @@ def test_open_panel_without_buttons_is_none(factory, recorder):
     assert open_panel(parse_config({}), recorder, 4, pin_factory=factory) is None
 
 
-def test_open_panel_with_no_pin_factory_logs_one_plain_line_and_returns_none(recorder, monkeypatch, caplog):
+def test_open_panel_with_no_pin_factory_raises_one_plain_error(recorder, monkeypatch, caplog):
     monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "no-such-factory")
     monkeypatch.setattr(Device, "pin_factory", None)
-    with caplog.at_level(logging.ERROR, logger="hardware"):
-        assert open_panel(device_config(), recorder, 4) is None
-    lines = [r.getMessage() for r in caplog.records if r.name.startswith("hardware")]
-    assert len(lines) == 1
-    assert "touchscreen keeps working" in lines[0] and "GPIOZERO_PIN_FACTORY" in lines[0]
+    with caplog.at_level(logging.ERROR, logger="hardware"), pytest.raises(HardwareError) as err:
+        open_panel(device_config(), recorder, 4)
+    assert "GPIOZERO_PIN_FACTORY" in str(err.value)
+    # what it means depends on the kiosk (screen or buttons only): the caller says it, not the panel
+    assert "touchscreen" not in str(err.value) and caplog.records == []
 
 
-def test_open_panel_when_a_pin_is_busy_returns_none(factory, recorder, caplog):
+def test_open_panel_when_a_pin_is_busy_raises_and_releases_what_it_claimed(factory, recorder):
     from gpiozero import LED
 
     squatter = LED(LEDS[0], pin_factory=factory)
     try:
-        with caplog.at_level(logging.ERROR, logger="hardware"):
-            assert open_panel(device_config(), recorder, 4, pin_factory=factory) is None
-        assert "touchscreen keeps working" in caplog.text
+        with pytest.raises(HardwareError) as err:
+            open_panel(device_config(), recorder, 4, pin_factory=factory)
+        assert "touchscreen" not in str(err.value)
         # the buttons claimed before the LED failed were released again
         assert factory.pin(BUTTONS[0]).when_changed is None
     finally:
@@ -391,19 +391,22 @@ def test_panel_refuses_presses_while_the_question_no_longer_fits(factory, record
     assert [r["mood"] for r in responses(store)] == [4]
 
 
-def test_open_panel_on_a_machine_without_gpio_says_so_in_one_line_without_warnings(recorder, monkeypatch,
+def test_open_panel_on_a_machine_without_gpio_says_so_in_one_sentence_without_warnings(recorder, monkeypatch,
                                                                                     caplog, recwarn):
-    """No GPIOZERO_PIN_FACTORY: gpiozero tries every library; its fallback warnings become one line."""
+    """No GPIOZERO_PIN_FACTORY: gpiozero tries every library; its fallback warnings become one sentence."""
     import warnings
 
     monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
     monkeypatch.setattr(Device, "pin_factory", None)
     warnings.simplefilter("always")
     with caplog.at_level(logging.INFO, logger="hardware"):
-        panel = open_panel(device_config(), recorder, 4)
-    if panel is not None:  # a machine with real GPIO: nothing to show here
-        panel.close()
-        pytest.skip(f"this machine has GPIO ({type(Device.pin_factory).__name__})")
-    assert len(caplog.records) == 1
-    assert "lgpio" in caplog.text and "touchscreen keeps working" in caplog.text
+        try:
+            panel = open_panel(device_config(), recorder, 4)
+        except HardwareError as exc:
+            message = str(exc)
+        else:  # a machine with real GPIO: nothing to show here
+            panel.close()
+            pytest.skip(f"this machine has GPIO ({type(Device.pin_factory).__name__})")
+    assert "lgpio" in message and "touchscreen" not in message
+    assert caplog.records == []
     assert [str(w.message) for w in recwarn if "Falling back" in str(w.message)] == []

@@ -62,7 +62,8 @@ def problems(data: dict) -> list[str]:
         ({"display": {"width": "800"}}, 'display.width: "800" is text, not a number (write 800 without quotes); '
                                         "use a whole number from 240 to 7680"),
         ({"display": {"rotation": 45}}, "display.rotation: 45 is not one of the choices; use 0, 90, 180 or 270"),
-        ({"display": {"rotation": "90"}}, 'display.rotation: "90" is not one of the choices; use 0, 90, 180 or 270'),
+        ({"display": {"rotation": "90"}}, 'display.rotation: "90" is text, not a number (write 90 without quotes); '
+                                        "use 0, 90, 180 or 270"),
         ({"pins": {"buttons": [5, 6, True]}}, "pins.buttons[2]: true is not a whole number; use a BCM pin number 2-27"),
         ({"pins": {"buttons": ["5"]}}, 'pins.buttons[0]: "5" is text, not a number (write 5 without quotes); '
                                        "use a BCM pin number 2-27"),

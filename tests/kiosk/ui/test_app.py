@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -332,6 +333,23 @@ def test_app_gpio_button_press_with_mock_pins_shows_thanks(make_kiosk):
         k.wait_screen("question", timeout=6)
     finally:
         Device.pin_factory = None
+
+
+def test_app_without_gpio_keeps_the_touchscreen_and_says_so(make_kiosk, monkeypatch, caplog):
+    pytest.importorskip("hardware.panel")
+    from gpiozero import Device
+
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "no-such-factory")
+    monkeypatch.setattr(Device, "pin_factory", None)
+    with caplog.at_level(logging.ERROR):
+        k = make_kiosk(store_config(followup={}), device={"pins": {"buttons": [17, 27, 22, 23]}}, use_panel=True,
+                       time_scale=1.0)  # the thank-you stays its full 3 s, long enough to see on a busy machine
+        k.wait_for(lambda: "GPIO buttons unavailable" in caplog.text, what="the GPIO panel to be tried")
+    assert "no GPIO library could be loaded" in caplog.text and "the touchscreen keeps working" in caplog.text
+    assert k.app.panel is None
+    k.tap(k.face(4))
+    assert k.app.manager_current == "thanks"
+    assert [e["source"] for e in events(k)] == ["touch"]
 
 
 def test_app_identify_gesture_shows_device_name(make_kiosk):
