@@ -1,17 +1,19 @@
-"""Development hook: press the mock GPIO buttons of a running buttons-only kiosk from another process.
+"""Development hook: press the mock GPIO buttons of a running kiosk from another process, no display needed.
 
-Only with gpiozero's mock pins (``GPIOZERO_PIN_FACTORY=mock``): ``hymy kiosk --no-screen`` then makes a
+Only with gpiozero's mock pins (``GPIOZERO_PIN_FACTORY=mock``, as ``hymy demo`` runs it): the kiosk,
+with its screen (``hymy kiosk``, also offscreen) or buttons only (``hymy kiosk --no-screen``), makes a
 named pipe ``mockpress.fifo`` in its data directory and reads lines from it. Each line is a button
 number (1 = the leftmost, most negative face) and optionally a hold time in seconds::
 
-    echo 3 > /var/lib/hymy/mockpress.fifo         # press button 3
-    echo "1 0.1" > /var/lib/hymy/mockpress.fifo   # press button 1 for 0.1 s
+    echo 3 > .hymy/demo/kiosk/mockpress.fifo         # the demo's kiosk: press button 3
+    echo "1 0.1" > .hymy/demo/kiosk/mockpress.fifo   # press button 1 for 0.1 s
 
-The press goes through ``hardware.gpio.mock_press``: the pin is driven low and high again, so the
-panel's debounce, the capture core and the LEDs see exactly what a real button does. The whole-system
-tests (tests/e2e) use it to press a button of a kiosk running as its own process. A named pipe (not a
-UNIX socket) because its path may be as long as the data directory's; the reader opens it read-write
-so it never sees end-of-file between writers. With real pins nothing is made.
+``hymy demo`` prints the command with its full path. The press goes through
+``hardware.gpio.mock_press``: the pin is driven low and high again, so the panel's debounce, the
+capture core and the LEDs see exactly what a real button does. The whole-system tests (tests/e2e) use
+it to press a button of a kiosk running as its own process. A named pipe (not a UNIX socket) because
+its path may be as long as the data directory's; the reader opens it read-write so it never sees
+end-of-file between writers. With real pins nothing is made.
 """
 
 from __future__ import annotations

@@ -150,7 +150,7 @@ class SmileyPanel:
         return open_now
 
     def press(self, index: int, hold_s: float = 0.0) -> None:
-        """Development only (mock pins): press and release button ``index`` (0-based), e.g. demo keys 1-5."""
+        """Development only (mock pins): press and release button ``index`` (0-based), e.g. demo keys 1..n."""
         if not is_mock(self.factory):
             raise HardwareError("SmileyPanel.press: only mock pins can be pressed from software "
                                 "(GPIOZERO_PIN_FACTORY=mock)")

@@ -1,8 +1,9 @@
 """``hymy demo``: the whole system on one machine, as real processes on loopback.
 
 A central server on a SQLite file with a demo organisation (a region, two stores in different time
-zones, a regional manager), a kiosk with its screen and gpiozero's mock pins (keys 1-5 press the
-buttons), its sync agent enrolled through the real enrolment API, and 30 days of simulated history:
+zones, a regional manager), a kiosk with its screen and four buttons on gpiozero's mock pins (pressed
+through the kiosk's press pipe, ``hardware.devpress``, so no display is needed; with a display also keys
+1-4 in its window), its sync agent enrolled through the real enrolment API, and 30 days of simulated history:
 the kiosk's own history goes into its store and reaches the server through its sync agent; the second
 store's history comes from a simulated device through the device API. Ctrl-C stops everything.
 """
@@ -12,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -26,6 +29,10 @@ from pathlib import Path
 #: Where the demo keeps its files (server database, kiosk data); made fresh at every start.
 DEMO_DIR = Path(".hymy") / "demo"
 DAYS = 30
+#: The demo kiosk's mock buttons (BCM, most negative face first), their LEDs and the staff lamp.
+BUTTONS = [5, 6, 13, 19]
+LEDS = [12, 16, 20, 21]
+STAFF_ALERT = 26
 
 HOURS_HEL = {d: ["08:00-21:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat")} | {"sun": ["10:00-18:00"]}
 HOURS_STO = {d: ["09:00-20:00"] for d in ("mon", "tue", "wed", "thu", "fri")} | {"sat": ["10:00-17:00"]}
@@ -71,10 +78,30 @@ class Demo:
     sim_code: str
     kiosk_store_id: str
     processes: list[subprocess.Popen] = field(default_factory=list)
+    #: Whether the kiosk runs its screen (False: buttons only); set by ``start``.
+    screen: bool = True
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def press_pipe(self) -> Path:
+        """The kiosk's press pipe (``hardware.devpress``): a button number written to it presses it."""
+        from hardware.devpress import FIFO_NAME
+
+        return (self.base / "kiosk").resolve() / FIFO_NAME
+
+    def press_command(self, button: int = len(BUTTONS)) -> str:
+        """A shell command that presses ``button`` (1 = the most negative face) of the running kiosk."""
+        return f"echo {button} > {shlex.quote(str(self.press_pipe))}"
+
+    def buttons_text(self) -> str:
+        """Which number is which face, from the demo's buttons: ``1 = very unhappy ... 4 = very happy``."""
+        from hardware.labels import face_name
+
+        n = len(BUTTONS)
+        return f"1 = {face_name(1, n)} ... {n} = {face_name(n, n)}"
 
 
 def free_port(preferred: int) -> int:
@@ -117,15 +144,19 @@ def setup(base: Path = DEMO_DIR, port: int = 8000) -> Demo:
     port = free_port(port)
     data_dir = (base / "kiosk").resolve()
     config = base / "kiosk.toml"
+    demo = Demo(base, port, database_url, config, username, password, sim_device.code, helsinki)
+    n = len(BUTTONS)
     config.write_text(
-        "# Written by hymy demo: a kiosk with mock GPIO buttons (keys 1-5 press them) and LEDs.\n"
+        f"# Written by hymy demo: a kiosk with {n} buttons and their LEDs on mock GPIO pins.\n"
+        f"# Press button N (1-{n}; {demo.buttons_text()}) with: echo N > {shlex.quote(str(demo.press_pipe))}\n"
+        f"# or with keys 1-{n} in the kiosk window when there is a display.\n"
         f'[device]\nname = "Kamppi exit"\ndata_dir = "{data_dir}"\nclock = "trust"\n\n'
         f'[server]\nurl = "http://127.0.0.1:{port}"\nenrolment_code = "{kiosk_device.code}"\n\n'
-        "[pins]\nbuttons = [5, 6, 13, 19]\nleds = [12, 16, 20, 21]\npwm = true\nstaff_alert = 26\n\n"
+        f"[pins]\nbuttons = {BUTTONS}\nleds = {LEDS}\npwm = true\nstaff_alert = {STAFF_ALERT}\n\n"
         "[display]\nfullscreen = false\nwidth = 800\nheight = 480\n",
         encoding="utf-8",
     )
-    return Demo(base, port, database_url, config, username, password, sim_device.code, helsinki)
+    return demo
 
 
 def _env(demo: Demo, **extra: str) -> dict[str, str]:
@@ -198,17 +229,34 @@ def start(demo: Demo, *, screen: bool = True, days: float = DAYS, echo=print) ->
 
     echo("Starting the kiosk's sync agent (enrols with its one-time code) ...")
     spawn("sync", _hymy("sync", "--config", str(demo.kiosk_config)))
+    n = len(BUTTONS)
+    demo.screen = screen
     if screen:
         extra = {}
-        if not has_display():
+        if has_display():
+            echo(f"Starting the kiosk screen ({n} buttons on mock GPIO; keys 1-{n} in its window press them) ...")
+        else:
             extra = {"SDL_VIDEODRIVER": "offscreen", "KIVY_GL_BACKEND": "sdl2"}
-            echo("No display found: the kiosk screen runs offscreen (GPIO and touch logic are live; "
-                 "nothing is shown).")
-        echo("Starting the kiosk screen (mock GPIO; keys 1-4 press the smiley buttons) ...")
+            echo("No display found: the kiosk screen runs offscreen (nothing is shown; press its buttons "
+                 "with the command printed below).")
+            echo(f"Starting the kiosk screen ({n} buttons on mock GPIO) ...")
         spawn("kiosk", _hymy("kiosk", "--config", str(demo.kiosk_config)), **extra)
     else:
-        echo("Starting the buttons-only kiosk (mock GPIO) ...")
+        echo(f"Starting the buttons-only kiosk ({n} buttons on mock GPIO) ...")
         spawn("kiosk", _hymy("kiosk", "--no-screen", "--config", str(demo.kiosk_config)))
+    if not _wait_for_pipe(demo.press_pipe, 60):
+        echo(f"  The kiosk has not opened its press pipe yet; see {log / 'kiosk.log'}")
+
+
+def _wait_for_pipe(path: Path, timeout_s: float) -> bool:
+    """Wait until the kiosk made its press pipe, so a pasted ``echo N > pipe`` never makes a plain file."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if stat.S_ISFIFO(path.stat().st_mode):
+                return True
+        time.sleep(0.2)
+    return False
 
 
 def stop(demo: Demo, timeout_s: float = 10.0) -> None:
@@ -227,12 +275,16 @@ def stop(demo: Demo, timeout_s: float = 10.0) -> None:
 
 
 def banner(demo: Demo) -> str:
+    n = len(BUTTONS)
     return (
         "\n"
         "  Hymy demo is running.\n"
         f"  Dashboard:  {demo.url}/\n"
         f"  Login:      {demo.username} / {demo.password}\n"
         f"  Kiosk:      config {demo.kiosk_config}; logs in {demo.base / 'logs'}\n"
+        f"  Press:      {demo.press_command(n)}\n"
+        f"              (another terminal; button 1-{n}: {demo.buttons_text()}"
+        f"{f'; or keys 1-{n} in the kiosk window' if demo.screen and has_display() else ''})\n"
         f"  Try:        hymy status --config {demo.kiosk_config}\n"
         f"              hymy simulate --config {demo.kiosk_config} --days 0.05\n"
         "  Ctrl-C stops everything.\n"

@@ -1,4 +1,6 @@
-"""Development only: keys 1-5 press the mock GPIO buttons (``GPIOZERO_PIN_FACTORY=mock``, the demo).
+"""Development only: keys 1..n press the n mock GPIO buttons (``GPIOZERO_PIN_FACTORY=mock``, the demo).
+
+Keys need the kiosk's window; without a display, ``hardware.devpress``'s pipe presses the buttons.
 
 On real pins this does nothing, so a keyboard left on a shop's kiosk cannot press a button.
 """

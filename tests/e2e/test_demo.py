@@ -89,6 +89,23 @@ def test_demo_runs_the_whole_system_and_a_simulated_press_arrives(tmp_path):
         login = next(line for line in lines if "Login:" in line).split()
         assert login[1] == "manager" and len(login[-1]) >= 12, text
         assert "offscreen" in text  # no display here, and the demo says so
+        assert "keys 1-" not in text  # no window to type into: no keys are offered
+
+        # the banner says how to press a button without a display: a command to paste as it is
+        press = next(line for line in lines if "Press:" in line).split("Press:", 1)[1].strip()
+        assert press.startswith("echo 4 > ") and press.endswith("mockpress.fifo"), press
+        assert "1 = very unhappy ... 4 = very happy" in text
+        config_text = (base / "kiosk.toml").read_text()
+        assert "4 buttons" in config_text and "1-5" not in config_text  # the text follows the real buttons
+        device_before = _device_responses(base)
+        subprocess.run(press, shell=True, check=True, timeout=10, cwd=tmp_path)
+        deadline = time.monotonic() + 30
+        while _device_responses(base) == device_before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with sqlite3.connect(base / "kiosk" / "kiosk.db") as conn:
+            newest = conn.execute("SELECT mood, json_extract(body, '$.source') FROM events "
+                                  "WHERE type = 'response' ORDER BY seq DESC LIMIT 1").fetchone()
+        assert _device_responses(base) == device_before + 1 and newest == (4, "button"), newest
 
         with urllib.request.urlopen(url + "/healthz", timeout=5) as resp:
             assert resp.status == 200
