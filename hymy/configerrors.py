@@ -66,6 +66,15 @@ def load_toml(text: str) -> dict[str, Any]:
         raise ConfigError(syntax_problem(str(exc), text)) from None
 
 
+def file_error(raw: bytes, path: str | PurePath) -> ConfigError:
+    """The ConfigError for a file ``tomllib`` refused (not UTF-8, or a syntax error), naming ``path``."""
+    try:
+        load_toml(decode(raw))
+    except ConfigError as exc:
+        return ConfigError(exc.problems, str(path))
+    return ConfigError("cannot be read as TOML", str(path))
+
+
 _AT = re.compile(r"\s*\(at (?:line (\d+), column \d+|end of document)\)$")
 _UNCLOSED_STRING = ('a text value is not closed: end it with the quote it starts with, on the same line '
                     '(only """triple quotes""" may span lines)')

@@ -224,9 +224,10 @@ if [ -f /etc/hymy/kiosk.toml ]; then
     unchanged "/etc/hymy/kiosk.toml (kept as it is)"
 else
     # Development-free defaults; /boot/firmware/hymy.toml (hymy firstboot) fills in the server.
-    put_file /etc/hymy/kiosk.toml 640 root:hymy <<'EOF'
+    put_file /etc/hymy/kiosk.toml 640 root:hymy <<EOF
 # Hymy device config. Written by image/install.sh; hymy firstboot merges /boot/firmware/hymy.toml in.
-# Keys: kiosk/config.py and docs/deploy.md.
+# Every key is explained in kiosk.toml.example:
+#   ls $PREFIX/current/lib/python3*/site-packages/kiosk/kiosk.toml.example
 [device]
 name = "kiosk"
 data_dir = "/var/lib/hymy"

@@ -234,11 +234,13 @@ def load_config(path: str | Path | None = None, *, missing_ok: bool = True) -> D
         return parse_config({"device": {"data_dir": str(DEV_DATA_DIR), "clock": "trust"}})
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", str(p)) from None
-    from hymy.configerrors import decode, load_toml
+    import tomllib  # the error wording (hymy.configerrors) is only imported when something is wrong
 
     try:
-        text = decode(raw)
-        data = load_toml(text)
-    except ConfigError as exc:
-        raise ConfigError(exc.problems, str(p)) from None
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        from hymy.configerrors import file_error
+
+        raise file_error(raw, p) from None
     return parse_config(data, p, text=text)
