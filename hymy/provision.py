@@ -39,10 +39,10 @@ from typing import Any
 
 from hymy import atomicfile
 from hymy.atomicfile import fsync_dir
-from hymy.configerrors import decode
 from hymy.errors import ConfigError
 from hymy.provisionfile import SECRETS, Provisioning, parse
 from hymy.timestamps import format_ts, utcnow
+from hymy.tomlerrors import decode
 from hymy.tomllines import statements
 
 log = logging.getLogger(__name__)

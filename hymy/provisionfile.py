@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo
 
-from hymy.configerrors import check, load_toml, located, secret_keys, sort_problems
+from hymy.configerrors import check, located, secret_keys, sort_problems
 from hymy.errors import ConfigError
+from hymy.tomlerrors import load_toml
 from kiosk.config import DeviceName, EnrolmentCode, Rotation, Section, ServerUrl
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")

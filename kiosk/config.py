@@ -152,7 +152,7 @@ class DisplaySection(Section):
 
 
 class MaintenanceSection(Section):
-    #: Argon2id hash of the maintenance screen's PIN (``hymy admin hash-pin`` makes one).
+    #: Argon2id hash of the maintenance screen's PIN (``kiosk.ui.pinlock.hash_pin`` makes one; see kiosk.toml.example).
     pin_hash: str | None = None
 
 
@@ -234,13 +234,13 @@ def load_config(path: str | Path | None = None, *, missing_ok: bool = True) -> D
         return parse_config({"device": {"data_dir": str(DEV_DATA_DIR), "clock": "trust"}})
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", str(p)) from None
-    import tomllib  # the error wording (hymy.configerrors) is only imported when something is wrong
+    import tomllib  # the error wording (hymy.tomlerrors) is only imported when something is wrong
 
     try:
         text = raw.decode("utf-8")
         data = tomllib.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-        from hymy.configerrors import file_error
+        from hymy.tomlerrors import file_error
 
         raise file_error(raw, p) from None
     return parse_config(data, p, text=text)
