@@ -1,8 +1,10 @@
 """The device's own TOML file (``/etc/hymy/kiosk.toml``): only device matters.
 
 What a store asks (questions, reasons, opening hours...) comes from the server and is cached in the
-data dir (see ``kiosk.storeconfig``). Validation happens at start: every error names the key, the value
-and what is valid; unknown keys are errors, so a typo never silently does nothing.
+data dir (see ``kiosk.storeconfig``). Validation happens at start: every error names the file, line and
+key, what is wrong and what is valid (worded by ``hymy.tomlerrors`` and ``hymy.configerrors``); unknown
+keys are errors, so a typo never silently does nothing. Every key is explained in ``kiosk.toml.example``
+next to this file (a test keeps the two in step).
 """
 
 from __future__ import annotations
