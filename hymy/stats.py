@@ -203,12 +203,12 @@ class IndexResult:
     def to_json(self) -> dict:
         """The documented JSON form (docs/statistics.md, "API fields").
 
-        ``index`` is rounded as shown; ``interval`` is rounded outwards (never narrower than computed).
+        ``index`` and the ``interval`` bounds are rounded as shown (whole points, halves up).
         """
         return {
             "n": self.n,
             "index": None if self.index is None else _shown(self.index),
-            "interval": [math.floor(self.low + 1e-9), math.ceil(self.high - 1e-9)],
+            "interval": [_shown(self.low), _shown(self.high)],
             "level": self.level,
             "verdict": self.verdict,
             "p": self.p,

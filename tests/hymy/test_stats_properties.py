@@ -289,3 +289,80 @@ def test_a_dip_that_began_four_weeks_ago_is_flagged_against_the_eight_weeks_befo
         others.add(r for j, r in enumerate(results) if j not in [cell(TUESDAY, h) for h in DIP_HOURS])
     assert found >= 14, f"the new dip was flagged in only {found} of 20 stores"
     assert others.share < 0.05
+
+
+# ----------------------------------------------------------------------------- figures for the docs
+
+
+def figures() -> None:  # pragma: no cover - run by hand, prints the tables of docs/statistics.md
+    """Print coverage, false-alarm and power figures (deterministic, a few minutes)."""
+    import hymy.stats_compare as compare
+
+    print("Coverage of the 95 % interval (N <= 20 exact, larger N 20,000 simulated samples)")
+    truths = {**{(s, n): p for s in TRUTHS for n, p in TRUTHS[s].items()},
+              (4, "nearly all happy"): (0.01, 0.01, 0.08, 0.90)}
+    sizes = (5, 10, 20, 30, 100, 500, 1000)
+    print("| faces | true distribution | index | " + " | ".join(f"N = {n}" for n in sizes) + " |")
+    for (scale, name), probs in truths.items():
+        row = []
+        for n in sizes:
+            if n <= 20:
+                row.append(exact_coverage(scale, probs, n))
+                continue
+            rng, truth = random.Random(f"figures-{scale}-{name}-{n}"), true_index(probs)
+            hits = 0
+            for _ in range(20_000):
+                low, high = sample_interval(sample(draw_counts(rng, probs, n), scale))
+                hits += low <= truth <= high
+            row.append(hits / 20_000)
+        print(f"| {scale} | {name} | {true_index(probs):.0f} | " + " | ".join(f"{100 * c:.1f} %" for c in row) + " |")
+
+    print("\nSteady stores (60 each): share called lower, after BH (and with raw p < 0.05)")
+    global WOBBLE
+    for wobble in (1e12, 50.0):
+        WOBBLE = wobble
+        days, hours, heat = add_all([recent_against_baseline(simulate(f"figures-steady-{i}")) for i in range(60)])
+        for kind, f in (("days", days), ("hours", hours), ("heat-map cells", heat)):
+            print(f"  wobble {'none' if wobble > 1e9 else '4.4 points'}: {kind}: {f.judged} judged, "
+                  f"{100 * f.share:.2f} % lower after BH, {100 * f.raw_share:.2f} % with raw p < 0.05")
+        if wobble == 50.0:
+            saved = compare.dispersion
+            compare.dispersion = lambda series: 1.0
+            days, hours, heat = add_all([recent_against_baseline(simulate(f"figures-steady-{i}")) for i in range(60)])
+            compare.dispersion = saved
+            print(f"  ... the same without the dispersion: raw p < 0.05 and lower: days {100 * days.raw_share:.2f} %, "
+                  f"hours {100 * hours.raw_share:.2f} %, cells {100 * heat.raw_share:.2f} %")
+
+    print("\nDips of 15 points on Tuesdays 15-17 (60 stores each)")
+    both = 0
+    for i in range(60):
+        results = pattern(simulate(f"figures-weekly-{i}", hour_pattern=False, dip=15))
+        both += all(results[cell(TUESDAY, h)].verdict == LOWER for h in DIP_HOURS)
+    print(f"  recurring for 8 weeks, heat map against the rest of the week: both hours flagged in {both} of 60")
+    cells = hours_found = hours_tried = days_found = 0
+    for i in range(60):
+        store = simulate(f"figures-new-{i}", dip=15, dip_from=8)
+        results = against_baseline(
+            [pool(store.weeks[w][d][h] for w in range(8, 12)) for d in range(7) for h in OPEN],
+            [[store.weeks[w][d][h] for w in range(8)] for d in range(7) for h in OPEN])
+        cells += sum(results[cell(TUESDAY, h)].verdict == LOWER for h in DIP_HOURS)
+        for w in range(8, 12):
+            day = against_baseline(store.hours(w, TUESDAY),
+                                   [[store.weeks[w - k][TUESDAY][h] for k in range(1, 9)] for h in OPEN])
+            hours_tried += len(DIP_HOURS)
+            hours_found += sum(day[OPEN.index(h)].verdict == LOWER for h in DIP_HOURS)
+        [day] = against_baseline([store.day(11, TUESDAY)], [[store.day(11 - k, TUESDAY) for k in range(1, 9)]])
+        days_found += day.verdict == LOWER
+    print(f"  new for 4 weeks, heat map of the 4 weeks against the 8 before: {100 * cells / 120:.0f} % of dip hours")
+    print(f"  new, one Tuesday's hours against their usual (family: the day's hours): {100 * hours_found / hours_tried:.0f} %")
+    print(f"  new, the whole Tuesday against the usual Tuesday: {100 * days_found / 60:.0f} %")
+
+    print("\nSmallest drop found 80 % of the time, one period against 8 weeks of the same volume (index 78, 4 faces)")
+    spread = sample([17, 16, 60, 126]).variance
+    for n in (20, 40, 100, 250, 1000):
+        points = 100 * (1.959964 + 0.841621) * math.sqrt(spread * (1 / n + 1 / (8 * n)))
+        print(f"  N = {n}: about {points:.0f} points")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    figures()
