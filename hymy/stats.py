@@ -54,18 +54,15 @@ class Sample:
             weights = face_weights(scale)
             if type(mood) is not int or not 1 <= mood <= scale:
                 check_mood(mood, scale)  # raises, naming the mood and the valid range
-            if type(count) is not int or count < 0:
+            whole = _whole(count)
+            if whole is None or whole < 0:
                 raise ValueError(f"count: {count!r} is not valid; use a whole number >= 0")
+            count = whole
             w = weights[mood - 1] / 100.0
             n += count
             total += w * count
             squares += w * w * count
         return cls(n, total, squares)
-
-    @property
-    def mean(self) -> float | None:
-        """Mean weight, 0-1; None without presses."""
-        return self.total / self.n if self.n else None
 
     @property
     def index(self) -> float | None:
@@ -94,6 +91,17 @@ class Sample:
         total = min(max(0.0, self.total - other.total), float(n))
         squares = min(max(total * total / n, self.squares - other.squares), total)
         return Sample(n, total, squares)
+
+
+def _whole(value: object) -> int | None:
+    """``value`` as an int when it is a whole number (an int, or a database's Decimal sum); else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        whole = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return whole if whole == value else None
 
 
 def sample(counts: Mapping[int, int] | Sequence[int], scale: int = 4) -> Sample:

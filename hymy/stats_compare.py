@@ -32,7 +32,7 @@ from hymy.stats import (
     USUAL,
     IndexResult,
     Sample,
-    design_effect,
+    effective_n,
     pool,
     sample_interval,
     wilson,
@@ -59,12 +59,27 @@ def baseline_days(day: date, weeks: int = BASELINE_WEEKS) -> list[date]:
 
 
 def _reach(z: float, lower: bool, x1: float, e1: float, x0: float, e0: float) -> float:
-    """How far from ``x1 - x0`` the MOVER interval of the difference reaches towards 0 at quantile ``z``."""
+    """How far the MOVER interval of ``x1 - x0`` reaches from it towards 0 at quantile ``z``.
+
+    ``lower`` True (the period is below its baseline): the distance to the interval's upper limit; False:
+    to its lower limit. The period's side uses its limit towards the baseline, the baseline's the limit
+    towards the period.
+    """
     low1, high1 = wilson(x1, e1, z)
     low0, high0 = wilson(x0, e0, z)
     if lower:  # the upper limit of a negative difference
         return math.hypot(high1 - x1, x0 - low0)
     return math.hypot(x1 - low1, high0 - x0)
+
+
+def _sides(period: Sample, baseline: Sample, dispersion: float) -> tuple[float, float, float, float]:
+    """Means (0-1) and effective sizes of both sides: ``(x1, e1, x0, e0)``; checks the arguments."""
+    if not period.n or not baseline.n:
+        raise ValueError("period, baseline: both need presses to be compared")
+    if not dispersion >= 1.0:
+        raise ValueError(f"dispersion: {dispersion!r} is not valid; use a number >= 1")
+    return (period.total / period.n, effective_n(period, dispersion),
+            baseline.total / baseline.n, effective_n(baseline, dispersion))
 
 
 def p_value(period: Sample, baseline: Sample, dispersion: float = 1.0) -> float:
@@ -74,17 +89,11 @@ def p_value(period: Sample, baseline: Sample, dispersion: float = 1.0) -> float:
     need presses. The p-value is ``2 (1 - Φ(z*))`` for the ``z*`` at which the interval of the difference
     just touches 0, found by the Illinois (regula falsi) method.
     """
-    if not period.n or not baseline.n:
-        raise ValueError("period, baseline: both need presses to be compared")
-    if not dispersion >= 1.0:
-        raise ValueError(f"dispersion: {dispersion!r} is not valid; use a number >= 1")
-    x1, x0 = period.total / period.n, baseline.total / baseline.n
+    x1, e1, x0, e0 = _sides(period, baseline, dispersion)
     d = abs(x1 - x0)
     if d == 0.0:
         return 1.0
     lower = x1 < x0
-    e1 = period.n / (design_effect(period) * dispersion)
-    e0 = baseline.n / (design_effect(baseline) * dispersion)
 
     def gap(z: float) -> float:
         return _reach(z, lower, x1, e1, x0, e0) - d
@@ -114,12 +123,8 @@ def p_value(period: Sample, baseline: Sample, dispersion: float = 1.0) -> float:
 def difference_interval(period: Sample, baseline: Sample, level: float = DEFAULT_LEVEL,
                         dispersion: float = 1.0) -> tuple[float, float]:
     """The ``level`` interval (index points, -100..100) of ``period.index - baseline.index`` (MOVER)."""
-    if not period.n or not baseline.n:
-        raise ValueError("period, baseline: both need presses to be compared")
     z = z_value(level)
-    x1, x0 = period.total / period.n, baseline.total / baseline.n
-    e1 = period.n / (design_effect(period) * dispersion)
-    e0 = baseline.n / (design_effect(baseline) * dispersion)
+    x1, e1, x0, e0 = _sides(period, baseline, dispersion)
     d = x1 - x0
     return 100.0 * (d - _reach(z, False, x1, e1, x0, e0)), 100.0 * (d + _reach(z, True, x1, e1, x0, e0))
 
@@ -206,6 +211,13 @@ def against_baseline(periods: Sequence[Sample], baselines: Sequence[Sequence[Sam
                  level=level, dispersion=dispersion(baselines), min_n=min_n)
 
 
+def compare(period: Sample, baseline_weeks: Sequence[Sample], *, alpha: float = DEFAULT_ALPHA,
+            level: float = DEFAULT_LEVEL, min_n: int = LOW_CONFIDENCE_N) -> IndexResult:
+    """One period against its weekly baseline, alone (a family of one; q = p), e.g. today against the
+    same weekday of :func:`baseline_days`."""
+    return against_baseline([period], [baseline_weeks], alpha=alpha, level=level, min_n=min_n)[0]
+
+
 def against_rest(cells: Sequence[Sequence[Sample]], *, alpha: float = DEFAULT_ALPHA,
                  level: float = DEFAULT_LEVEL, min_n: int = LOW_CONFIDENCE_N) -> list[IndexResult]:
     """Each cell against all the other cells together, as one family: where in the week the mood differs.
@@ -228,4 +240,5 @@ def most_different(results: Sequence[IndexResult]) -> int | None:
 
 
 __all__ = ["BASELINE_WEEKS", "DEFAULT_ALPHA", "baseline_days", "p_value", "difference_interval", "dispersion",
-           "benjamini_hochberg", "judge", "against_baseline", "against_rest", "most_different"]
+           "benjamini_hochberg", "judge", "against_baseline", "compare",
+           "against_rest", "most_different"]

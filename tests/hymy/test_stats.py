@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import assume, given
@@ -32,6 +33,7 @@ from hymy.stats_compare import (
     against_rest,
     baseline_days,
     benjamini_hochberg,
+    compare,
     difference_interval,
     dispersion,
     judge,
@@ -72,6 +74,10 @@ def test_sample_index_is_the_happy_index_of_hymy_score(case):
     assert sample(counts, scale).index == pytest.approx(score_counts(counts, scale).happy_index)
 
 
+def test_counts_may_be_a_database_s_decimal_sums():
+    assert sample([Decimal(17), Decimal(16), 60, 126]) == sample([17, 16, 60, 126])
+
+
 def test_samples_mix_scales_like_score_tally():
     tally = [(4, 4, 3), (5, 1, 1), (3, 2, 2)]
     assert Sample.from_tally(tally).index == pytest.approx(score_tally(tally).happy_index)
@@ -80,6 +86,8 @@ def test_samples_mix_scales_like_score_tally():
 @pytest.mark.parametrize("counts,scale,message", [
     ([1, -1, 0, 0], 4, r"count: -1 is not valid"),
     ([1, 2.5, 0, 0], 4, r"count: 2.5 is not valid"),
+    ([1, "3", 0, 0], 4, r"count: '3' is not valid"),
+    ([1, True, 0, 0], 4, r"count: True is not valid"),
     ([1, 0, 0, 0, 4], 4, r"mood: 5 is not valid for scale 4"),
     ({0: 3}, 4, r"mood: 0 is not valid for scale 4"),
     ([1, 1], 2, r"scale: 2 is not valid"),
@@ -332,6 +340,15 @@ def test_against_baseline_pools_each_period_s_weeks_and_checks_lengths():
     assert results[0].baseline_n == 160
     with pytest.raises(ValueError, match=r"baselines: 1 given for 2 periods"):
         against_baseline([Sample(), Sample()], [[]])
+
+
+def test_compare_judges_one_period_against_its_weeks():
+    weeks = [sample([12, 11, 40, 82]), sample([14, 12, 45, 85])] * 4  # about 78
+    today = compare(sample([12, 8, 10, 20]), weeks)
+    assert today.verdict == LOWER and today.q == today.p and today.baseline_n == 4 * (145 + 156)
+    assert compare(sample([3, 2, 8, 17]), weeks).verdict == USUAL
+    assert compare(sample([1, 1, 2, 6]), weeks).verdict == TOO_FEW
+    assert compare(sample([3, 2, 8, 17]), []).verdict == TOO_FEW  # no baseline yet (a new store)
 
 
 def test_against_rest_finds_the_hour_that_is_worse_than_the_rest_of_the_week():
