@@ -204,13 +204,24 @@ def recent_against_baseline(store: Store) -> tuple[Flags, Flags, Flags]:
         [[store.day(w - k, d) for k in range(1, 9)] for w in recent for d in range(7)]))
     for w in recent:
         for d in range(7):
-            hours.add(against_baseline(
-                store.hours(w, d), [[store.weeks[w - k][d][h] for k in range(1, 9)] for h in OPEN]))
-    before = range(recent[0] - 8, recent[0])
-    heat.add(against_baseline(
-        [pool(store.weeks[w][d][h] for w in recent) for d in range(7) for h in OPEN],
-        [[store.weeks[w][d][h] for w in before] for d in range(7) for h in OPEN]))
+            hours.add(day_hours(store, w, d))
+    heat.add(heat_map(store))
     return days, hours, heat
+
+
+def day_hours(store: Store, week: int, weekday: int) -> list:
+    """One day's open hours, each against the same hour of the 8 weeks before (family: the day's hours)."""
+    return against_baseline(store.hours(week, weekday),
+                            [[store.weeks[week - k][weekday][h] for k in range(1, 9)] for h in OPEN])
+
+
+def heat_map(store: Store) -> list:
+    """The heat map of the last 4 weeks, each weekday-hour against the same hour of the 8 weeks before."""
+    recent = range(len(store.weeks) - 4, len(store.weeks))
+    before = range(recent[0] - 8, recent[0])
+    return against_baseline(
+        [pool(store.weeks[w][d][h] for w in recent) for d in range(7) for h in OPEN],
+        [[store.weeks[w][d][h] for w in before] for d in range(7) for h in OPEN])
 
 
 def pattern(store: Store, weeks: int = 8) -> list:
@@ -281,10 +292,7 @@ def test_a_dip_that_began_four_weeks_ago_is_flagged_against_the_eight_weeks_befo
     found = 0
     others = Flags()
     for i in range(20):
-        store = simulate(f"new-dip-{i}", dip=15, dip_from=8)
-        results = against_baseline(
-            [pool(store.weeks[w][d][h] for w in range(8, 12)) for d in range(7) for h in OPEN],
-            [[store.weeks[w][d][h] for w in range(8)] for d in range(7) for h in OPEN])
+        results = heat_map(simulate(f"new-dip-{i}", dip=15, dip_from=8))
         found += any(results[cell(TUESDAY, h)].verdict == LOWER for h in DIP_HOURS)
         others.add(r for j, r in enumerate(results) if j not in [cell(TUESDAY, h) for h in DIP_HOURS])
     assert found >= 14, f"the new dip was flagged in only {found} of 20 stores"
@@ -342,13 +350,10 @@ def figures() -> None:  # pragma: no cover - run by hand, prints the tables of d
     cells = hours_found = hours_tried = days_found = 0
     for i in range(60):
         store = simulate(f"figures-new-{i}", dip=15, dip_from=8)
-        results = against_baseline(
-            [pool(store.weeks[w][d][h] for w in range(8, 12)) for d in range(7) for h in OPEN],
-            [[store.weeks[w][d][h] for w in range(8)] for d in range(7) for h in OPEN])
+        results = heat_map(store)
         cells += sum(results[cell(TUESDAY, h)].verdict == LOWER for h in DIP_HOURS)
         for w in range(8, 12):
-            day = against_baseline(store.hours(w, TUESDAY),
-                                   [[store.weeks[w - k][TUESDAY][h] for k in range(1, 9)] for h in OPEN])
+            day = day_hours(store, w, TUESDAY)
             hours_tried += len(DIP_HOURS)
             hours_found += sum(day[OPEN.index(h)].verdict == LOWER for h in DIP_HOURS)
         [day] = against_baseline([store.day(11, TUESDAY)], [[store.day(11 - k, TUESDAY) for k in range(1, 9)]])
