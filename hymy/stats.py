@@ -120,9 +120,14 @@ def pool(samples: Iterable[Sample]) -> Sample:
 @lru_cache(maxsize=64)
 def z_value(level: float) -> float:
     """The two-sided standard normal quantile for ``level`` (0.95 -> 1.95996...)."""
-    if not isinstance(level, float | int) or isinstance(level, bool) or not 0.0 < level < 1.0:
-        raise ValueError(f"level: {level!r} is not valid; use a number between 0 and 1, e.g. 0.95")
+    check_fraction("level", level, 0.95)
     return NormalDist().inv_cdf(0.5 + level / 2.0)
+
+
+def check_fraction(name: str, value: object, example: float) -> None:
+    """Raise ValueError naming ``name`` unless ``value`` is a number strictly between 0 and 1."""
+    if not isinstance(value, float | int) or isinstance(value, bool) or not 0.0 < value < 1.0:
+        raise ValueError(f"{name}: {value!r} is not valid; use a number between 0 and 1, e.g. {example}")
 
 
 def design_effect(s: Sample) -> float:
@@ -236,4 +241,4 @@ def describe(s: Sample, level: float = DEFAULT_LEVEL) -> IndexResult:
 
 __all__ = ["DEFAULT_LEVEL", "VERDICTS", "LOWER", "HIGHER", "USUAL", "TOO_FEW", "Sample", "IndexResult",
            "sample", "pool", "index_interval", "sample_interval", "describe", "design_effect", "wilson",
-           "effective_n", "z_value"]
+           "effective_n", "z_value", "check_fraction"]

@@ -32,6 +32,7 @@ from hymy.stats import (
     USUAL,
     IndexResult,
     Sample,
+    check_fraction,
     effective_n,
     pool,
     sample_interval,
@@ -181,8 +182,7 @@ def judge(pairs: Sequence[tuple[Sample, Sample]], *, alpha: float = DEFAULT_ALPH
     ``hymy.score.LOW_CONFIDENCE_N``, 20) and is left out of the family; otherwise ``lower`` / ``higher``
     when its q-value is at most ``alpha`` (default 0.05), else ``usual``. Intervals are at ``level``.
     """
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha: {alpha!r} is not valid; use a number between 0 and 1, e.g. 0.05")
+    check_fraction("alpha", alpha, DEFAULT_ALPHA)
     pvalues = [p_value(period, base, dispersion) if period.n >= min_n and base.n >= min_n else None
                for period, base in pairs]
     qvalues = benjamini_hochberg(pvalues)

@@ -287,6 +287,12 @@ def test_benjamini_hochberg_matches_its_definition(pvalues):
         assert p <= v + 1e-15
 
 
+@pytest.mark.parametrize("alpha", [0, 1, "5%", None])
+def test_judge_refuses_a_bad_alpha_naming_it(alpha):
+    with pytest.raises(ValueError, match=r"alpha: .* is not valid; use a number between 0 and 1, e.g. 0.05"):
+        judge([], alpha=alpha)
+
+
 def test_benjamini_hochberg_refuses_what_is_not_a_probability():
     with pytest.raises(ValueError, match=r"pvalues\[1\]: 1.2 is not a probability"):
         benjamini_hochberg([0.1, 1.2])
