@@ -9,7 +9,7 @@ functions: callers count only presses without flags.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 SCALES = (3, 4, 5)
@@ -31,6 +31,16 @@ def mood_weight(mood: int, scale: int) -> float:
     return (mood - 1) * 100.0 / (scale - 1)
 
 
+def face_weights(scale: int) -> tuple[float, ...]:
+    """Each face's value on the 0-100 scale, most negative first: (0, 50, 100) on 3 faces, (0, 33.3,
+    66.7, 100) on 4, (0, 25, 50, 75, 100) on 5. The one place the weights are defined (``hymy.stats``
+    reads them too); raises ValueError for a scale other than 3, 4 or 5."""
+    weights = _WEIGHTS.get(scale)
+    if weights is None:
+        check_mood(1, scale)  # raises, naming the valid scales
+    return weights
+
+
 def is_positive(mood: int, scale: int) -> bool:
     """True for faces above the middle (on 5 faces the neutral middle face is neither)."""
     return 2 * mood > scale + 1
@@ -39,6 +49,9 @@ def is_positive(mood: int, scale: int) -> bool:
 def is_negative(mood: int, scale: int) -> bool:
     """True for faces below the middle (on 4 faces: the two unhappy ones)."""
     return 2 * mood < scale + 1
+
+
+_WEIGHTS = {scale: tuple(mood_weight(mood, scale) for mood in range(1, scale + 1)) for scale in SCALES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,5 +113,11 @@ def score_counts(counts: Mapping[int, int] | Iterable[int], scale: int = 4) -> S
     >>> score_counts([17, 16, 60, 126]).index_rounded
     78
     """
+    return score_tally(tally_counts(counts, scale))
+
+
+def tally_counts(counts: Mapping[int, int] | Iterable[int], scale: int) -> Iterator[tuple[int, int, int]]:
+    """``(scale, mood, count)`` triples from counts per mood: a mapping ``{mood: count}`` or a sequence,
+    most negative first (the form :func:`score_tally` and ``hymy.stats`` take)."""
     items = counts.items() if isinstance(counts, Mapping) else enumerate(counts, start=1)
-    return score_tally((scale, mood, count) for mood, count in items)
+    return ((scale, mood, count) for mood, count in items)
