@@ -1,8 +1,8 @@
-"""Local dates and hour buckets in a store's IANA zone (pure). See docs/time.md, "Hour buckets".
+"""Local dates and hour buckets in a store's IANA zone (pure). The rule and why: docs/time.md.
 
-A local day runs from its local midnight to the next one (23, 23.5, 24, 24.5 or 25 hours, whatever
-the zone does). Its hour buckets are the stretches of the day between the instants where a new
-bucket starts:
+A local day runs from its local midnight to the next one (24 hours, or what the zone's clock changes
+make it: 23 or 25 on most DST days, 23.5 or 24.5 on Lord Howe's, 22 or 26 on Troll's). Its hour
+buckets are the stretches of the day between the instants where a new bucket starts:
 
 - the start of the day;
 - every instant where the local clock reads HH:00:00 (on the autumn DST day in Europe/Helsinki the
@@ -80,7 +80,7 @@ def _day(day: date, tz: str) -> tuple[tuple[datetime, ...], tuple[str, ...], dat
         # and at every HH:00:00 the clock reads until the next change (the offset holds in [a, b))
         wall = local.replace(tzinfo=None)
         first = wall.replace(minute=0, second=0, microsecond=0)
-        at = a + (first - wall if first == wall else first + _HOUR - wall)
+        at = a if first == wall else a + (first + _HOUR - wall)
         while at < b:
             starts.add(at)
             at += _HOUR

@@ -182,7 +182,8 @@ class DashboardData:
         return {sid: figure_from_rows([(s, m, c[0], c[1]) for (s, m), c in v.items()]) for sid, v in acc.items()}
 
     def hourly(self, store_id: str, day: date) -> dict[int, Figure]:
-        """Figures per local hour (0-23) of ``day``; on the autumn DST day the repeated hour is summed."""
+        """Figures per local hour (0-23) of ``day``, each bucket under the hour of its local start: on the
+        autumn DST day the repeated hour is summed; Lord Howe's 30-minute "02:30" bucket is hour 2."""
         r = t.rollup_hourly
         tz = self._tz(store_id)
         q = (select(r.c.hour_utc, r.c.scale, r.c.mood, r.c.counted, r.c.filtered)
