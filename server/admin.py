@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, not_, or_, select, update
 
 from hymy.errors import ConfigError, EnrolmentError, NotFound
 from hymy.timestamps import format_ts, parse_ts, utcnow
@@ -292,14 +292,27 @@ def delete_comment(engine: Engine, followup_id: str) -> bool:
 
 
 def prune(engine: Engine, older_than_days: int) -> dict[str, int]:
-    """Delete raw responses and follow-ups pressed more than ``older_than_days`` ago; rollups stay."""
+    """Delete raw responses and follow-ups pressed more than ``older_than_days`` days ago; rollups stay.
+
+    Kept whatever their time: events recorded before their device's clock synced and not corrected
+    yet while a synced heartbeat of their boot can still correct them (their device is not revoked and
+    its last heartbeat, if any, came from the same boot). A deleted event's id stays in ``event_ids``, so
+    a device re-sending it gets ``duplicate`` and it is never counted twice. Returns the counts deleted.
+    """
     if older_than_days <= 0:
         raise ConfigError(f"older_than_days: {older_than_days} must be at least 1")
     cutoff = format_ts(utcnow() - timedelta(days=older_than_days))
+    d = t.devices.c
+    out: dict[str, int] = {}
     with writing(engine) as conn:
-        f = conn.execute(delete(t.followups).where(t.followups.c.pressed_at < cutoff)).rowcount
-        r = conn.execute(delete(t.responses).where(t.responses.c.pressed_at < cutoff)).rowcount
-    return {"responses": r, "followups": f}
+        for table in (t.followups, t.responses):
+            c = table.c
+            correctable = select(d.id).where(d.id == c.device_id, d.revoked_at.is_(None),
+                                             or_(d.boot_id.is_(None), d.boot_id == c.boot_id)).exists()
+            awaiting = and_(c.clock_synced.is_(False), c.clock_corrected.is_(False), c.server_corrected_at.is_(None),
+                            correctable)
+            out[table.name] = conn.execute(delete(table).where(c.pressed_at < cutoff, not_(awaiting))).rowcount
+    return {"responses": out["responses"], "followups": out["followups"]}
 
 
 def count_rows(engine: Engine, table_name: str) -> int:

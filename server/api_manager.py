@@ -205,7 +205,8 @@ def store_daily(request: Request, store_id: str, start: str = Query(alias="from"
 @router.get("/stores/{store_id}/hourly", response_model=HourlyOut, responses=ERR)
 def store_hourly(request: Request, store_id: str, date: str = Query(pattern=DATE),
                  user: auth.User = Depends(current_user)):
-    """Figures per local hour of one local date (23, 24 or 25 hours)."""
+    """Figures per hour bucket of one local date, by local start (23, 24 or 25 on most DST days; see
+    docs/time.md for half-hour shifts)."""
     with request.app.state.engine.connect() as conn:
         row = _results_store(conn, user, store_id)
         day, _ = _range(request, date, date)

@@ -8,7 +8,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import ARRAY, Engine, String, any_, bindparam, create_engine, event, func, select
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Engine,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -85,3 +99,23 @@ def in_ids(dialect: str, column):
 def ids_value(dialect: str, ids: list[str]):
     """The value of :func:`in_ids`'s ``ids`` parameter."""
     return list(ids) if dialect == "postgresql" else json.dumps(list(ids))
+
+
+def _pg_type(col) -> str:
+    if isinstance(col.type, BigInteger):
+        return "bigint"
+    if isinstance(col.type, Integer):
+        return "integer"
+    if isinstance(col.type, Boolean):
+        return "boolean"
+    return "text"
+
+
+def insert_unnest(conn, table, rows: list[dict], suffix: str = ""):
+    """PostgreSQL: ``INSERT INTO table SELECT * FROM unnest(arrays)`` + ``suffix`` (e.g. ``ON CONFLICT ...
+    RETURNING id``): one array parameter per column, so the statement stays small and cached whatever the
+    number of rows. Returns the result."""
+    cols = list(table.c)
+    arrays = ", ".join(f"CAST(:{c.name} AS {_pg_type(c)}[])" for c in cols)
+    sql = text(f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) SELECT * FROM unnest({arrays}){suffix}")
+    return conn.execute(sql, {c.name: [r[c.name] for r in rows] for c in cols})

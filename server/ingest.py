@@ -5,13 +5,15 @@ Rules (see docs/server.md):
   one call; one with anything wrong, event by event).
 - Same id, same content -> ``duplicate``; same id, different content -> ``rejected`` (conflict), never an
   overwrite. Content is compared column by column with the stored row (:func:`same_content`) and ignores
-  clock corrections: the time compared is the one the device first had.
+  clock corrections: the time compared is the one the device first had. An id stays one event across
+  responses and follow-ups (``event_ids``): the other type with it is ``rejected`` naming ``id``; an id
+  whose event was pruned is a ``duplicate``.
 - A follow-up whose response the server has not seen yet is accepted (it may arrive later). A ``void``
   follow-up marks its response voided; the response's count moves from counted to filtered.
-- New rows are inserted in id order after one lookup of the stored ids, inside the write transaction
-  (SQLite: under the lock taken at ``BEGIN IMMEDIATE``; PostgreSQL: ``ON CONFLICT DO NOTHING RETURNING
-  id``), so any number of clients replaying the same batch at once store each id once, and the
-  rollups count only rows this transaction really inserted.
+- New ids are claimed in ``event_ids`` in id order after one lookup of the stored ids, inside the write
+  transaction (SQLite: under the lock taken at ``BEGIN IMMEDIATE``; PostgreSQL: ``ON CONFLICT DO NOTHING
+  RETURNING id``), and only the claimed events are stored, so any number of clients replaying the same
+  batch at once store each id once, and the rollups count only rows this transaction really inserted.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import BigInteger, Boolean, Engine, Integer, bindparam, insert, literal, select, text, update
+from sqlalchemy import Engine, bindparam, insert, literal, select, update
 
 from hymy.timestamps import format_ts, utcnow
 from sync.protocol import Event, EventStatus, Followup, Response, explain
 
 from . import tables as t
-from .db import ids_value, in_ids, retrying, writing
+from .db import ids_value, in_ids, insert_unnest, retrying, writing
 from .localtime import Bucketer
 from .rollups import bump_followups, bump_hourly
 
@@ -42,6 +44,8 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 #: Largest uptime the server stores (2**53 ms, about 285,000 years): beyond it the event is refused.
 MAX_UPTIME_MS = 2**53
 CONFLICT = "conflict: this id is already stored with different content"
+#: A response's id sent as a follow-up's, or the reverse (``ID_TAKEN.format(kind="response")``).
+ID_TAKEN = "id: this id is already used by a {kind}; every event needs an id of its own"
 ACCEPTED, DUPLICATE, REJECTED = EventStatus.accepted, EventStatus.duplicate, EventStatus.rejected
 
 
@@ -224,7 +228,10 @@ def rows_for(parsed: list[Parsed], store_id: str, device_id: str, tz: str, now: 
         if ev is None:
             continue
         if eid in first:
-            if content_key(*first[eid][1:]) == content_key(ev, at, device_at):
+            earlier = first[eid][1]
+            if type(earlier) is not type(ev):
+                results[i]["reason"] = ID_TAKEN.format(kind=_KIND[type(earlier)])
+            elif content_key(*first[eid][1:]) == content_key(ev, at, device_at):
                 results[i]["status"] = DUPLICATE
             else:
                 results[i]["reason"] = CONFLICT
@@ -248,6 +255,10 @@ def rows_for(parsed: list[Parsed], store_id: str, device_id: str, tz: str, now: 
     return out
 
 
+_KIND = {Response: "response", Followup: "follow-up"}
+_TYPE = {"responses": "response", "followups": "followup"}
+
+
 def _store(engine, device_id, store_id, tz, parsed: list[Parsed]) -> Outcome:
     prepared = rows_for(parsed, store_id, device_id, tz, format_ts(utcnow()))
     results, first = prepared.results, prepared.first
@@ -257,29 +268,36 @@ def _store(engine, device_id, store_id, tz, parsed: list[Parsed]) -> Outcome:
     with writing(engine) as conn:
         dialect = conn.dialect.name
         stmt = _statements(dialect)
+        ids = sorted(first)
+        known, voids = _lookup(conn, stmt["lookup"], store_id, ids_value(dialect, ids)) if ids else ({}, set())
+        claim = [(eid, "response" if eid in prepared.responses else "followup") for eid in ids if eid not in known]
+        got = _claim(conn, claim)
+        missed = [eid for eid, _ in claim if eid not in got]  # another client stored them meanwhile
+        if missed:
+            known.update(conn.execute(stmt["types"], {"ids": ids_value(dialect, missed)}).all())
         for table, rows in ((t.responses, prepared.responses), (t.followups, prepared.followups)):
             if not rows:
                 continue
-            known, voids = _lookup(conn, stmt[table.name], store_id, ids_value(dialect, list(rows)))
-            new = [rows[k] for k in sorted(rows) if k not in known]
+            new = [rows[k] for k in sorted(rows) if k in got]
             if voids:
                 for r in new:
                     r["voided"] = r["id"] in voids
-            got = _insert_new(conn, table, new)
-            known |= {r["id"] for r in new if r["id"] not in got}  # another client stored them meanwhile
+            _insert_new(conn, table, new)
+            mine = _TYPE[table.name]
+            resent = sorted(k for k in rows if known.get(k) == mine)
             stored = {r.id: r for r in conn.execute(stmt["rows:" + table.name], {
-                "ids": ids_value(dialect, sorted(known))})} if known else {}
+                "ids": ids_value(dialect, resent)})} if resent else {}
             for eid in rows:
                 i, ev, at, device_at = first[eid]
                 if eid in got:
                     results[i]["status"] = ACCEPTED
-                elif eid in stored and same_content(table, stored[eid], ev, at, device_at):
-                    results[i]["status"] = DUPLICATE
+                elif known.get(eid) != mine:
+                    results[i]["reason"] = ID_TAKEN.format(kind="response" if mine == "followup" else "follow-up")
+                elif eid not in stored or same_content(table, stored[eid], ev, at, device_at):
+                    results[i]["status"] = DUPLICATE  # not stored any more: pruned after it was counted
                 else:
                     results[i]["reason"] = CONFLICT
             for r in new:
-                if r["id"] not in got:
-                    continue
                 if table is t.responses:
                     counts[(r["local_date"], r["hour_utc"], r["scale"], r["mood"])][
                         0 if (not r["flags"] and not r["voided"]) else 1] += 1
@@ -315,58 +333,54 @@ def _store(engine, device_id, store_id, tz, parsed: list[Parsed]) -> Outcome:
 @functools.cache
 def _statements(dialect: str) -> dict:
     """The batch's lookups, built once per dialect (``ids`` bound as one value, see ``db.in_ids``)."""
-    r, f = t.responses, t.followups
+    r, f, e = t.responses, t.followups, t.event_ids
     return {
-        # which of these ids are stored, and which have a `void` follow-up stored already (a void can
-        # arrive before its response): one round trip
-        "responses": select(r.c.id, literal(False)).where(in_ids(dialect, r.c.id)).union_all(
-            select(f.c.response_id, literal(True)).where(
+        # the type of each of these ids already stored, and the ids with a `void` follow-up stored
+        # already (a void can arrive before its response): one round trip
+        "lookup": select(e.c.id, e.c.type).where(in_ids(dialect, e.c.id)).union_all(
+            select(f.c.response_id, literal("void")).where(
                 f.c.kind == "void", f.c.store_id == bindparam("store_id"), in_ids(dialect, f.c.response_id))),
-        "followups": select(f.c.id, literal(False)).where(in_ids(dialect, f.c.id)),
+        "types": select(e.c.id, e.c.type).where(in_ids(dialect, e.c.id)),
         # the stored rows of ids sent again, to tell a duplicate from a conflict
         "rows:responses": select(r).where(in_ids(dialect, r.c.id)),
         "rows:followups": select(f).where(in_ids(dialect, f.c.id)),
     }
 
 
-def _lookup(conn, stmt, store_id: str, ids) -> tuple[set[str], set[str]]:
-    """``({stored ids}, {ids with a stored void follow-up})``."""
-    known: set[str] = set()
+def _lookup(conn, stmt, store_id: str, ids) -> tuple[dict[str, str], set[str]]:
+    """``({stored id: its type}, {ids with a stored void follow-up})``."""
+    known: dict[str, str] = {}
     voids: set[str] = set()
-    for eid, is_void in conn.execute(stmt, {"store_id": store_id, "ids": ids}):
-        (voids if is_void else known).add(eid)
+    for eid, kind in conn.execute(stmt, {"store_id": store_id, "ids": ids}):
+        if kind == "void":
+            voids.add(eid)
+        else:
+            known[eid] = kind
     return known, voids
 
 
-def _insert_new(conn, table, rows: list[dict]) -> set[str]:
-    """Insert ``rows`` (ids not stored when this transaction looked); the ids really inserted."""
-    if not rows:
+def _claim(conn, ids: list[tuple[str, str]]) -> set[str]:
+    """Insert ``(id, type)`` pairs (in id order) into ``event_ids``; the ids this transaction got.
+
+    SQLite: this transaction has held the write lock (BEGIN IMMEDIATE) since before it looked the ids
+    up, so no other writer can have stored any of them: a plain executemany gets every one.
+    PostgreSQL: ``ON CONFLICT DO NOTHING RETURNING id`` waits for a concurrent transaction holding the
+    same id and leaves it to that one; ids go in sorted order, so two batches never deadlock.
+    """
+    if not ids:
         return set()
+    rows = [{"id": i, "type": k} for i, k in ids]
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(t.event_ids), rows)
+        return {i for i, _ in ids}
+    return set(insert_unnest(conn, t.event_ids, rows, " ON CONFLICT (id) DO NOTHING RETURNING id").scalars().all())
+
+
+def _insert_new(conn, table, rows: list[dict]) -> None:
+    """Insert ``rows``, whose ids this transaction has claimed in ``event_ids`` (so none is stored)."""
+    if not rows:
+        return
     if conn.dialect.name == "postgresql":
-        return _pg_insert_new(conn, table, rows)
-    # SQLite: this transaction has held the write lock (BEGIN IMMEDIATE) since before it looked for the
-    # ids, so no other writer can have stored any of them: a plain executemany inserts every row.
-    conn.execute(insert(table), rows)
-    return {r["id"] for r in rows}
-
-
-def _pg_type(col) -> str:
-    if isinstance(col.type, BigInteger):
-        return "bigint"
-    if isinstance(col.type, Integer):
-        return "integer"
-    if isinstance(col.type, Boolean):
-        return "boolean"
-    return "text"
-
-
-def _pg_insert_new(conn, table, rows: list[dict]) -> set[str]:
-    """PostgreSQL: insert ``rows`` as one ``INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING
-    RETURNING id`` (one array parameter per column, so the statement stays small whatever the batch size)."""
-    cols = [c for c in table.c]
-    names = ", ".join(c.name for c in cols)
-    arrays = ", ".join(f"CAST(:{c.name} AS {_pg_type(c)}[])" for c in cols)
-    sql = text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "
-               "ON CONFLICT (id) DO NOTHING RETURNING id")
-    params = {c.name: [r[c.name] for r in rows] for c in cols}
-    return set(conn.execute(sql, params).scalars().all())
+        insert_unnest(conn, table, rows)  # one small statement whatever the batch size
+    else:
+        conn.execute(insert(table), rows)

@@ -1,32 +1,131 @@
-"""Local dates and hour buckets in a store's IANA zone (pure; DST days have 23 or 25 hours).
+"""Local dates and hour buckets in a store's IANA zone (pure). The rule and why: docs/time.md.
 
-An hour bucket is the start of the local clock hour, expressed in UTC (``hour_utc``). On the autumn
-DST day the local hour 03:00 happens twice; the two occurrences have different UTC starts, so they stay
-two buckets and the day has 25 of them.
+A local day runs from its local midnight to the next one (24 hours, or what the zone's clock changes
+make it: 23 or 25 on most DST days, 23.5 or 24.5 on Lord Howe's, 22 or 26 on Troll's). Its hour
+buckets are the stretches of the day between the instants where a new bucket starts:
+
+- the start of the day;
+- every instant where the local clock reads HH:00:00 (on the autumn DST day in Europe/Helsinki the
+  clock reads 03:00 twice, so the day has two 03:00 buckets and 25 in all);
+- every offset change after which the clock shows another hour than just before it, although not
+  HH:00 (Australia/Lord_Howe moves from 01:59 to 02:30: a 30-minute bucket "02:30").
+
+An offset change that leaves the clock in the same hour starts nothing (Lord_Howe's 01:59 -> 01:30:
+the 01:00 bucket lasts 90 minutes). So every instant of a day is in exactly one bucket, in every zone.
+A bucket is stored as its UTC start (``hour_utc``) and shown as its local start ("02:30+11:00").
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from hymy.hours import zone
 from hymy.timestamps import format_ts
 
+_HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
+_TICK = timedelta(microseconds=1)
+
+
+def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
+    """UTC instants of local midnight of ``day`` and of the next day (a skipped midnight: the instant
+    the clock jumped past it; a repeated one: its first occurrence)."""
+    z = zone(tz)
+    start = datetime.combine(day, time(0), tzinfo=z).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=z).astimezone(UTC)
+    return start, end
+
+
+def offset_changes(tz: str, start: datetime, end: datetime) -> list[datetime]:
+    """The instants in ``(start, end)`` (aware UTC) at which zone ``tz``'s UTC offset changes, exact to
+    the second: tzdata changes offsets on whole seconds and at most once a day (no two changes of any
+    zone since 1970 are less than 6 days apart), so a day whose two ends agree has none."""
+    z = zone(tz)
+    out: list[datetime] = []
+    a, off_a = start, start.astimezone(z).utcoffset()
+    while a < end:
+        b = min(a + _DAY, end)
+        if b.astimezone(z).utcoffset() == off_a:
+            a = b
+            continue
+        lo, hi = 0, -(-(b - a) // timedelta(seconds=1))  # offset is off_a at a + lo, another at a + hi
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if (a + timedelta(seconds=mid)).astimezone(z).utcoffset() == off_a:
+                lo = mid
+            else:
+                hi = mid
+        a = min(a + timedelta(seconds=hi), b)
+        if a < end:
+            out.append(a)
+        off_a = a.astimezone(z).utcoffset()
+    return out
+
+
+@lru_cache(maxsize=8192)
+def _day(day: date, tz: str) -> tuple[tuple[datetime, ...], tuple[str, ...], datetime, datetime]:
+    """``(bucket starts, their format_ts texts, start, end)`` of local date ``day`` (cached)."""
+    z = zone(tz)
+    start, end = day_bounds(day, tz)
+    starts = {start} if start < end else set()
+    edges = [start, *offset_changes(tz, start, end), end]
+    for a, b in zip(edges, edges[1:], strict=False):
+        local = a.astimezone(z)
+        if a != start:  # an offset change: a bucket starts when the clock shows another hour
+            before = (a - _TICK).astimezone(z)
+            if (local.date(), local.hour) != (before.date(), before.hour):
+                starts.add(a)
+        # and at every HH:00:00 the clock reads until the next change (the offset holds in [a, b))
+        wall = local.replace(tzinfo=None)
+        first = wall.replace(minute=0, second=0, microsecond=0)
+        at = a if first == wall else a + (first + _HOUR - wall)
+        while at < b:
+            starts.add(at)
+            at += _HOUR
+    ordered = tuple(sorted(starts))
+    return ordered, tuple(format_ts(s) for s in ordered), start, end
+
+
+def _day_of(at: datetime, z, tz: str):
+    """``(local date, _day(...))`` of the day whose bounds hold ``at``: its local date, except after a
+    change that turned the clock back past midnight (St. John's until 2011: 00:01 -> 23:01 of the day
+    before), where the hour after the change belongs to the day that had begun."""
+    day = at.astimezone(z).date()
+    got = _day(day, tz)
+    while at >= got[3]:
+        day += _DAY
+        got = _day(day, tz)
+    while at < got[2]:
+        day -= _DAY
+        got = _day(day, tz)
+    return day, got
+
+
+def hours_of_day(day: date, tz: str) -> list[tuple[str, str]]:
+    """Every hour bucket of ``day``: ``(hour_utc, local start "YYYY-MM-DDTHH:MM+hh:mm")``, in order
+    (24 on most days; 23 or 25 on DST days; 24 with one of 30 or 90 minutes on Lord Howe's)."""
+    starts, texts, _, _ = _day(day, tz)
+    z = zone(tz)
+    return [(text, s.astimezone(z).isoformat(timespec="minutes")) for s, text in zip(starts, texts, strict=True)]
+
+
+def bucket_index(hours: list[str], hour_utc: str) -> int:
+    """Index in ``hours`` (a day's ``hour_utc`` texts, in order) of the bucket holding the instant
+    ``hour_utc``: a stored bucket start made by an earlier rule still lands in exactly one bucket."""
+    return max(bisect_right(hours, hour_utc) - 1, 0)
+
 
 def bucket(at: datetime, tz: str) -> tuple[str, str]:
     """``(local_date "YYYY-MM-DD", hour_utc RFC 3339)`` of the aware instant ``at`` in zone ``tz``."""
-    local = at.astimezone(zone(tz))
-    start = local.replace(minute=0, second=0, microsecond=0)  # keeps `fold`, so DST repeats stay apart
-    return local.date().isoformat(), start.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    day, (starts, texts, _, _) = _day_of(at, zone(tz), tz)
+    return day.isoformat(), texts[bisect_right(starts, at) - 1]
 
 
 class Bucketer:
-    """``bucket`` for many instants of one zone, fast: it remembers the last local hour as a UTC range.
-
-    A local hour is reused only when it starts at HH:00 local and the zone's offset is the same at its
-    first and last microsecond (no transition inside it), so DST days, repeated autumn hours and
-    half-hour zones give exactly what :func:`bucket` gives (tests compare the two in many zones).
-    """
+    """``bucket`` for many instants of one zone, fast: it remembers the last bucket as a UTC range
+    (exactly the bucket's own start and end, so it gives what :func:`bucket` gives; tests compare)."""
 
     __slots__ = ("tz", "_zone", "_lo", "_hi", "_lo_text", "_hi_text", "_value")
 
@@ -42,43 +141,15 @@ class Bucketer:
         compared as text (canonical texts order as their times)."""
         if self._lo is not None and (self._lo_text <= text < self._hi_text if text else self._lo <= at < self._hi):
             return self._value
-        value = bucket(at, self.tz)
-        start = datetime.fromisoformat(value[1])
-        first = start.astimezone(self._zone)
-        last = (start + _HOUR_LESS_1US).astimezone(self._zone)
-        # reusable when the hour really starts at HH:00 local (not inside a skipped stretch) and no
-        # offset change happens before it ends (zones change offset at most once an hour)
-        if first.minute == first.second == 0 and first.utcoffset() == last.utcoffset():
-            self._lo, self._hi, self._value = start, start + _HOUR, value
-            self._lo_text, self._hi_text = value[1], format_ts(start + _HOUR)
+        day, (starts, texts, _, end) = _day_of(at, self._zone, self.tz)
+        i = bisect_right(starts, at) - 1
+        self._value = (day.isoformat(), texts[i])
+        self._lo, self._lo_text = starts[i], texts[i]
+        if i + 1 < len(starts):
+            self._hi, self._hi_text = starts[i + 1], texts[i + 1]
         else:
-            self._lo = self._hi = None
-        return value
-
-
-_HOUR = timedelta(hours=1)
-_HOUR_LESS_1US = _HOUR - timedelta(microseconds=1)
-
-
-def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
-    """UTC instants of local midnight of ``day`` and of the next day."""
-    z = zone(tz)
-    start = datetime.combine(day, time(0), tzinfo=z).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=z).astimezone(UTC)
-    return start, end
-
-
-def hours_of_day(day: date, tz: str) -> list[tuple[str, str]]:
-    """Every local hour of ``day``: ``(hour_utc, local label "HH:MM+hh:mm")``; 23, 24 or 25 of them."""
-    start, end = day_bounds(day, tz)
-    z = zone(tz)
-    out = []
-    at = start
-    while at < end:
-        local = at.astimezone(z)
-        out.append((format_ts(at), local.isoformat(timespec="minutes")))
-        at += timedelta(hours=1)
-    return out
+            self._hi, self._hi_text = end, format_ts(end)
+        return self._value
 
 
 def parse_day(text: str, name: str = "date") -> date:

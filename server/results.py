@@ -1,7 +1,7 @@
 """Results from the rollups: daily and hourly per store and region, reason counts, CSV rows.
 
 Every query reads rollup rows of the days asked (O(days), never O(responses)). Days are local dates in
-the store's zone; hours are the day's real local hours (23, 24 or 25).
+the store's zone; hours are the day's hour buckets (``server.localtime``: 23, 24 or 25 on most DST days).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from hymy.score import score_tally
 
 from . import tables as t
-from .localtime import hours_of_day
+from .localtime import bucket_index, hours_of_day
 from .rollups import whole_regions
 
 h = t.rollup_hourly
@@ -83,17 +83,24 @@ def total(rows: list[dict]) -> dict:
 
 
 def hourly(conn, store_id: str, tz: str, day: date) -> list[dict]:
-    """Every local hour of ``day`` (23/24/25 entries) with its figures; ``hour`` is local with offset."""
+    """Every hour bucket of ``day`` with its figures; ``hour`` is the bucket's local start with offset.
+
+    Each rollup row counts in the bucket holding its ``hour_utc`` (not only one equal to it), so rows
+    bucketed by an earlier rule are never left out: the hours always add up to the day's N.
+    """
     rows = conn.execute(select(h.c.hour_utc, h.c.scale, h.c.mood, h.c.counted, h.c.filtered)
                         .where(h.c.store_id == store_id, h.c.local_date == day.isoformat())).all()
-    tallies: dict[str, dict] = defaultdict(lambda: defaultdict(int))
-    filtered: dict[str, int] = defaultdict(int)
-    for hour, scale, mood, counted, filt in rows:
+    hours = hours_of_day(day, tz)
+    starts = [hu for hu, _ in hours]
+    tallies: list[dict] = [defaultdict(int) for _ in hours]
+    filtered = [0] * len(hours)
+    for hour, scale, mood, counted, filt in rows if hours else ():  # a date the zone skipped has none
+        i = bucket_index(starts, hour)
         if counted:
-            tallies[hour][(scale, mood)] += counted
-        filtered[hour] += filt
-    return [{"hour": label, "hour_utc": hu, **figures(tallies.get(hu, {}), filtered.get(hu, 0))}
-            for hu, label in hours_of_day(day, tz)]
+            tallies[i][(scale, mood)] += counted
+        filtered[i] += filt
+    return [{"hour": label, "hour_utc": hu, **figures(tallies[i], filtered[i])}
+            for i, (hu, label) in enumerate(hours)]
 
 
 def followup_counts(conn, store_ids: list[str], start: date, end: date) -> list[dict]:

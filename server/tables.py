@@ -96,7 +96,7 @@ responses = Table(
     Column("source", String(16), nullable=False),
     Column("pressed_at", TS, nullable=False),  # best known UTC time (corrected by device or server)
     Column("local_date", String(10), nullable=False),
-    Column("hour_utc", TS, nullable=False),  # start of the local hour, in UTC (DST-safe bucket)
+    Column("hour_utc", TS, nullable=False),  # start of its hour bucket, in UTC (server.localtime)
     Column("clock_synced", Boolean, nullable=False),
     Column("boot_id", String(200), nullable=False),
     Column("uptime_ms", BigInteger, nullable=False),
@@ -142,6 +142,17 @@ followups = Table(
 )
 Index("followups_store_pressed", followups.c.store_id, followups.c.pressed_at)
 Index("followups_device_boot", followups.c.device_id, followups.c.boot_id, followups.c.clock_synced)
+
+# Every event id ever stored and its type (``response`` | ``followup``). The primary key makes one id one
+# event across both tables, also when two server instances store the same id at once (ingest claims the
+# id here first). Pruning deletes the raw event and keeps its row here, so a device re-sending a pruned
+# event gets ``duplicate`` and nothing is counted twice.
+event_ids = Table(
+    "event_ids", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("type", String(16), nullable=False),
+    sqlite_with_rowid=False,
+)
 
 # Counted and filtered presses per store x local date x local hour x scale x mood, kept in the same
 # transaction as the insert, so a results query reads O(days) rows.

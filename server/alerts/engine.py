@@ -119,18 +119,19 @@ class AlertService:
                 log.exception("alert evaluation failed for store %s", store_id)
 
     def evaluate_store(self, store_id: str, now: datetime | None = None) -> list[AlertNotice]:
-        """Evaluate every rule of ``store_id`` at ``now``; return the notices sent (fired/cleared).
+        """Evaluate every rule of ``store_id`` at ``now`` (None: the clock when each step runs); return
+        the notices sent (fired/cleared).
 
-        Reads without a write lock; only when some episode must open or close does it evaluate again
-        inside a write transaction and apply the changes, so an ordinary ingest costs one read.
+        Reads without a write lock; only when some episode must open or close does it evaluate again,
+        at the time it then holds the lock, inside a write transaction, so an ordinary ingest costs one read.
         """
-        now = now or self.clock()
         with self.engine.connect() as conn:
-            if not self._transitions(conn, store_id, now, apply=False):
+            if not self._transitions(conn, store_id, now or self.clock(), apply=False):
                 return []
         with self._eval_lock, writing(self.engine) as conn:
-            notices = self._transitions(conn, store_id, now, apply=True)
-            queued = [self._enqueue(conn, n, now) for n in notices]
+            at = now or self.clock()
+            notices = self._transitions(conn, store_id, at, apply=True)
+            queued = [self._enqueue(conn, n, at) for n in notices]
         for outbox_id in queued:
             self.dispatch(outbox_id)
         return notices
@@ -167,14 +168,15 @@ class AlertService:
         return [n for n in out if n is not None]
 
     def sweep(self, now: datetime | None = None) -> list[AlertNotice]:
-        """Re-evaluate stores with presses inside their longest window or with an open episode."""
-        now = now or self.clock()
+        """Re-evaluate stores with presses inside their longest window or with an open episode, each at
+        the time it runs (unless ``now`` is given): after a slow ``recover`` an older time would miss the
+        newest presses and clear an episode a batch has just opened."""
         self.recover(now)
         with self.engine.connect() as conn:
             open_stores = set(conn.execute(
                 select(alert_episodes.c.store_id).where(alert_episodes.c.cleared_at.is_(None)).distinct()
             ).scalars())
-            active = source.stores_with_rules_and_recent_presses(conn, now)
+            active = source.stores_with_rules_and_recent_presses(conn, now or self.clock())
         out: list[AlertNotice] = []
         for store_id in sorted(open_stores | active):
             try:

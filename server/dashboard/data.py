@@ -22,6 +22,7 @@ from sync.protocol import StoreConfig
 
 from .. import auth
 from .. import tables as t
+from ..localtime import day_bounds, offset_changes
 from .honest import Figure, figure
 from .throttle import LoginThrottle
 from .views import StoreRef
@@ -53,34 +54,21 @@ def figure_from_rows(rows) -> Figure:
 
 def offsets(tz: str, first: date, last: date) -> list[tuple[str | None, int]]:
     """The zone's UTC offsets (minutes) over local dates ``first``..``last``: ``[(until_utc, minutes), ...]``
-    where each offset holds before ``until_utc`` (RFC 3339) and the last one has ``until_utc`` None."""
-    from datetime import UTC, time
-
+    where each offset holds before ``until_utc`` (RFC 3339, the exact instant of the change) and the last
+    one has ``until_utc`` None."""
     from hymy.hours import zone
     from hymy.timestamps import format_ts
 
     z = zone(tz)
 
-    def off(at: datetime) -> int:
+    def minutes(at: datetime) -> int:
         return int(at.astimezone(z).utcoffset().total_seconds() // 60)
 
-    start = datetime.combine(first, time(0), tzinfo=z).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=z).astimezone(UTC)
-    out: list[tuple[str | None, int]] = []
-    current = off(start)
-    at = start
-    while at < end:
-        nxt = min(at + timedelta(days=1), end)
-        if off(nxt) != current:  # the change is inside this day: find its hour
-            h = at
-            while off(h) == current:
-                h += timedelta(hours=1)
-            out.append((format_ts(h), current))
-            current = off(h)
-            at = h
-            continue
-        at = nxt
-    out.append((None, current))
+    start, _ = day_bounds(first, tz)
+    _, end = day_bounds(last, tz)
+    changes = offset_changes(tz, start, end)
+    out: list[tuple[str | None, int]] = [(format_ts(c), minutes(c - timedelta(microseconds=1))) for c in changes]
+    out.append((None, minutes(changes[-1] if changes else start)))
     return out
 
 
@@ -194,7 +182,8 @@ class DashboardData:
         return {sid: figure_from_rows([(s, m, c[0], c[1]) for (s, m), c in v.items()]) for sid, v in acc.items()}
 
     def hourly(self, store_id: str, day: date) -> dict[int, Figure]:
-        """Figures per local hour (0-23) of ``day``; on the autumn DST day the repeated hour is summed."""
+        """Figures per local hour (0-23) of ``day``, each bucket under the hour of its local start: on the
+        autumn DST day the repeated hour is summed; Lord Howe's 30-minute "02:30" bucket is hour 2."""
         r = t.rollup_hourly
         tz = self._tz(store_id)
         q = (select(r.c.hour_utc, r.c.scale, r.c.mood, r.c.counted, r.c.filtered)

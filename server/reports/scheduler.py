@@ -122,13 +122,17 @@ class ReportScheduler:
         return out
 
     def run_once(self, now: datetime | None = None) -> list[Due]:
-        """Send every due report this instance manages to claim; returns those sent."""
+        """Send every due report this instance manages to claim; returns those sent.
+
+        Each claim is stamped with the clock when it is made (unless ``now`` is given): sending the
+        reports before it may take minutes, and a claim stamped earlier would look abandoned to
+        another instance (``retry_after``), which would send the same report again.
+        """
         if self.smtp is None:
             return []
-        now = now or self.clock()
         sent: list[Due] = []
-        for due in due_reports(now, self.schedules(), self.delay):
-            if not self._claim(due, now):
+        for due in due_reports(now or self.clock(), self.schedules(), self.delay):
+            if not self._claim(due, now or self.clock()):
                 continue
             try:
                 self.send(due)

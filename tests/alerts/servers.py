@@ -28,10 +28,13 @@ class WebhookReceiver:
     """A real HTTP server on 127.0.0.1 (free port) that records every POST.
 
     ``statuses``: the HTTP status to answer for each successive request (then 200 forever).
+    ``hold``: a slow receiver: the first request is recorded at once but answered only once this event
+    is set (at most 30 s), so a test can act while a sender waits for the answer.
     """
 
-    def __init__(self, statuses: list[int] | None = None):
+    def __init__(self, statuses: list[int] | None = None, hold: threading.Event | None = None):
         self.statuses = list(statuses or [])
+        self.hold = hold
         self.requests: list[Received] = []
         self._cv = threading.Condition()
         outer = self
@@ -42,7 +45,10 @@ class WebhookReceiver:
                 with outer._cv:
                     outer.requests.append(Received(self.path, dict(self.headers.items()), body, time.monotonic()))
                     status = outer.statuses.pop(0) if outer.statuses else 200
+                    first = len(outer.requests) == 1
                     outer._cv.notify_all()
+                if first and outer.hold is not None:
+                    outer.hold.wait(30)
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -116,12 +122,13 @@ def make_cert(tmp: Path) -> tuple[Path, Path]:
 
 @contextmanager
 def smtp_server(*, cert: tuple[Path, Path] | None = None, require_starttls: bool = False,
-                users: dict[str, str] | None = None):
+                users: dict[str, str] | None = None, sink: MailSink | None = None):
     """A real aiosmtpd server on 127.0.0.1 (free port). With ``cert`` it offers STARTTLS; with
-    ``users`` it requires AUTH LOGIN/PLAIN with those passwords. Yields (port, MailSink)."""
+    ``users`` it requires AUTH LOGIN/PLAIN with those passwords; ``sink`` receives the messages (a
+    MailSink subclass may be slow). Yields (port, MailSink)."""
     import ssl
 
-    sink = MailSink()
+    sink = sink or MailSink()
     kwargs: dict = {}
     if cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -3,6 +3,7 @@ episodes fire once, clear by themselves, survive several instances, are acknowle
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -193,6 +194,78 @@ def test_engine_sweep_finds_a_rule_that_becomes_true_as_happy_presses_age_out(db
     assert svc.evaluate_store(sid) == []
     clock.at += timedelta(minutes=1, seconds=5)
     assert [n.event for n in svc.sweep()] == ["alert.fired"]
+
+
+def test_engine_sweep_after_a_slow_redelivery_evaluates_at_the_time_it_runs(db):
+    """Issue 14.10: a sweep redelivers a notice to a slow webhook receiver; meanwhile a batch fires an
+    alert in another store. The sweep then evaluates that store with the time it runs, not the time it
+    started: no "cleared" for the episode just opened, and the next batch fires nothing again."""
+    import threading
+
+    slow = threading.Event()
+    sid, dev = add_store(db, store_id="busy")
+    other, other_dev = add_store(db, store_id="other", name="Kauppa Asema")
+    with WebhookReceiver(hold=slow) as rx:
+        with db.begin() as conn:
+            conn.execute(insert(alert_channels), [{"store_id": s, "webhook_url": rx.url, "webhook_secret": "k"}
+                                                  for s in (sid, other)])
+        crashed = service(db, Clock(T0 - timedelta(minutes=2)), instance="crashed")
+        crashed.dispatch = lambda outbox_id: None  # its notice stays in the outbox for a sweep to send
+        unhappy_run(db, other, other_dev, start=T0 - timedelta(minutes=2))
+        (left,) = crashed.evaluate_store(other)
+        clock = Clock()
+        svc = service(db, clock)
+        swept: list = []
+        sweeping = threading.Thread(target=lambda: swept.extend(svc.sweep()))
+        sweeping.start()
+        assert len(rx.wait_for(1)) == 1  # the sweep is redelivering, the receiver is slow to answer
+        clock.at = T0 + timedelta(minutes=3)  # time passes; a batch of unhappy presses arrives
+        unhappy_run(db, sid, dev, start=clock.at)  # pressed in the last two minutes
+        svc.on_ingested(db, {sid})
+        slow.set()
+        sweeping.join(30)
+        assert swept == []  # nothing changed at the time the sweep evaluated
+        clock.at += timedelta(seconds=20)
+        press(db, sid, dev, response(1, clock.at))
+        svc.on_ingested(db, {sid})
+        got = [(r.headers["X-Hymy-Event"], json.loads(r.body)["alert"]["store_id"]) for r in rx.requests]
+    assert sorted(set(got)) == [("alert.fired", "busy"), ("alert.fired", "other")]  # once each
+    assert got.count(("alert.fired", "busy")) == 1 and left.store_id == "other"
+    assert [(e.store_id, e.cleared_at) for e in episodes(db)] == [("other", None), ("busy", None)]
+
+
+def test_engine_applies_a_change_at_the_time_it_holds_the_lock_not_when_it_began_to_wait(db):
+    """The same mistake one level down: a sweep decides an episode clears, then waits for the lock
+    while another instance stores a batch of unhappy presses; it applies nothing at the later time."""
+    import threading
+
+    sid, dev, clock, svc, n = fired(db)
+    clock.at += timedelta(minutes=15)  # the presses that fired it have all left the window
+
+    def another_instance_stores_a_batch():
+        clock.at += timedelta(minutes=3)
+        unhappy_run(db, sid, dev, start=clock.at)  # pressed in the last two minutes
+        assert service(db, clock).evaluate_store(sid) == []  # still one episode, still open
+
+    class LockTakenLate:
+        """The evaluation lock, which another evaluation holds while the batch above is stored."""
+
+        def __init__(self):
+            self.lock, self.first = threading.Lock(), True
+
+        def __enter__(self):
+            if self.first:
+                self.first = False
+                another_instance_stores_a_batch()
+            self.lock.acquire()
+
+        def __exit__(self, *exc):
+            self.lock.release()
+
+    svc._eval_lock = LockTakenLate()
+    assert svc.sweep() == []
+    (row,) = episodes(db)
+    assert row.id == n.alert_id and row.cleared_at is None
 
 
 def test_engine_outbox_sends_a_notice_left_behind_by_a_crashed_process(db):

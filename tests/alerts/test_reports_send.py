@@ -122,6 +122,45 @@ def test_report_failed_send_is_retried_later_by_a_reclaim(db):
     assert len(sink.messages) == 2
 
 
+def test_report_claimed_after_a_slow_send_is_not_taken_over_and_sent_twice(db):
+    """Issue 14.10's mistake in the report scheduler: one instance sends yesterday's report to a slow
+    mail server (11 minutes pass), then claims today's; another instance running meanwhile must see
+    that claim as fresh and leave it alone: each report reaches the inbox once."""
+    import asyncio
+    import threading
+
+    from tests.alerts.servers import MailSink
+
+    clock = [datetime(2026, 11, 23, 19, 30, tzinfo=UTC)]
+    release = threading.Event()
+
+    class SlowMail(MailSink):
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's naming)
+            answer = await super().handle_DATA(server, session, envelope)
+            if len(self.messages) == 1:
+                clock[0] += timedelta(minutes=11)  # the first report took a long time to go
+            elif len(self.messages) == 2:
+                while not release.is_set():  # the second is still on its way while the other instance runs
+                    await asyncio.sleep(0.01)
+            return answer
+
+    sid, dev = add_store(db, hours=HOURS)
+    fill_day(db, sid, dev)
+    set_channels(db, sid)
+    with smtp_server(sink=SlowMail()) as (port, sink):
+        smtp = SmtpSettings(host="127.0.0.1", port=port, sender="hymy@shop.example")
+        one, two = (ReportScheduler(db, smtp, instance=i, clock=lambda: clock[0]) for i in ("one", "two"))
+        first: list = []
+        sending = threading.Thread(target=lambda: first.extend(one.run_once()))
+        sending.start()
+        assert len(sink.wait_for(2)) == 2  # instance one is sending today's report
+        second = two.run_once()
+        release.set()
+        sending.join(30)
+    assert sorted(d.local_date for d in first) == [DAY - timedelta(days=1), DAY] and second == []
+    assert len(sink.messages) == 2
+
+
 def test_report_nothing_without_smtp_or_recipients(db):
     sid, dev = add_store(db, hours=HOURS)
     assert ReportScheduler(db, None).run_once(datetime(2026, 11, 23, 20, tzinfo=UTC)) == []

@@ -111,3 +111,8 @@ def test_offsets_list_the_changes_of_the_period():
     assert offsets(TZ, date(2026, 1, 1), date(2026, 2, 1)) == [(None, 120)]
     assert offsets(TZ, date(2026, 3, 1), date(2026, 11, 1)) == [
         ("2026-03-29T01:00:00.000Z", 120), ("2026-10-25T01:00:00.000Z", 180), (None, 120)]
+    # exact instants also where a change is not on a local midnight's hour grid (Chatham: 02:45 local)
+    assert offsets("Pacific/Chatham", date(2026, 9, 1), date(2026, 10, 1)) == [
+        ("2026-09-26T14:00:00.000Z", 765), (None, 825)]
+    assert offsets("Australia/Lord_Howe", date(2026, 4, 1), date(2026, 10, 31)) == [
+        ("2026-04-04T15:00:00.000Z", 660), ("2026-10-03T15:30:00.000Z", 630), (None, 660)]

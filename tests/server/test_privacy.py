@@ -15,7 +15,7 @@ PERSONAL = ("ip", "addr", "address", "email", "user", "agent", "phone", "name")
 
 
 def test_privacy_no_personal_columns_with_responses():
-    for table in (t.responses, t.followups, t.rollup_hourly, t.rollup_followups):
+    for table in (t.responses, t.followups, t.event_ids, t.rollup_hourly, t.rollup_followups):
         for col in table.c:
             assert not any(word in col.name for word in PERSONAL), (table.name, col.name)
 

@@ -163,7 +163,8 @@ def test_migration_0004_fills_the_region_rollup_from_existing_store_rollups(db_u
         for col in ("clock_synced", "boot_id", "uptime_ms", "clock_corrected", "device_pressed_at",
                     "server_corrected_at", "original_pressed_at"):
             conn.execute(text(f"ALTER TABLE followups DROP COLUMN {col}"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0003' WHERE version_num = '0004'"))
+        conn.execute(text("DROP TABLE event_ids"))  # 0005
+        conn.execute(text("UPDATE alembic_version SET version_num = '0003' WHERE version_num = '0005_event_ids'"))
         conn.execute(insert(t.regions), [{"id": r, "name": r, "created_at": "2026-01-01T00:00:00.000Z"}
                                          for r in ("north", "south")])
         conn.execute(insert(t.stores), [{"id": s, "region_id": r, "name": s, "timezone": "Europe/Helsinki",
