@@ -30,6 +30,7 @@ from typing import TypeVar
 from hymy import notify
 from hymy.errors import NotEnrolled, ServerUnreachable, StoreError, SyncError
 from hymy.timestamps import format_ts, utcnow
+from kiosk import recovery
 from kiosk.clock import ClockReading, SystemClock
 from kiosk.config import DeviceConfig
 from kiosk.store import Store
@@ -113,6 +114,7 @@ class Agent:
         self.poll_s = poll_s
         self.trickle_gap_s = trickle_gap_s
         self.watcher = ChangeWatcher(self.store.path)
+        self._store_generation = self.store.generation
         self.stop_event = threading.Event()
         self.last_error: str | None = None
         self.config_error: str | None = None
@@ -175,7 +177,10 @@ class Agent:
         if self.store.replaced_on_disk():
             log.warning("the store file was replaced on disk (recovery); reopening %s", self.store.path)
             self.store.reopen()
+        if self.store.generation != self._store_generation:  # reopened here, or by the store itself
+            self._store_generation = self.store.generation
             self.watcher.reset()
+            self._dirty = True
         if self.watcher.changed():
             self._dirty = True
             self._check_sync_request()
@@ -426,7 +431,7 @@ class Agent:
             clock=self.clock(), pending=self.store.pending_count(), oldest_pending_s=self.store.oldest_pending_age(),
             quarantined=self.store.quarantined_count(), last_error=self.last_error or self.config_error,
             disk_mb=disk_free_mb(self.config.data_dir if self.config.data_dir.exists() else self.store.path.parent),
-            temp_c=cpu_temp_c(), config_etag=etag,
+            temp_c=cpu_temp_c(), config_etag=etag, store_recoveries=len(recovery.evidence(self.store.path)),
         )
         result = self._server_call("heartbeat", lambda: self.client.heartbeat(beat))
         if result is None:

@@ -170,7 +170,9 @@ class Client:
 
     def heartbeat(self, beat: Heartbeat) -> HeartbeatResult:
         """``POST /api/v1/heartbeat``; NotEnrolled on 401/403, SyncError otherwise."""
-        resp = self._request("POST", "/heartbeat", data=beat.model_dump_json(),
+        # without a recovery to report the field is left out, so a server older than it still takes the beat
+        body = beat.model_dump_json(exclude={"store_recoveries"} if not beat.store_recoveries else None)
+        resp = self._request("POST", "/heartbeat", data=body,
                              headers=self._headers({"Content-Type": "application/json"}))
         _check_auth("POST /heartbeat", resp)
         if not 200 <= resp.status_code < 300:
