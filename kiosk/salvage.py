@@ -167,6 +167,10 @@ def salvage(source: sqlite3.Connection, absorb: Callable[..., tuple[int, int]],
         result.unreadable = None
         result.error = f"the file cannot be read at all: {exc}"
         return result
+    if "events" not in tables:  # an empty or overwritten file: what it held cannot even be counted
+        result.unreadable = None
+        result.error = "the file has no outbox table left"
+        return result
     unknown = False
     for table, columns in (("events", EVENT_COLUMNS), ("quarantine", QUARANTINE_COLUMNS)):
         if table not in tables:
