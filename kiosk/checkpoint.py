@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -44,12 +45,12 @@ class Checkpointer:
     """Checkpoints ``path`` on its own thread and connection, and watches it for damage.
 
     ``reserve()`` is called after each checkpoint (to put the disk-full reserve back);
-    ``on_damage(detail)`` when the header or ``quick_check`` finds the file damaged; ``boot_id`` is
+    ``on_damage(detail, inode)`` when the header or ``quick_check`` finds the file (that inode) damaged; ``boot_id`` is
     noted with a passed check; ``quick_check_s`` defaults to ``QUICK_CHECK_S``. ``nudge()`` asks for a checkpoint now; ``stop()`` ends the thread.
     """
 
     def __init__(self, path: Path, reserve: Callable[[], None] | None = None,
-                 on_damage: Callable[[str], None] | None = None, boot_id: str = "",
+                 on_damage: Callable[[str, int], None] | None = None, boot_id: str = "",
                  quick_check_s: float | None = None):
         self.path = path
         self.reserve = reserve
@@ -69,14 +70,17 @@ class Checkpointer:
     def nudge(self) -> None:
         self._wake.set()
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """End the thread; ``wait`` (default) for it, up to 10 s. Without waiting, a step under way
+        (a quick_check of seconds) finishes on its own and reports nothing more."""
         self._stop = True
         self._wake.set()
-        if threading.current_thread() is not self._thread:  # on_damage stops it from its own thread
+        if wait and threading.current_thread() is not self._thread:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
+        ino = 0
         try:
             while not self._stop:
                 self._wake.wait(min(CHECKPOINT_IDLE_S, max(0.0, self._next_check - time.monotonic())))
@@ -87,6 +91,7 @@ class Checkpointer:
                     if conn is None:
                         conn = sqlite3.connect(recovery.uri(self.path, "rw"), uri=True, isolation_level=None,
                                                timeout=BUSY_TIMEOUT_S)
+                        ino = os.stat(self.path).st_ino  # the file this thread watches
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.runs += 1
                     if self.reserve is not None:
@@ -99,7 +104,7 @@ class Checkpointer:
                         conn.close()
                         conn = None
                 if damage and self.on_damage is not None and not self._stop:
-                    self.on_damage(damage)
+                    self.on_damage(damage, ino)
         finally:
             if conn is not None:
                 conn.close()

@@ -321,10 +321,11 @@ class Store:
         self._salvage()
         return StoreCorrupt(f"{self.path}: the store was damaged ({detail}); {moved} and started a fresh one; retry")
 
-    def _damage_found(self, detail: str) -> None:
-        """The background check found damage: recover now (called on the checkpoint thread)."""
+    def _damage_found(self, detail: str, ino: int) -> None:
+        """The background check found the file ``ino`` damaged: recover now (on the checkpoint thread),
+        unless this store has moved to another file meanwhile."""
         with self._lock:
-            if self._read_only or self._conn is None:
+            if self._read_only or ino != self._ino:
                 return
             try:
                 self._recover_while_running(detail)
@@ -409,15 +410,16 @@ class Store:
         if self._salvager is not None:
             self._salvager.stop()
         with self._lock:
-            self._stop_checkpointer()
+            self._stop_checkpointer(wait=True)
             self._conn.close()
             for conn in self._stale.values():
                 conn.close()
             self._stale = {}
 
-    def _stop_checkpointer(self) -> None:
+    def _stop_checkpointer(self, wait: bool = False) -> None:
+        """Let the background thread go (its connection is on the file being left); ``wait`` for it."""
         if self._checkpointer is not None:
-            self._checkpointer.stop()
+            self._checkpointer.stop(wait)
             self._checkpointer = None
 
     def _release_reserve(self) -> bool:
