@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hymy import __version__
-from hymy.errors import StoreCorrupt
+from hymy.errors import StoreCorrupt, StoreUnavailable
 from kiosk import recovery
 from kiosk.clock import SystemClock
 from kiosk.config import DeviceConfig
@@ -21,7 +21,7 @@ from kiosk.store import Store
 from kiosk.storeconfig import StoreConfigCache
 
 #: The ``store_file`` states.
-OK, MISSING, DAMAGED = "ok", "missing", "damaged"
+OK, MISSING, DAMAGED, UNREADABLE = "ok", "missing", "damaged", "unreadable"
 
 
 def device_status(config: DeviceConfig, store: Store | None = None) -> dict[str, Any]:
@@ -39,6 +39,8 @@ def device_status(config: DeviceConfig, store: Store | None = None) -> dict[str,
             state.update(state=MISSING, detail="no store yet: the kiosk creates it when it first starts")
         except StoreCorrupt as exc:
             state.update(state=DAMAGED, detail=str(exc))
+        except StoreUnavailable as exc:
+            state.update(state=UNREADABLE, detail=f"{exc} (run as the kiosk's user, or with sudo)")
     try:
         facts = _store_facts(store, config) if store is not None else None
     except StoreCorrupt as exc:
@@ -47,7 +49,7 @@ def device_status(config: DeviceConfig, store: Store | None = None) -> dict[str,
     finally:
         if own and store is not None:
             store.close()
-    facts = facts or {"device_id": None, "enrolment": "enrolled" if config.token_path.exists() else "not enrolled",
+    facts = facts or {"device_id": None, "enrolment": "enrolled" if _exists(config.token_path) else "not enrolled",
                       "pending": None, "oldest_pending_s": None, "quarantined": None, "last_sync": None}
     store_config = StoreConfigCache(config.store_config_path)()
     clock = SystemClock.for_config(config.device)
@@ -80,7 +82,7 @@ def device_status(config: DeviceConfig, store: Store | None = None) -> dict[str,
 def _store_facts(store: Store, config: DeviceConfig) -> dict[str, Any]:
     return {
         "device_id": store.get_meta("device_id"),
-        "enrolment": store.get_meta("enrolment") or ("enrolled" if config.token_path.exists() else "not enrolled"),
+        "enrolment": store.get_meta("enrolment") or ("enrolled" if _exists(config.token_path) else "not enrolled"),
         "pending": store.pending_count(),
         "oldest_pending_s": store.oldest_pending_age(),
         "quarantined": store.quarantined_count(),
@@ -95,10 +97,17 @@ def store_recoveries(path: Path) -> list[dict[str, Any]]:
             for moved in recovery.evidence(path)]
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # no permission to look
+        return False
+
+
 def _disk_free_mb(path: Path) -> float | None:
     """Free MiB on the disk that holds (or will hold) ``path``; None when unknown."""
     for candidate in (path, *path.parents):
-        if candidate.exists():
+        if _exists(candidate):
             try:
                 return round(shutil.disk_usage(candidate).free / 2**20, 1)
             except OSError:
@@ -140,6 +149,8 @@ def format_status(status: dict[str, Any]) -> str:
         local = file["path"]
     elif file["state"] == MISSING:
         local = f"none at {file['path']} ({file['detail']})"
+    elif file["state"] == UNREADABLE:
+        local = f"CANNOT READ: {file['detail']}"
     else:
         local = (f"DAMAGED: {file['detail']}. The kiosk or the sync agent moves it aside and salvages its "
                  "readable rows when it next opens it: restart them")

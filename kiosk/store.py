@@ -132,7 +132,8 @@ class Store:
     def read_only(cls, path: str | Path) -> Store:
         """The store at ``path`` for reading only (``hymy status``): creates, moves or changes no file
         (no ``-wal``/``-shm`` either when no process has it open). Raises FileNotFoundError when there
-        is no store, StoreCorrupt when it is damaged (naming what is wrong); writes raise StoreError."""
+        is no store, StoreCorrupt when it is damaged (naming what is wrong), StoreUnavailable when it
+        cannot be read (permissions); writes raise StoreError."""
         self = cls.__new__(cls)
         self.path = Path(path)
         self._lock = threading.RLock()
@@ -140,8 +141,12 @@ class Store:
         self._checkpointer = self._salvager = None
         self._stale = {}
         self.recovery = None
-        if not self.path.is_file():
-            raise FileNotFoundError(f"{self.path}: no store (nothing recorded yet)")
+        try:
+            self.path.stat()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self.path}: no store (nothing recorded yet)") from None
+        except OSError as exc:  # e.g. a data dir only the kiosk's user may read
+            raise StoreUnavailable(f"{self.path}: cannot read the store: {exc.strerror or exc}") from exc
         problem = recovery.inspect(self.path)
         if problem is None:
             quiet = not Path(f"{self.path}-wal").exists()

@@ -127,3 +127,14 @@ def test_status_shows_a_refused_provisioning_file(device):
     status = device_status(config)
     assert status["provision_error"] == "line 3: server.url: must start with https:// or http://"
     assert "Provisioning:" in format_status(status) and "REFUSED: line 3: server.url" in format_status(status)
+
+
+def test_status_of_a_store_it_cannot_read_says_so_without_a_traceback(device):
+    """A store path that cannot be opened (here a directory; on a Pi, a data dir only the kiosk's user
+    may read): status names the file and the reason, exit code 1."""
+    toml, data = device
+    (data / "kiosk.db").mkdir(parents=True)
+    result = CliRunner().invoke(cli, ["status", "--config", str(toml)])
+    assert result.exit_code == 1, result.output
+    assert "Local store:" in result.output and "CANNOT READ" in result.output and "kiosk.db" in result.output
+    assert "Pending events: unknown" in result.output
