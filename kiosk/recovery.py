@@ -153,7 +153,8 @@ def _temp_prefix(path: Path) -> str:
 
 def create(path: Path, prepare: Callable[[sqlite3.Connection], None]) -> bool:
     """Make a complete store at ``path`` or nothing: ``prepare(conn)`` builds it in a temporary file
-    next to it (``.kiosk.db.new-<pid>``), which is closed, fsynced and hard-linked into place.
+    next to it (``.kiosk.db.new-<pid>``), which is closed, fsynced and hard-linked into place. Call
+    under ``locked``.
 
     Returns False when ``path`` existed already (another process was first; its file is kept). SQLite's
     errors (disk full, read-only) propagate; the temporary file is removed either way.
@@ -172,11 +173,16 @@ def create(path: Path, prepare: Callable[[sqlite3.Connection], None]) -> bool:
         finally:
             os.close(fd)
         try:
-            os.link(tmp, path)
+            os.link(tmp, path)  # never replaces a file that is there
         except FileExistsError:
             return False
-        except OSError as exc:
-            raise StoreUnavailable(f"{path}: cannot create the store: {exc.strerror or exc}") from exc
+        except OSError as exc:  # a file system without hard links: rename (safe under ``locked``)
+            if path.exists():
+                return False
+            try:
+                os.rename(tmp, path)
+            except OSError:
+                raise StoreUnavailable(f"{path}: cannot create the store: {exc.strerror or exc}") from exc
         fsync_dir(path.parent)
         return True
     finally:

@@ -176,22 +176,23 @@ def salvage(source: sqlite3.Connection, absorb: Callable[..., tuple[int, int]],
         if table not in tables:
             continue
         reader = _Table(source, table, columns)
-        read = 0
+        first = columns.index("id") + 1  # (rowid, *columns): where id, type, body start
+        read = invalid = 0
         for rows in reader.chunks(stop):
-            good = [r[1:] for r in rows if _valid(*r[1:4] if table == "events" else r[2:5])]
+            good = [r[1:] for r in rows if _valid(*r[first:first + 3])]
             read += len(good)
+            invalid += len(rows) - len(good)
             added, unsent = absorb(**{table: good})
             result.added += added
             result.unsent += unsent
         result.read += read
-        if reader.failed:
-            known = reader.known_rows()
-            if known is None:
-                unknown = True
-            else:
-                result.unreadable += max(0, known - read)
-        elif read < (reader.known_rows() or 0):  # rows that read but were not valid events
-            result.unreadable += reader.known_rows() - read
+        known = reader.known_rows()
+        if known is not None:
+            result.unreadable += max(0, known - read)
+        elif reader.failed:
+            unknown = True
+        else:
+            result.unreadable += invalid
     if "meta" in tables:
         meta = [r[1:] for rows in _Table(source, "meta", ("key", "value")).chunks(stop) for r in rows
                 if r[1] not in SKIP_META]
