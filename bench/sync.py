@@ -14,8 +14,13 @@ database (``hymy server`` in its own process), a device store (``kiosk.store.Sto
    Target: p95 < 2 s.
 4. Idle cost: CPU time of an idle ``python -m sync`` process over a few seconds.
 
+5. Outage catch-up (``--outage``, instead of 1-4): seconds from a restarted server being ready to the
+   device's outbox being empty, after outages of 20 s and 60 s in real time and of 20 s, 60 s and
+   10 minutes on a simulated clock (``bench/outage.py`` says how).
+
 Usage: ``python bench/sync.py [--quick] [--events N] [--presses N]``. ``--quick`` uses 10,000 events and
 25 presses (about a minute); the default is 100,000 events and 150 presses.
+``python bench/sync.py --outage [--real 20,60] [--simulated 20,60,600] [--trials N] [--sim-trials N]``.
 """
 
 from __future__ import annotations
@@ -201,12 +206,45 @@ def idle_cpu(root: Path, url: str, code: str, seconds: float) -> float:
         proc.wait(10)
 
 
+def _seconds(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
+def outage_main(args) -> None:
+    import outage  # bench/outage.py
+
+    with tempfile.TemporaryDirectory(prefix="hymy-bench-outage-") as tmp:
+        root = Path(tmp)
+        database_url = f"sqlite:///{root / 'server.db'}"
+        engine = make_engine(database_url)
+        upgrade(engine)
+        print("outage catch-up: seconds from the server being ready again to the device's outbox being empty")
+        sim = outage.simulated_outages(root, database_url, engine, device_config, _seconds(args.simulated),
+                                       args.sim_trials)
+        for seconds, waits in sim.items():
+            print(f"simulated {seconds:5.0f} s outage: {outage.summary(waits)}")
+        real = outage.real_outages(root, database_url, engine, device_config, _seconds(args.real), args.trials)
+        for seconds, waits in real.items():
+            print(f"real      {seconds:5.0f} s outage: {outage.summary(waits)}")
+        engine.dispose()
+        print(json.dumps({"simulated": {f"{k:.0f}": [round(w, 1) for w in v] for k, v in sim.items()},
+                          "real": {f"{k:.0f}": [round(w, 1) for w in v] for k, v in real.items()}}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--outage", action="store_true", help="measure catch-up after server outages instead")
+    ap.add_argument("--real", default="20,60", help="real-time outage lengths in seconds (default 20,60)")
+    ap.add_argument("--simulated", default="20,60,600",
+                    help="simulated-clock outage lengths in seconds (default 20,60,600)")
+    ap.add_argument("--trials", type=int, default=2, help="real-time trials per outage length (default 2)")
+    ap.add_argument("--sim-trials", type=int, default=20, help="simulated trials per outage length (default 20)")
     ap.add_argument("--quick", action="store_true", help="10,000 events, 25 presses (about a minute)")
     ap.add_argument("--events", type=int, help="backlog size (default 100,000; --quick 10,000)")
     ap.add_argument("--presses", type=int, help="presses for the latency run (default 150; --quick 25)")
     args = ap.parse_args()
+    if args.outage:
+        return outage_main(args)
     n = args.events or (10_000 if args.quick else 100_000)
     presses = args.presses or (25 if args.quick else 150)
     with tempfile.TemporaryDirectory(prefix="hymy-bench-sync-") as tmp:

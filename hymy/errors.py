@@ -56,6 +56,12 @@ class SyncError(HymyError, ConnectionError):
     """Delivery to the central server failed; the agent backs off and retries."""
 
 
+class ServerUnreachable(SyncError):
+    """The request never reached the server: connection refused, host name not resolved, connect timeout.
+
+    It cost the server nothing, so the agent retries it on a short cap (``sync.backoff``)."""
+
+
 class NotEnrolled(SyncError):
     """The server refused the device token (401/403): not enrolled, or revoked."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -13,12 +14,17 @@ from hymy.cli import config_option
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON instead of text.")
 def status(config_path: str | None, as_json: bool) -> None:
-    """Show device id, store, version, backlog, last sync, clock and disk state."""
+    """Show device id, store, version, backlog, last sync, clock, disk state and store recoveries.
+
+    Only reads: creates no file. Exit code 1 when the local store is damaged or cannot be read, else 0.
+    """
     from kiosk.config import load_config
-    from kiosk.status import device_status, format_status
+    from kiosk.status import DAMAGED, UNREADABLE, device_status, format_status
 
     info = device_status(load_config(config_path))
     click.echo(json.dumps(info, indent=2) if as_json else format_status(info))
+    if info["store_file"]["state"] in (DAMAGED, UNREADABLE):
+        sys.exit(1)
 
 
 @click.command()

@@ -4,6 +4,11 @@ WAL lets the kiosk write while the sync agent reads; ``synchronous=FULL`` makes 
 ``append`` durable across power loss, so a press is committed before the customer is thanked.
 Each process opens its own ``Store``; one ``Store`` is safe to use from several threads (gpiozero
 callbacks, Kivy's main thread) because every statement runs under its lock.
+
+A damaged file (``kiosk.recovery``) is moved aside and replaced by a fresh store at once, whether the
+damage shows at open, in a statement (SQLITE_CORRUPT / SQLITE_NOTADB), as a file that shrank, or in the
+background check (``kiosk.checkpoint``); its readable rows are then copied into the fresh store on a
+background thread (``kiosk.salvage``), so its unsent presses are delivered after all.
 """
 
 from __future__ import annotations
@@ -11,11 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,8 +29,12 @@ from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 from hymy.errors import StoreCorrupt, StoreError, StoreUnavailable
 from hymy.hours import zone
 from hymy.timestamps import format_ts, parse_ts, utcnow
-from kiosk import migrations
+from kiosk import migrations, recovery, reserve
+from kiosk.checkpoint import CHECKPOINT_EVERY, Checkpointer
 from kiosk.clock import read_boot_id
+from kiosk.recovery import Recovery
+from kiosk.reserve import RESERVE_BYTES
+from kiosk.salvage import EVENT_COLUMNS, Salvager
 from sync.protocol import Followup, FollowupKind, Response
 
 log = logging.getLogger(__name__)
@@ -36,18 +43,14 @@ log = logging.getLogger(__name__)
 _UNAVAILABLE = ("disk is full", "readonly database", "disk i/o error", "unable to open database", "database is locked")
 BUSY_TIMEOUT_MS = 5000
 
-#: Commits between background WAL checkpoints (about 4 pages each: ~400 pages, under SQLite's 1000).
-CHECKPOINT_EVERY = 100
-#: Seconds between checkpoints when few presses come in (an idle WAL is folded back eventually).
-CHECKPOINT_IDLE_S = 60.0
 #: SQLite's in-COMMIT checkpoint threshold, in WAL pages (its default, 1000). With presses seconds
-#: apart the background checkpoint keeps the WAL far below it; only a sustained burst reaches it.
+#: apart the background checkpoint (``kiosk.checkpoint``, every ``CHECKPOINT_EVERY`` commits) keeps the
+#: WAL far below it; only a sustained burst reaches it.
 #: (A higher threshold was tried: a WAL that grows instead of restarting makes every fsync slower,
 #: p50 0.23 -> 0.40 ms here, because the file's size changes with each commit.)
 AUTOCHECKPOINT_PAGES = 1000
-#: Bytes kept in reserve next to the store (``.<name>.reserve``) and released when the disk is full,
-#: so a full disk still lets the store open (its -shm needs 32 KiB) and take a few hundred presses.
-RESERVE_BYTES = 4 * 2**20
+#: The tables every store has had since its first version (a file without them is damaged).
+_TABLES = {"events", "meta"}
 
 
 def _locked(exc: BaseException) -> bool:
@@ -76,85 +79,23 @@ class StoredEvent:
         return json.loads(self.body)
 
 
-@dataclass(frozen=True, slots=True)
-class Recovery:
-    """A corrupt store that was moved aside at start."""
-
-    moved_to: str
-    at: str
-    detail: str
-
-
-def _is_corrupt(exc: sqlite3.Error) -> bool:
-    """SQLITE_CORRUPT / SQLITE_NOTADB met while running (not at open)."""
-    text = str(exc).lower()
-    return not isinstance(exc, sqlite3.OperationalError) and ("malformed" in text or "not a database" in text)
-
-
 def _is_unavailable(exc: sqlite3.Error) -> bool:
     text = str(exc).lower()
     return isinstance(exc, sqlite3.OperationalError) and any(m in text for m in _UNAVAILABLE)
 
 
-class _Checkpointer:
-    """Folds the WAL back into the database on its own thread and connection.
-
-    SQLite's automatic checkpoint runs inside the COMMIT that crosses 1000 WAL pages, i.e. inside
-    some customer's press: copying 4 MB and two fsyncs, a latency spike of hundreds of milliseconds
-    on an SD card every few hundred presses. This thread runs ``wal_checkpoint(PASSIVE)`` every
-    ``CHECKPOINT_EVERY`` commits instead, which never blocks a writer; the next press after a complete
-    checkpoint starts the WAL from its beginning, so SQLite's own threshold is never reached in normal
-    use and stays only as a safety net for a sustained burst.
-    """
-
-    def __init__(self, path: Path, reserve: Callable[[], None] | None = None):
-        self.path = path
-        self.reserve = reserve
-        #: Checkpoints completed (tests wait on it).
-        self.runs = 0
-        self._wake = threading.Event()
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, name=f"checkpoint {path.name}", daemon=True)
-        self._thread.start()
-
-    def nudge(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop = True
-        self._wake.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        conn: sqlite3.Connection | None = None
-        try:
-            while not self._stop:
-                self._wake.wait(CHECKPOINT_IDLE_S)
-                self._wake.clear()
-                if self._stop:
-                    break
-                try:
-                    if conn is None:
-                        conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.runs += 1
-                    if self.reserve is not None:
-                        self.reserve()  # put the disk-full reserve back once there is room again
-                except sqlite3.Error as exc:  # disk full, file replaced...: the WAL just grows until next time
-                    log.debug("%s: background checkpoint failed: %s", self.path, exc)
-                    if conn is not None:
-                        conn.close()
-                        conn = None
-        finally:
-            if conn is not None:
-                conn.close()
+def _as_store_error(path: Path, exc: sqlite3.Error, doing: str) -> StoreError:
+    if _is_unavailable(exc):
+        return StoreUnavailable(f"{path}: cannot {doing} the store: {exc}")
+    return StoreError(f"{path}: {exc}")
 
 
 class Store:
     """The outbox of presses and follow-ups plus a little device state (``meta``).
 
-    ``path`` is the SQLite file (created with its directory). ``synchronous`` is ``FULL`` by default;
-    benchmarks may compare ``NORMAL``. Raises StoreUnavailable when the disk is full or read-only.
+    ``path`` is the SQLite file (created whole, with its directory, when missing). ``synchronous`` is
+    ``FULL`` by default; benchmarks may compare ``NORMAL``. Raises StoreUnavailable when the disk is
+    full or read-only. A damaged file is moved aside and replaced (``recovery`` says so).
     """
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL", check: bool = True,
@@ -163,74 +104,158 @@ class Store:
         self.synchronous = synchronous
         #: ``PRAGMA quick_check`` runs at the first open of each boot (``boot_id``, default the kernel's):
         #: it reads the whole file (seconds for a large store on an SD card), and corruption comes from
-        #: power loss, i.e. a new boot, not from a process restart. ``check=False`` skips it.
+        #: power loss, i.e. a new boot, not from a process restart. ``check=False`` skips it. While
+        #: running, the background thread checks every 10 minutes (``kiosk.checkpoint``).
         self.boot_id = boot_id or read_boot_id()
         self._lock = threading.RLock()
+        #: The last time this Store moved a damaged file aside (None: never).
         self.recovery: Recovery | None = None
+        #: Bumped whenever the connection moves to another file (recovery, reopen): watchers reset.
+        self.generation = 0
+        self._read_only = False
+        self._salvager: Salvager | None = None
+        self._stale: dict[Path, sqlite3.Connection] = {}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._commits = 0
-        self._checkpointer: _Checkpointer | None = None
-        self.reserve_path = self.path.with_name(f".{self.path.name}.reserve")
+        self._checkpointer: Checkpointer | None = None
+        self.reserve_path = reserve.reserve_path(self.path)
         try:
             self._conn = self._open(check=check)
         except StoreUnavailable:
             if not self._release_reserve():
                 raise
             self._conn = self._open(check=check)
-        self._ino = os.stat(self.path).st_ino
         self._ensure_reserve()
+        self._salvage()
 
-    # ------------------------------------------------------------------ opening and recovery
+    @classmethod
+    def read_only(cls, path: str | Path) -> Store:
+        """The store at ``path`` for reading only (``hymy status``): creates, moves or changes no file
+        (no ``-wal``/``-shm`` either when no process has it open). Raises FileNotFoundError when there
+        is no store, StoreCorrupt when it is damaged (naming what is wrong), StoreUnavailable when it
+        cannot be read (permissions); writes raise StoreError."""
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._read_only = True
+        self._checkpointer = self._salvager = None
+        self._stale = {}
+        self.recovery = None
+        try:
+            self.path.stat()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self.path}: no store (nothing recorded yet)") from None
+        except OSError as exc:  # e.g. a data dir only the kiosk's user may read
+            raise StoreUnavailable(f"{self.path}: cannot read the store: {exc.strerror or exc}") from exc
+        problem = recovery.inspect(self.path)
+        if problem is None:
+            quiet = not Path(f"{self.path}-wal").exists()
+            try:
+                self._conn = sqlite3.connect(recovery.uri(self.path, "ro-quiet" if quiet else "ro"), uri=True,
+                                             isolation_level=None, check_same_thread=False)
+                tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            except sqlite3.DatabaseError as exc:
+                if not recovery.is_corruption(exc):
+                    raise _as_store_error(self.path, exc, "read") from exc
+                problem = str(exc)
+            else:
+                problem = None if tables >= _TABLES else "the file has no outbox tables"
+            if problem:
+                self._conn.close()
+        if problem:
+            raise StoreCorrupt(f"{self.path}: the store is damaged: {problem}")
+        self._ino, self._size = self._stat()
+        return self
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
-        self._opening = conn  # closed by _open's error path (after a corrupt file was moved aside)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        _set_wal(conn)
-        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        # checkpoints normally run off the press path (_Checkpointer); SQLite's own is the safety net
-        # for a sustained burst of writes that never leaves the background checkpoint a quiet moment
-        conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
-        self._opening = None
+    # ------------------------------------------------------------------ opening
+
+    def _connect(self, wal: bool = True) -> sqlite3.Connection:
+        """A connection to the existing file (never creating one: a missing file raises). ``wal``
+        False leaves the journal mode alone (a file not yet checked is not changed)."""
+        conn = sqlite3.connect(recovery.uri(self.path, "rw"), uri=True, isolation_level=None,
+                               check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if wal:
+                _set_wal(conn)
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            # checkpoints normally run off the press path (kiosk.checkpoint); SQLite's own is the safety
+            # net for a sustained burst of writes that never leaves the background checkpoint a quiet moment
+            conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
-    def _open(self, check: bool) -> sqlite3.Connection:
-        self._opening = None
-        conn: sqlite3.Connection | None = None
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Build a fresh store in ``conn`` (a new, empty file): WAL, the schema, this boot's check.
+        No fsync per step: ``recovery.create`` fsyncs the finished file once before it links it in."""
+        conn.execute("PRAGMA synchronous = OFF")
+        _set_wal(conn)
+        migrations.migrate(conn)
+        self._mark_checked(conn)
+
+    def _create(self) -> None:
+        """Create the missing store file whole (``kiosk.recovery.create``); call under the lock."""
         try:
-            conn = self._connect()
-            checked = check and self._needs_check(conn)
-            if checked:
-                result = conn.execute("PRAGMA quick_check").fetchone()[0]
-                if result != "ok":
-                    raise sqlite3.DatabaseError(f"quick_check: {result}")
-            migrations.migrate(conn)
-            if checked:
-                self._mark_checked(conn)
-            return conn
-        except sqlite3.DatabaseError as exc:
-            # Never leave a handle open on a file we give up on (it would keep a read-only or full
-            # file system busy); a corrupt file's handle is closed only after the file was moved
-            # aside, because closing the last connection may delete its -wal (evidence).
-            stale = conn or self._opening
-            self._opening = None
-            if _is_unavailable(exc) or (isinstance(exc, sqlite3.OperationalError) and "no such" not in str(exc)):
-                if stale is not None:
-                    stale.close()
-                if _is_unavailable(exc):
-                    raise StoreUnavailable(f"{self.path}: cannot open the store: {exc}") from exc
-                raise StoreError(f"{self.path}: {exc}") from exc
-            return self._recover(str(exc), stale)
+            recovery.create(self.path, self._prepare)
+        except sqlite3.Error as exc:
+            raise _as_store_error(self.path, exc, "create") from exc
+
+    def _open(self, check: bool) -> sqlite3.Connection:
+        """Connect, creating the store when missing; a damaged file is moved aside and replaced."""
+        for _ in range(5):  # the other process may replace the file between our look and our lock
+            if not self.path.exists():
+                with recovery.locked(self.path):
+                    recovery.remove_leftovers(self.path)
+                    if not self.path.exists():
+                        self._create()
+            try:
+                seen = self._stat()
+            except FileNotFoundError:
+                continue
+            conn: sqlite3.Connection | None = None
+            problem = recovery.inspect(self.path)
+            if problem is None:
+                try:
+                    conn = self._connect(wal=False)
+                    problem = self._check(conn, check)
+                    if problem is None:
+                        _set_wal(conn)
+                        migrations.migrate(conn)
+                        self._ino, self._size = seen
+                        return conn
+                except sqlite3.DatabaseError as exc:
+                    if not recovery.is_corruption(exc):
+                        if conn is not None:
+                            conn.close()
+                        if not self.path.exists():
+                            continue  # moved aside by the other process just now
+                        raise _as_store_error(self.path, exc, "open") from exc
+                    problem = str(exc)
+            with recovery.locked(self.path):
+                if self._same_file(seen[0]):
+                    return self._recover(problem, conn)
+            if conn is not None:  # the other process replaced it meanwhile: open the new one
+                conn.close()
+        raise StoreUnavailable(f"{self.path}: the store file keeps being replaced; cannot open it")
+
+    def _check(self, conn: sqlite3.Connection, check: bool) -> str | None:
+        """What is wrong with an open store file (no tables, failed quick_check), or None."""
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables >= _TABLES:
+            return "the file has no outbox tables"
+        if check and self._needs_check(conn):
+            result = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if result != "ok":
+                return f"quick_check: {result}"
+            self._mark_checked(conn)
+        return None
 
     def _needs_check(self, conn: sqlite3.Connection) -> bool:
         """True unless this boot's quick_check already passed (meta ``quick_check``)."""
-        try:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'quick_check'").fetchone()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return True
-            raise
+        row = conn.execute("SELECT value FROM meta WHERE key = 'quick_check'").fetchone()
         try:
             return not row or json.loads(row[0]).get("boot_id") != self.boot_id
         except (ValueError, AttributeError):
@@ -243,92 +268,187 @@ class Store:
         except sqlite3.OperationalError as exc:  # a full disk: check again next time, nothing lost
             log.warning("%s: could not note the passed integrity check: %s", self.path, exc)
 
-    def _recover(self, detail: str, stale: sqlite3.Connection | None = None) -> sqlite3.Connection:
-        """Move a corrupt file (and its -wal/-shm) aside with a timestamped name; start a fresh store.
+    def _stat(self) -> tuple[int, int]:
+        st = os.stat(self.path)
+        return st.st_ino, st.st_size
 
-        ``stale`` is the failed connection to the corrupt file, closed once the files are moved."""
-        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-        moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        n = 1
-        while any(Path(str(moved) + sfx).exists() for sfx in ("", "-wal", "-shm")):  # never overwrite evidence
-            n += 1
-            moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+    def _same_file(self, ino: int) -> bool:
         try:
-            for suffix in ("", "-wal", "-shm"):
-                src = Path(str(self.path) + suffix)
-                if src.exists():
-                    shutil.move(src, Path(str(moved) + suffix))
-        except OSError as exc:
-            raise StoreUnavailable(
-                f"{self.path}: the store is corrupt ({detail}) and cannot be moved aside: {exc.strerror or exc}"
-            ) from exc
-        finally:
+            return os.stat(self.path).st_ino == ino
+        except FileNotFoundError:
+            return False
+
+    # ------------------------------------------------------------------ damage and recovery
+
+    def _recover(self, detail: str, stale: sqlite3.Connection | None, keep_stale: bool = False) -> sqlite3.Connection:
+        """Move the damaged file aside, create a fresh store, connect to it (call under the lock).
+
+        ``stale`` is the connection to the damaged file: closed once the files are moved, or with
+        ``keep_stale`` handed to the salvage (its page cache may hold pages the file lost)."""
+        try:
+            moved = recovery.move_aside(self.path, detail)
+        except StoreError:
             if stale is not None:
                 stale.close()
-        log.error("store %s failed its integrity check (%s); moved aside to %s and started a fresh one",
-                  self.path, detail, moved)
+            raise
+        if stale is not None:
+            if keep_stale:
+                self._stale[Path(moved.moved_to)] = stale
+            else:
+                stale.close()
+        self.recovery = moved
+        self._create()
         conn = self._connect()
-        migrations.migrate(conn)
-        self._mark_checked(conn)
-        self.recovery = Recovery(str(moved), format_ts(utcnow()), detail)
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('recovered', ?)",
-            (json.dumps({"moved_to": str(moved), "at": self.recovery.at, "detail": detail}),),
-        )
+        self._ino, self._size = self._stat()
+        self.generation += 1
         return conn
 
-    def close(self) -> None:
-        """Close the connection (the last one to close folds the WAL back and removes it)."""
-        with self._lock:
-            if self._checkpointer is not None:
-                self._checkpointer.stop()
-                self._checkpointer = None
+    def _recover_while_running(self, detail: str) -> StoreCorrupt:
+        """The open file turned out damaged: recover now, as at start, so recording goes on in a fresh
+        file (unless the other process did so already: then reopen); return the error for the caller
+        to raise (the Recorder holds the press and retries into the fresh store). Call under ``_lock``."""
+        self._stop_checkpointer()
+        with recovery.locked(self.path):
+            ours = self._same_file(self._ino)
+            if ours:
+                try:
+                    self._conn = self._recover(f"while running: {detail}", self._conn, keep_stale=True)
+                except StoreError:  # cannot move it aside (read-only directory): keep a connection, say why
+                    self._conn = self._connect()
+                    raise
+        if ours:
+            moved = f"moved aside to {self.recovery.moved_to}"
+        else:
             self._conn.close()
+            self._conn = self._open(check=False)
+            self.generation += 1
+            moved = "the other process moved it aside"
+        self._salvage()
+        return StoreCorrupt(f"{self.path}: the store was damaged ({detail}); {moved} and started a fresh one; retry")
+
+    def _damage_found(self, detail: str, ino: int) -> None:
+        """The background check found the file ``ino`` damaged: recover now (on the checkpoint thread),
+        unless this store has moved to another file meanwhile."""
+        with self._lock:
+            if self._read_only or ino != self._ino:
+                return
+            try:
+                self._recover_while_running(detail)
+            except StoreError as exc:
+                log.error("%s", exc)
+
+    def _verify_file(self) -> None:
+        """Before each statement (a stat, about a microsecond): reopen a file the other process replaced;
+        recover one that shrank (a store file never does: SQLite only ever extends it)."""
+        try:
+            ino, size = self._stat()
+        except FileNotFoundError:
+            ino, size = -1, 0
+        if ino != self._ino:
+            if not self._read_only:
+                self.reopen()
+        elif size < self._size:
+            detail = f"the file shrank from {self._size} to {size} bytes"
+            if self._read_only:
+                raise StoreCorrupt(f"{self.path}: the store is damaged: {detail}")
+            raise self._recover_while_running(detail)
+        else:
+            self._size = size
+
+    def _salvage(self) -> None:
+        """Start salvaging moved-aside files not salvaged yet (``kiosk.salvage``), on a thread."""
+        if self._salvager is not None and not self._salvager.done.is_set():
+            if self._stale:  # a new recovery while the last salvage runs: it picks the file up next
+                self._salvager.sources.update(self._stale)
+                self._stale = {}
+            return
+        if not Salvager.pending(self.path):
+            return
+        self._salvager = Salvager(self.path, self.absorb, self._stale).start()
+        self._stale = {}
+
+    def wait_salvaged(self, timeout: float | None = None) -> bool:
+        """Wait until the running salvage (if any) has finished; True when none is running."""
+        with self._lock:  # a recovery under way on another thread starts its salvage before letting go
+            salvager = self._salvager
+        return salvager is None or salvager.done.wait(timeout)
+
+    def absorb(self, events: Sequence[tuple] = (), quarantine: Sequence[tuple] = (),
+               meta: Sequence[tuple] = ()) -> tuple[int, int]:
+        """Take rows salvaged from a damaged store, in one transaction; returns (rows added, of which
+        unsent events). ``events`` are tuples of ``kiosk.salvage.EVENT_COLUMNS`` (they get new order
+        numbers, in the order given), ``quarantine`` of ``QUARANTINE_COLUMNS``, ``meta`` (key, value).
+        An id already stored (in the outbox or quarantine) is skipped; a meta key already set is kept."""
+        added = unsent = 0
+        sent_at = EVENT_COLUMNS.index("sent_at")
+        marks = ",".join("?" * len(EVENT_COLUMNS))
+        with self._write() as conn:
+            for row in events:
+                cur = conn.execute(
+                    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT {marks}"
+                    " WHERE NOT EXISTS (SELECT 1 FROM quarantine WHERE id = ?) ON CONFLICT (id) DO NOTHING",
+                    (*row, row[0]))
+                added += cur.rowcount
+                unsent += cur.rowcount if row[sent_at] is None else 0
+            for seq, *rest in quarantine:
+                known = "SELECT 1 FROM events WHERE id = ? UNION ALL SELECT 1 FROM quarantine WHERE id = ?"
+                if conn.execute(known, (rest[0], rest[0])).fetchone() is None:
+                    added += self._insert_quarantined(conn, seq, *rest)
+            conn.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", meta)
+        return added, unsent
+
+    @staticmethod
+    def _insert_quarantined(conn: sqlite3.Connection, seq: int | None, id: str, type: str, body: str, reason: str,
+                            at: str) -> int:
+        """Keep a quarantined event: under its order number, or a new one when another row has that
+        number (never replacing another quarantined event); the same id again only updates the reason."""
+        if seq is not None and conn.execute("SELECT 1 FROM quarantine WHERE seq = ? AND id != ?", (seq, id)).fetchone():
+            seq = None
+        return conn.execute(
+            "INSERT INTO quarantine (seq, id, type, body, reason, quarantined_at) VALUES (?,?,?,?,?,?)"
+            " ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, quarantined_at = excluded.quarantined_at",
+            (seq, id, type, body, reason, at)).rowcount
+
+    def close(self) -> None:
+        """Close the connection (the last one to close folds the WAL back and removes it); a running
+        salvage stops (it is done again at the next open)."""
+        if self._salvager is not None:
+            self._salvager.stop()
+        with self._lock:
+            self._stop_checkpointer(wait=True)
+            self._conn.close()
+            for conn in self._stale.values():
+                conn.close()
+            self._stale = {}
+
+    def _stop_checkpointer(self, wait: bool = False) -> None:
+        """Let the background thread go (its connection is on the file being left); ``wait`` for it."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop(wait)
+            self._checkpointer = None
 
     def _release_reserve(self) -> bool:
-        """Delete the reserve file (the disk is full); True when there was one to free."""
-        try:
-            size = self.reserve_path.stat().st_size
-            self.reserve_path.unlink()
-        except OSError:
-            return False
-        log.error("%s: the disk is full; released the %d KiB reserve to keep recording. Free some space.",
-                  self.path, size // 1024)
-        return True
+        return reserve.release(self.path)
 
     def _ensure_reserve(self) -> None:
-        """Create the reserve when it is missing and the disk has ample room (never fills a disk)."""
-        try:
-            if self.reserve_path.exists() or shutil.disk_usage(self.path.parent).free < 16 * RESERVE_BYTES:
-                return
-            fd = os.open(self.reserve_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError:
-            return
-        try:
-            try:
-                os.posix_fallocate(fd, 0, RESERVE_BYTES)  # really allocated, not a sparse file
-            except (AttributeError, OSError):
-                os.write(fd, b"\0" * RESERVE_BYTES)
-        except OSError:
-            os.close(fd)
-            self.reserve_path.unlink(missing_ok=True)
-            return
-        os.close(fd)
+        reserve.ensure(self.path)
+
+    def _background(self) -> Checkpointer:
+        if self._checkpointer is None:
+            self._checkpointer = Checkpointer(self.path, self._ensure_reserve, self._damage_found, self.boot_id)
+        return self._checkpointer
 
     def checkpoint(self) -> None:
         """Ask for a WAL checkpoint now, off the caller's thread (done by itself every
         ``CHECKPOINT_EVERY`` commits and every ``CHECKPOINT_IDLE_S`` seconds)."""
         with self._lock:
-            if self._checkpointer is None:
-                self._checkpointer = _Checkpointer(self.path, self._ensure_reserve)
-            self._checkpointer.nudge()
+            self._background().nudge()
 
     def _committed(self) -> None:
         self._commits += 1
-        if self._checkpointer is None:
-            self._checkpointer = _Checkpointer(self.path, self._ensure_reserve)
+        checkpointer = self._background()
         if self._commits % CHECKPOINT_EVERY == 0:
-            self._checkpointer.nudge()
+            checkpointer.nudge()
 
     def __enter__(self) -> Store:
         return self
@@ -338,8 +458,12 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; SQLite's 'disk full'/'read-only' become StoreUnavailable."""
+        """One write transaction; SQLite's 'disk full'/'read-only' become StoreUnavailable, damage
+        (SQLITE_CORRUPT, a file that shrank) moves the file aside and raises StoreCorrupt."""
+        if self._read_only:
+            raise StoreError(f"{self.path}: opened read-only")
         with self._lock:
+            self._verify_file()
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -358,8 +482,8 @@ class Store:
                 if conn.in_transaction:
                     with suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
-                if _is_corrupt(exc):
-                    raise self._recover_while_running(exc) from exc
+                if recovery.is_corruption(exc):
+                    raise self._recover_while_running(str(exc)) from exc
                 if _is_unavailable(exc):
                     released = "full" in str(exc).lower() and self._release_reserve()
                     hint = "; released the disk reserve, retry now" if released else ""
@@ -370,28 +494,19 @@ class Store:
         params = tuple(params)
         with self._lock:
             try:
+                self._verify_file()
+            except StoreCorrupt:
+                if self._read_only:
+                    raise
+            try:
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.DatabaseError as exc:
-                if not _is_corrupt(exc):
+                if not recovery.is_corruption(exc):
                     raise
-                self._recover_while_running(exc)
+                if self._read_only:
+                    raise StoreCorrupt(f"{self.path}: the store is damaged: {exc}") from exc
+                self._recover_while_running(str(exc))
                 return self._conn.execute(sql, params).fetchall()
-
-    def _recover_while_running(self, exc: sqlite3.Error) -> StoreCorrupt:
-        """The file turned out damaged after it was opened (the per-boot check had passed, or was
-        skipped): recover now, as at start, so recording goes on in a fresh file; return the error
-        for the caller to raise (the Recorder holds the press and retries into the fresh store)."""
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
-        try:
-            self._conn = self._recover(f"while running: {exc}", self._conn)
-        except StoreError:  # cannot move it aside (read-only directory): keep a connection, say why
-            self._conn = self._connect()
-            raise
-        self._ino = os.stat(self.path).st_ino
-        return StoreCorrupt(f"{self.path}: the store was damaged ({exc}); moved aside to "
-                            f"{self.recovery.moved_to} and started a fresh one; retry")
 
     # ------------------------------------------------------------------ the outbox
 
@@ -451,10 +566,7 @@ class Store:
             row = conn.execute("SELECT seq, id, type, body FROM events WHERE id = ? AND sent_at IS NULL", (id,)).fetchone()
             if row is None:
                 return False
-            conn.execute(
-                "INSERT OR REPLACE INTO quarantine (seq, id, type, body, reason, quarantined_at) VALUES (?,?,?,?,?,?)",
-                (*row, reason[:500], now),
-            )
+            self._insert_quarantined(conn, *row, reason[:500], now)
             conn.execute("DELETE FROM events WHERE id = ?", (id,))
         return True
 
@@ -598,7 +710,8 @@ class Store:
         return self._read("PRAGMA integrity_check")[0][0]
 
     def replaced_on_disk(self) -> bool:
-        """True when another process moved the file aside (corrupt-store recovery); ``reopen`` then."""
+        """True when another process moved the file aside (corrupt-store recovery); ``reopen`` then.
+        (Every statement also checks this itself and reopens; ``generation`` tells that it did.)"""
         try:
             return os.stat(self.path).st_ino != self._ino
         except FileNotFoundError:
@@ -607,12 +720,11 @@ class Store:
     def reopen(self) -> None:
         """Close and open the file again (after another process replaced it)."""
         with self._lock:
-            if self._checkpointer is not None:  # its connection is on the old file
-                self._checkpointer.stop()
-                self._checkpointer = None
+            self._stop_checkpointer()  # its connection is on the old file
             self._conn.close()
             self._conn = self._open(check=False)
-            self._ino = os.stat(self.path).st_ino
+            self.generation += 1
+            self._salvage()
 
 
 def _row(event: Response | Followup, stored_at: str) -> tuple:
@@ -630,58 +742,7 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[i : i + size]
 
 
-class DeferredStore:
-    """Stands in for a Store that cannot be opened yet (disk full or read-only at start-up).
+from kiosk.deferred import DeferredStore, open_store  # noqa: E402  (kept importable from here)
 
-    The kiosk keeps showing screens: writes raise StoreUnavailable (the Recorder holds the presses in
-    memory and retries), reads answer "nothing yet", and every call first tries to open the real store
-    again (at most every ``retry_s`` seconds, default 5). Once it opens, every call goes to it.
-    """
-
-    _READS = {"today_counts": ({}, 0, 4), "counts_between": ({}, 0, 4), "last_counted_response": None,
-              "recent_responses": [], "get_meta": None, "pending_count": 0, "quarantined_count": 0,
-              "oldest_pending_age": None, "unsent": []}
-
-    def __init__(self, path: str | Path, error: Exception, *, retry_s: float = 5.0, **store_kwargs):
-        self.path = Path(path)
-        self.retry_s = retry_s
-        self.error = error
-        self._kwargs = store_kwargs
-        self._store: Store | None = None
-        self._next_try = 0.0
-        self._lock = threading.Lock()
-
-    def _real(self) -> Store | None:
-        with self._lock:
-            if self._store is None and time.monotonic() >= self._next_try:
-                self._next_try = time.monotonic() + self.retry_s
-                try:
-                    self._store = Store(self.path, **self._kwargs)
-                    log.warning("store %s opened after all: recording works again", self.path)
-                except StoreUnavailable as exc:
-                    self.error = exc
-            return self._store
-
-    def __getattr__(self, name: str):
-        real = self._real()
-        if real is not None:
-            return getattr(real, name)
-        if name in self._READS:
-            default = self._READS[name]
-            return lambda *a, **k: default
-        if name == "close":
-            return lambda: None
-
-        def unavailable(*_a, **_k):
-            raise StoreUnavailable(f"{self.path}: the store cannot be opened: {self.error}")
-
-        return unavailable
-
-
-def open_store(path: str | Path, **kwargs) -> Store | DeferredStore:
-    """A Store, or a DeferredStore that keeps retrying when the disk is full or read-only right now."""
-    try:
-        return Store(path, **kwargs)
-    except StoreUnavailable as exc:
-        log.error("cannot open the store (%s); presses are held in memory and the store is retried", exc)
-        return DeferredStore(path, exc, **kwargs)
+__all__ = ["AUTOCHECKPOINT_PAGES", "CHECKPOINT_EVERY", "RESERVE_BYTES", "DeferredStore", "Recovery", "Store",
+           "StoredEvent", "open_store"]

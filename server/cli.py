@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, timedelta
 
@@ -17,14 +18,29 @@ def _settings(database_url: str | None):
     return Settings.from_env(**({"database_url": database_url} if database_url else {}))
 
 
-def _engine(database_url: str | None):
-    """An engine with the schema migrated to head."""
+def _engine(database_url: str | None, *, existing: bool = False):
+    """An engine with the schema migrated to head. ``existing`` (the commands that only read): a
+    SQLite database file that does not exist is an error, never created (nor its folder)."""
     from server.db import make_engine
     from server.migrate import upgrade
 
-    engine = make_engine(_settings(database_url).database_url)
+    url = _settings(database_url).database_url
+    if existing:
+        _must_exist(url)
+    engine = make_engine(url)
     upgrade(engine)
     return engine
+
+
+def _must_exist(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from hymy.errors import ConfigError
+
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") and not os.path.isfile(u.database):
+        raise ConfigError("no server database there, so nothing to read; point HYMY_DATABASE_URL or "
+                          "--database-url at the server's database", u.database)
 
 
 db_option = click.option("--database-url", default=None, help=DB_HELP)
@@ -200,7 +216,7 @@ def list_(as_json: bool, database_url: str | None) -> None:
     """List regions, stores, devices and users."""
     from server import admin as api
 
-    data = api.listing(_engine(database_url))
+    data = api.listing(_engine(database_url, existing=True))
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -247,6 +263,6 @@ def export(store_id, start, end, kind, output, database_url) -> None:
 
     end_d = date.fromisoformat(end) if end else date.today()
     start_d = date.fromisoformat(start) if start else end_d - timedelta(days=30)
-    output.write(export_csv(_engine(database_url), store_id, start_d, end_d, kind))
+    output.write(export_csv(_engine(database_url, existing=True), store_id, start_d, end_d, kind))
     if output is not sys.stdout:
         output.close()

@@ -9,6 +9,7 @@ the rollups. Follow-ups stored before migration 0004 have no clock fields and st
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import timedelta
 
@@ -24,6 +25,7 @@ from .localtime import bucket
 from .rollups import bump_followups, bump_hourly
 
 _INT32 = 2**31 - 1  # counts above this are stored as this (a device never has that many)
+log = logging.getLogger(__name__)
 
 
 def corrected_time(hb: Heartbeat, uptime_press_ms: int):
@@ -39,11 +41,17 @@ def record_heartbeat(engine: Engine, device_id: str, store_id: str, tz: str, hb:
 def _record(engine, device_id, store_id, tz, hb: Heartbeat) -> int:
     now = format_ts(utcnow())
     with writing(engine) as conn:
+        before = conn.execute(select(t.devices.c.store_recoveries).where(t.devices.c.id == device_id)).scalar()
+        if hb.store_recoveries > (before or 0):
+            log.warning("device %s moved a damaged local store aside (%d kept on the device); its readable "
+                        "presses are salvaged and delivered; see `hymy status` on the device",
+                        device_id, hb.store_recoveries)
         conn.execute(update(t.devices).where(t.devices.c.id == device_id).values(
             last_seen_at=now, app_version=hb.app_version, boot_id=hb.boot_id, uptime_ms=min(hb.uptime_ms, MAX_UPTIME_MS),
             device_time=format_ts(hb.device_time), clock_synced=hb.clock_synced, pending=min(hb.pending, _INT32),
             oldest_pending_s=hb.oldest_pending_s, quarantined=min(hb.quarantined, _INT32), last_error=hb.last_error,
-            disk_free_mb=hb.disk_free_mb, cpu_temp_c=hb.cpu_temp_c, config_etag=hb.config_etag))
+            disk_free_mb=hb.disk_free_mb, cpu_temp_c=hb.cpu_temp_c, config_etag=hb.config_etag,
+            store_recoveries=min(hb.store_recoveries, _INT32)))
         if not hb.clock_synced or hb.uptime_ms > MAX_UPTIME_MS or not EARLIEST <= hb.device_time < LATEST:
             return 0
         counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])

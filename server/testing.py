@@ -75,9 +75,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def run_server_process(database_url: str, env: dict[str, str] | None = None, timeout_s: float = 30.0) -> Iterator[str]:
-    """``hymy server`` as a child process on a free port; yields its base URL; stopped on exit."""
-    port = free_port()
+def run_server_process(database_url: str, env: dict[str, str] | None = None, timeout_s: float = 30.0,
+                       port: int | None = None) -> Iterator[str]:
+    """``hymy server`` as a child process on ``port`` (default a free one); yields its base URL; stopped on exit."""
+    port = port or free_port()
     child_env = {**os.environ, "HYMY_DATABASE_URL": database_url, **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(port)],
                             env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -28,14 +28,15 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from hymy import notify
-from hymy.errors import NotEnrolled, StoreError, SyncError
+from hymy.errors import NotEnrolled, ServerUnreachable, StoreError, SyncError
 from hymy.timestamps import format_ts, utcnow
+from kiosk import recovery
 from kiosk.clock import ClockReading, SystemClock
 from kiosk.config import DeviceConfig
 from kiosk.store import Store
 from kiosk.storeconfig import read_store_config, write_store_config
 from sync import enrolment
-from sync.backoff import BASE_S, CAP_S, Backoff
+from sync.backoff import BASE_S, CAP_S, Backoff, Failure
 from sync.client import Client, gzip_body, parse_config
 from sync.delivery import AUTH_RETRY_S, DeliveryPolicy, Step, Verdict, encode_batch
 from sync.heartbeat import HEARTBEAT_S, build_heartbeat, cpu_temp_c, disk_free_mb
@@ -83,8 +84,9 @@ class Agent:
     ``store`` (a ``kiosk.store.Store``) and ``client`` (a ``sync.client.Client``) default to the ones
     the config names; ``clock`` returns a ``ClockReading``; ``monotonic`` is seconds. ``max_events`` /
     ``max_bytes`` bound a batch (500 / 256 KiB); ``backoff_base_s`` / ``backoff_cap_s`` the full-jitter
-    backoff (1 s / 300 s); ``heartbeat_s`` the heartbeat and config-pull period (60 s);
-    ``auth_retry_s`` how often a refused token is tried again (300 s); ``poll_s`` how often an idle
+    backoff (1 s / 300 s; a server that cannot be reached at all is retried on
+    ``sync.backoff.UNREACHABLE_CAP_S``, 20 s, or ``backoff_cap_s`` if smaller); ``heartbeat_s`` the
+    heartbeat and config-pull period (60 s); ``auth_retry_s`` how often a refused token is tried again (300 s); ``poll_s`` how often an idle
     agent looks for new presses (0.25 s); ``trickle_gap_s`` the shortest gap after a batch that was not
     full (0.5 s).
     """
@@ -112,6 +114,7 @@ class Agent:
         self.poll_s = poll_s
         self.trickle_gap_s = trickle_gap_s
         self.watcher = ChangeWatcher(self.store.path)
+        self._store_generation = self.store.generation
         self.stop_event = threading.Event()
         self.last_error: str | None = None
         self.config_error: str | None = None
@@ -174,7 +177,10 @@ class Agent:
         if self.store.replaced_on_disk():
             log.warning("the store file was replaced on disk (recovery); reopening %s", self.store.path)
             self.store.reopen()
+        if self.store.generation != self._store_generation:  # reopened here, or by the store itself
+            self._store_generation = self.store.generation
             self.watcher.reset()
+            self._dirty = True
         if self.watcher.changed():
             self._dirty = True
             self._check_sync_request()
@@ -269,7 +275,8 @@ class Agent:
             return False
         except SyncError as exc:
             self._error(f"enrolment: {exc}")
-            self._next_enrol = self.monotonic() + self.side_backoff.failure(getattr(exc, "retry_after", None))
+            kind = Failure.unreachable if isinstance(exc, ServerUnreachable) else Failure.server
+            self._next_enrol = self.monotonic() + self.side_backoff.failure(getattr(exc, "retry_after", None), kind)
             return False
         self.side_backoff.success()
         enrolment.write_token(self.config.token_path, answer.token)
@@ -424,7 +431,7 @@ class Agent:
             clock=self.clock(), pending=self.store.pending_count(), oldest_pending_s=self.store.oldest_pending_age(),
             quarantined=self.store.quarantined_count(), last_error=self.last_error or self.config_error,
             disk_mb=disk_free_mb(self.config.data_dir if self.config.data_dir.exists() else self.store.path.parent),
-            temp_c=cpu_temp_c(), config_etag=etag,
+            temp_c=cpu_temp_c(), config_etag=etag, store_recoveries=len(recovery.evidence(self.store.path)),
         )
         result = self._server_call("heartbeat", lambda: self.client.heartbeat(beat))
         if result is None:

@@ -7,8 +7,19 @@ Full jitter (``delay = random(0, min(cap, base * 2**attempt))``) spreads a fleet
 the server at the same moment, so they do not return in one synchronised wave. A server's
 ``Retry-After`` (seconds or an HTTP date) is a floor on the delay: we never come back sooner than asked.
 
+The cap depends on the kind of failure (``Failure``). A request that never reached the server
+(connection refused, name not resolved, connect timeout: the server is down, restarting or cut off)
+cost it nothing, so it is retried on a short cap (``UNREACHABLE_CAP_S``, 20 s) and a device catches up
+within seconds of the server's return. A failure the server (or a proxy in front of it) answered or
+worked on (5xx, 429, 408, a read timeout, a connection reset mid-request) keeps the long cap
+(``CAP_S``, 5 minutes), so an overloaded server is not hammered by its fleet. Each kind counts its own
+failures in a row: a long outage of refused connections does not make the first 503 after it wait 5
+minutes, and a run of 503s is not cut short by one refused connection.
+
 Why not tenacity: it wraps one call in a retry loop that sleeps; the agent needs the delay as a number
-to interleave other work, and the formula is one line.
+to interleave other work (heartbeats, "sync now", watchdog pings), its wait strategies draw from the
+module-level ``random`` (the tests and the state machine inject a seeded one here), and the formula is
+one line.
 """
 
 from __future__ import annotations
@@ -17,11 +28,23 @@ import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from enum import StrEnum
 
 #: First backoff window, in seconds.
 BASE_S = 1.0
-#: Largest backoff window, in seconds (5 minutes).
+#: Largest backoff window after failures that reached the server (5xx, 429...), in seconds (5 minutes).
 CAP_S = 300.0
+#: Largest backoff window while the server cannot be reached at all (connection refused...), in seconds.
+UNREACHABLE_CAP_S = 20.0
+
+
+class Failure(StrEnum):
+    """The kind of failure a retry follows; each kind has its own cap (``Backoff.cap``)."""
+
+    #: Nothing reached the server: connection refused, host name not resolved, connect timeout.
+    unreachable = "unreachable"
+    #: The server or a proxy took the request: 5xx, 429, 408, read timeout, reset, unusable answer.
+    server = "server"
 #: Longest ``Retry-After`` we obey, in seconds (1 hour): a broken header must not park a kiosk for a year.
 MAX_RETRY_AFTER_S = 3600.0
 
@@ -64,24 +87,37 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 class Backoff:
-    """Consecutive-failure counter turned into delays: ``failure()`` returns the next wait, ``success()`` resets.
+    """Consecutive failures per kind turned into delays: ``failure()`` returns the next wait, ``success()`` resets.
 
-    ``base`` and ``cap`` in seconds (defaults 1 s and 5 min); ``rand`` as in ``full_jitter``.
+    ``base`` and ``cap`` (failures that reached the server) in seconds, defaults 1 s and 5 min;
+    ``unreachable_cap`` (the server was not reached) defaults to 20 s and is never above ``cap``;
+    ``rand`` as in ``full_jitter``.
     """
 
-    def __init__(self, *, base: float = BASE_S, cap: float = CAP_S, rand: Callable[[], float] = random.random):
+    def __init__(self, *, base: float = BASE_S, cap: float = CAP_S, unreachable_cap: float = UNREACHABLE_CAP_S,
+                 rand: Callable[[], float] = random.random):
         self.base = base
-        self.cap = cap
+        self.caps = {Failure.server: cap, Failure.unreachable: min(unreachable_cap, cap)}
         self.rand = rand
-        self.attempt = 0
+        self.attempts = dict.fromkeys(Failure, 0)
 
-    def failure(self, retry_after: float | None = None) -> float:
-        """The delay after one more failure: full jitter, but never less than ``retry_after``."""
-        delay = full_jitter(self.attempt, self.rand, base=self.base, cap=self.cap)
-        self.attempt = min(self.attempt + 1, 64)
+    def cap(self, kind: Failure = Failure.server) -> float:
+        """The largest delay (seconds) after failures of ``kind``, ``Retry-After`` aside."""
+        return self.caps[kind]
+
+    @property
+    def attempt(self) -> int:
+        """Failures in a row since the last success, of every kind."""
+        return sum(self.attempts.values())
+
+    def failure(self, retry_after: float | None = None, kind: Failure = Failure.server) -> float:
+        """The delay after one more failure of ``kind``: full jitter within that kind's cap, but never
+        less than ``retry_after`` (seconds, from the server's ``Retry-After``)."""
+        delay = full_jitter(self.attempts[kind], self.rand, base=self.base, cap=self.caps[kind])
+        self.attempts[kind] = min(self.attempts[kind] + 1, 64)
         if retry_after is not None:
             delay = max(delay, retry_after)
         return delay
 
     def success(self) -> None:
-        self.attempt = 0
+        self.attempts = dict.fromkeys(Failure, 0)

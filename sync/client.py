@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError
 
 from hymy import __version__
-from hymy.errors import ConfigError, NotEnrolled, SyncError
+from hymy.errors import ConfigError, NotEnrolled, ServerUnreachable, SyncError
 from sync.backoff import parse_retry_after
 from sync.delivery import Outcome
 from sync.protocol import EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResult, StoreConfig
@@ -114,11 +115,13 @@ class Client:
         return headers
 
     def _request(self, method: str, path: str, **kw) -> requests.Response:
-        """One request; network failures become SyncError with a short text (no token, no body)."""
+        """One request; network failures become SyncError with a short text (no token, no body), and
+        ServerUnreachable when the request never reached the server (``unreached``)."""
         try:
             return self.session.request(method, self.base_url + API + path, timeout=self.timeout, **kw)
         except requests.RequestException as exc:
-            raise SyncError(f"{method} {path}: {_short(exc)}") from None
+            error = ServerUnreachable if unreached(exc) else SyncError
+            raise error(f"{method} {path}: {_short(exc)}") from None
 
     # ------------------------------------------------------------------ endpoints
 
@@ -133,7 +136,7 @@ class Client:
         try:
             resp = self._request("POST", "/responses", data=data, headers=headers)
         except SyncError as exc:
-            return Outcome.network_error(str(exc))
+            return Outcome.network_error(str(exc), reached=not isinstance(exc, ServerUnreachable))
         retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         results = None
         detail = ""
@@ -167,7 +170,9 @@ class Client:
 
     def heartbeat(self, beat: Heartbeat) -> HeartbeatResult:
         """``POST /api/v1/heartbeat``; NotEnrolled on 401/403, SyncError otherwise."""
-        resp = self._request("POST", "/heartbeat", data=beat.model_dump_json(),
+        # without a recovery to report the field is left out, so a server older than it still takes the beat
+        body = beat.model_dump_json(exclude={"store_recoveries"} if not beat.store_recoveries else None)
+        resp = self._request("POST", "/heartbeat", data=body,
                              headers=self._headers({"Content-Type": "application/json"}))
         _check_auth("POST /heartbeat", resp)
         if not 200 <= resp.status_code < 300:
@@ -187,6 +192,16 @@ class Client:
         if resp.status_code != 200:
             raise _http_error("GET /config", resp)
         return ConfigAnswer(True, resp.content, resp.headers.get("ETag"))
+
+
+def unreached(exc: requests.RequestException) -> bool:
+    """True when no connection to the server was made: refused, no route, name not resolved, connect
+    timeout (urllib3's ``NewConnectionError`` and ``NameResolutionError`` are ``ConnectTimeoutError``s).
+    A reset or a read timeout on an open connection reached the server: False."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, ConnectTimeoutError)
 
 
 def parse_config(body: bytes) -> StoreConfig:

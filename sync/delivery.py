@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from sync.backoff import Backoff
+from sync.backoff import Backoff, Failure
 from sync.protocol import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 
 #: Bytes of ``{"events":[`` + ``]}`` around the comma-joined event bodies.
@@ -70,7 +70,8 @@ def encode_batch(events: Iterable[Event]) -> bytes:
 
 class OutcomeKind(StrEnum):
     answered = "answered"  #: the server answered with an HTTP status (any)
-    network = "network"  #: no usable answer: connection refused/reset, timeout, TLS failure
+    network = "network"  #: no usable answer after reaching the server: reset, read timeout, TLS failure
+    unreachable = "unreachable"  #: the server was not reached: connection refused, name not resolved, connect timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +90,14 @@ class Outcome:
     detail: str = ""
 
     @classmethod
-    def network_error(cls, detail: str) -> Outcome:
-        return cls(OutcomeKind.network, detail=detail)
+    def network_error(cls, detail: str, *, reached: bool = True) -> Outcome:
+        """No usable answer; ``reached`` False when the request never got to the server (refused...)."""
+        return cls(OutcomeKind.network if reached else OutcomeKind.unreachable, detail=detail)
+
+    @property
+    def failure(self) -> Failure:
+        """The backoff class of this outcome when it is a failure (see ``sync.backoff``)."""
+        return Failure.unreachable if self.kind is OutcomeKind.unreachable else Failure.server
 
     @classmethod
     def http(cls, status: int, results: list[dict] | None = None, retry_after: float | None = None,
@@ -108,7 +115,7 @@ class Verdict(StrEnum):
 
 def judge(outcome: Outcome) -> Verdict:
     """The verdict on one answer (or non-answer) of ``POST /api/v1/responses``."""
-    if outcome.kind is OutcomeKind.network:
+    if outcome.kind is not OutcomeKind.answered:
         return Verdict.retry
     status = outcome.status or 0
     if 200 <= status < 300:
@@ -227,7 +234,7 @@ class DeliveryPolicy:
             self.limit_bytes = max(1024, self.limit_bytes // 2) if verdict is Verdict.too_large else self.limit_bytes
             return Step(verdict, wait_s=0.0, error=f"batch of {len(ids)} refused ({what}); halving to "
                                                     f"{self.limit_events}")
-        return Step(verdict, wait_s=self.backoff.failure(outcome.retry_after), error=what)
+        return Step(verdict, wait_s=self.backoff.failure(outcome.retry_after, outcome.failure), error=what)
 
     def _delivered(self, ids: list[str], outcome: Outcome) -> Step:
         self.unauthorized = False
@@ -254,7 +261,7 @@ class DeliveryPolicy:
 
 
 def _describe(outcome: Outcome) -> str:
-    if outcome.kind is OutcomeKind.network:
+    if outcome.kind is not OutcomeKind.answered:
         return outcome.detail or "no answer from the server"
     text = f"HTTP {outcome.status}"
     return f"{text}: {outcome.detail}" if outcome.detail else text

@@ -36,11 +36,12 @@ def disk_free_mb(path: Path) -> float | None:
 
 def build_heartbeat(*, clock: ClockReading, pending: int, oldest_pending_s: float | None, quarantined: int,
                     last_error: str | None, disk_mb: float | None, temp_c: float | None,
-                    config_etag: str | None, app_version: str = __version__) -> Heartbeat:
-    """The heartbeat message from already gathered facts."""
+                    config_etag: str | None, store_recoveries: int = 0, app_version: str = __version__) -> Heartbeat:
+    """The heartbeat message from already gathered facts. ``store_recoveries`` is how many damaged
+    stores were moved aside on the device and are still kept there (``kiosk.recovery.evidence``)."""
     return Heartbeat(
         app_version=app_version, boot_id=clock.boot_id, uptime_ms=clock.uptime_ms, device_time=clock.wall,
         clock_synced=clock.synced, pending=pending, oldest_pending_s=oldest_pending_s, quarantined=quarantined,
         last_error=last_error[:500] if last_error else None, disk_free_mb=disk_mb, cpu_temp_c=temp_c,
-        config_etag=config_etag[:200] if config_etag else None,
+        config_etag=config_etag[:200] if config_etag else None, store_recoveries=store_recoveries,
     )

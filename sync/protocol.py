@@ -317,6 +317,8 @@ class Heartbeat(_Model):
     disk_free_mb: float | None = Field(None, ge=0)
     cpu_temp_c: float | None = None
     config_etag: str | None = Field(None, max_length=200)
+    store_recoveries: int = Field(0, ge=0, description="damaged local stores moved aside on the device "
+                                  "(and still kept there for inspection)")
 
 
 class HeartbeatResult(_Model):

@@ -54,7 +54,7 @@ def status_rows(info: dict, counts: dict[int, int], filtered: int, scale: int, a
         index += " " + _("(few presses)")
     device = info.get("device_id") or _("Not enrolled")
     per_face = " / ".join(str(counts.get(m, 0)) for m in range(1, scale + 1))
-    return [
+    rows = [
         (_("Device"), f"{device} ({info.get('device_name')})"),
         (_("Store"), f"{info.get('store')} ({info.get('store_id')})"),
         (_("Version"), str(info.get("version"))),
@@ -69,6 +69,21 @@ def status_rows(info: dict, counts: dict[int, int], filtered: int, scale: int, a
         (_("Happy Index"), index),
         (_("Network address"), address or _("No network")),
     ]
+    if info.get("store_recovered"):
+        rows.insert(6, (_("Store recovered"), recovery_text(info["store_recovered"], info.get("store_recoveries", 1))))
+    return rows
+
+
+def recovery_text(rec: dict, times: int) -> str:
+    """The last store recovery (``kiosk.status.store_recoveries``) in the current language."""
+    if rec.get("salvage") != "done":
+        text = _("{at}: {detail}; salvaging its presses").format(at=rec.get("at"), detail=rec.get("detail"))
+    else:
+        unreadable = _("unknown") if rec.get("unreadable") is None else str(rec["unreadable"])
+        text = _("{at}: {detail}; salvaged {read}, of them {unsent} unsent; unreadable {unreadable}").format(
+            at=rec.get("at"), detail=rec.get("detail"), read=rec.get("read", 0), unsent=rec.get("unsent", 0),
+            unreadable=unreadable)
+    return (_("{times} times, last") + " " if times > 1 else "").format(times=times) + text
 
 
 def enrolment_text(state: str) -> str:

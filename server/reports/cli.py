@@ -28,7 +28,7 @@ def report(store_id: str, day: str | None, weekly: bool, as_html: bool, send: bo
     from server.reports import data
     from server.reports.render import render_report, report_mail
 
-    engine = _engine(database_url)
+    engine = _engine(database_url, existing=True)
     with engine.connect() as conn:
         cfg = data.store_config(conn, store_id)
         if cfg is None:

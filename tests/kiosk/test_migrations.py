@@ -51,7 +51,7 @@ def build_at_version(path, version: int) -> dict:
     return held
 
 
-@pytest.mark.parametrize("version", range(migrations.LATEST))
+@pytest.mark.parametrize("version", range(1, migrations.LATEST))
 def test_store_opens_every_earlier_schema_version_with_data_intact(tmp_path, version):
     path = tmp_path / "kiosk.db"
     held = build_at_version(path, version)
@@ -69,6 +69,16 @@ def test_store_opens_every_earlier_schema_version_with_data_intact(tmp_path, ver
         store.append(new)
         assert store.unsent(1000)[-1].id == new.id
         assert store.correct_clock("boot-new", utcnow(), 10) == 1
+
+
+def test_a_file_without_the_first_migration_is_damage_not_an_old_store(tmp_path):
+    """Every store was created with its tables (since the first version; now whole or not at all), so
+    an SQLite file without them (version 0) is not an old store to migrate: it is moved aside."""
+    path = tmp_path / "kiosk.db"
+    build_at_version(path, 0)
+    with Store(path) as store:
+        assert store.recovery is not None and "no outbox tables" in store.recovery.detail
+        assert migrations.version(store._conn) == migrations.LATEST
 
 
 def test_migrating_twice_is_a_no_op(tmp_path):

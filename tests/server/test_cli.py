@@ -55,3 +55,15 @@ def test_migrations_rerun_is_noop_and_at_head(db_url):
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.heads()
     engine.dispose()
+
+
+@pytest.mark.parametrize("args", [["export", "--store", "s1"], ["admin", "list"], ["report", "s1"]])
+def test_cli_reading_commands_never_create_a_database(tmp_path, monkeypatch, args):
+    """Like ``hymy status`` on a device: a command that only reads says there is no database (naming
+    the file and how to point at the right one) instead of creating an empty one where it was run."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HYMY_DATABASE_URL", raising=False)
+    r = CliRunner().invoke(cli, args)
+    assert list(tmp_path.iterdir()) == [], "nothing created (no .hymy/server.db)"
+    assert r.exit_code != 0 and "server.db: no server database there" in str(r.exception)
+    assert "HYMY_DATABASE_URL" in str(r.exception)

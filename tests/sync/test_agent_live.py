@@ -300,3 +300,41 @@ def test_cli_once_enrols_delivers_and_exits_zero(tmp_path, live_server):
     assert f"sent {len(ids)}, quarantined 0, pending 0" in out.stdout
     assert sorted(live_server.ids(device_id)) == sorted(ids)
     kiosk.close()
+
+
+def test_a_damaged_store_is_salvaged_delivered_and_counted_on_the_server(tmp_path, live_server, caplog):
+    """Power loss damaged a page of the outbox holding 400 unsent presses. At the next boot the store is
+    moved aside and its readable presses salvaged into the fresh one; the agent delivers them (nothing
+    twice) and the heartbeat tells the server, which stores and logs the count."""
+    import logging
+
+    from sqlalchemy import select
+
+    from server import tables as t
+    from tests.kiosk.damage import garbage, pages_of
+
+    device_id, cfg, store, agent = enrolled_agent(tmp_path, live_server)
+    ids = presses(store, 400, followups=False)
+    agent.close()
+    store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    page, lost = pages_of(cfg.store_path, "events")[10]
+    garbage(cfg.store_path, [page])
+
+    store = Store(cfg.store_path, boot_id="after-power-loss")
+    assert store.recovery is not None and store.wait_salvaged(60)
+    agent = Agent(cfg, store=store)
+    caplog.set_level(logging.WARNING, logger="server.heartbeat")
+    try:
+        result = agent.drain()
+        assert result.ok and result.sent == 400 - lost
+        delivered = live_server.ids(device_id)
+        assert len(delivered) == len(set(delivered)) == 400 - lost and set(delivered) <= set(ids)
+        assert agent.heartbeat() is True
+        with live_server.engine.connect() as conn:
+            counted = conn.execute(select(t.devices.c.store_recoveries).where(t.devices.c.id == device_id)).scalar()
+        assert counted == 1
+        assert "moved a damaged local store aside" in caplog.text
+    finally:
+        agent.close()
+        store.close()

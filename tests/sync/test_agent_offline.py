@@ -12,6 +12,7 @@ from hymy.timestamps import parse_ts
 from kiosk.clock import ClockReading
 from kiosk.store import Store
 from sync.agent import Agent
+from sync.backoff import CAP_S, UNREACHABLE_CAP_S
 from sync.enrolment import write_token
 from tests.sync.helpers import SlamServer, closed_port, device, presses, write_config
 
@@ -110,3 +111,42 @@ def test_cli_once_exits_nonzero_with_the_server_down(tmp_path):
     assert "pending 3" in out.stdout and "connection refused" in out.stdout
     assert time.monotonic() - t < 30
     cfg_store.close()
+
+
+def test_refused_connections_are_retried_within_the_short_cap(tmp_path):
+    """The server down or restarting refuses connections: that costs it nothing, so the agent tries
+    again within 20 s (not up to 5 minutes) and catches up within seconds of the server's return."""
+    cfg, store = device(tmp_path, f"http://127.0.0.1:{closed_port()}")
+    write_token(cfg.token_path, "tok")
+    presses(store, 3)
+    agent = Agent(cfg, store=store, rand=lambda: 0.999999)  # production caps, always the largest draw
+    waits = [agent.send_batch().wait_s for _ in range(30)]
+    assert "connection refused" in agent.last_error
+    assert max(waits) <= UNREACHABLE_CAP_S and waits[-1] > UNREACHABLE_CAP_S - 0.1
+    agent.close()
+
+
+def test_a_server_that_drops_connections_keeps_the_long_cap(tmp_path):
+    """A connection accepted and then closed reached the server (or its proxy): the 5-minute cap stays."""
+    slam = SlamServer()
+    cfg, store = device(tmp_path, f"http://127.0.0.1:{slam.port}")
+    write_token(cfg.token_path, "tok")
+    presses(store, 3)
+    agent = Agent(cfg, store=store, rand=lambda: 0.999999)
+    waits = [agent.send_batch().wait_s for _ in range(30)]
+    assert slam.accepted >= 30 and waits[-1] > CAP_S - 1
+    agent.close()
+    slam.close()
+
+
+def test_enrolment_against_a_refused_connection_uses_the_short_cap(tmp_path):
+    cfg, store = device(tmp_path, f"http://127.0.0.1:{closed_port()}", code="ABCD-1234")
+    now = [0.0]
+    agent = Agent(cfg, store=store, rand=lambda: 0.999999, monotonic=lambda: now[0], heartbeat_s=1e9)
+    waits = []
+    for _ in range(30):
+        waits.append(agent.tick())
+        now[0] += waits[-1]
+    assert max(waits) <= UNREACHABLE_CAP_S and waits[-1] > UNREACHABLE_CAP_S - 0.1
+    assert "connection refused" in agent.last_error
+    agent.close()

@@ -1,4 +1,4 @@
-"""sync.backoff: full jitter stays inside its window; Retry-After in seconds or as an HTTP date."""
+"""sync.backoff: full jitter stays inside its window; Retry-After in seconds or as an HTTP date; caps per failure kind."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.backoff import CAP_S, MAX_RETRY_AFTER_S, Backoff, full_jitter, parse_retry_after
+from sync.backoff import (
+    CAP_S,
+    MAX_RETRY_AFTER_S,
+    UNREACHABLE_CAP_S,
+    Backoff,
+    Failure,
+    full_jitter,
+    parse_retry_after,
+)
 
 
 @given(st.integers(0, 200), st.floats(0, 0.999999))
@@ -61,3 +69,29 @@ def test_backoff_grows_to_cap_after_many_failures():
     b = Backoff(rand=lambda: 0.999)
     delays = [b.failure() for _ in range(20)]
     assert delays[0] < 1 < delays[3] and max(delays) <= CAP_S and delays[-1] > 290
+
+
+def test_backoff_caps_per_failure_kind():
+    """A server that cannot be reached costs it nothing: retried within 20 s. A failure the server
+    answered (5xx, 429) keeps the 5-minute cap. Each kind counts its own failures in a row."""
+    b = Backoff(rand=lambda: 0.999999)
+    assert b.cap(Failure.unreachable) == UNREACHABLE_CAP_S == 20.0 and b.cap(Failure.server) == CAP_S == 300.0
+    refused = [b.failure(kind=Failure.unreachable) for _ in range(40)]
+    assert max(refused) <= UNREACHABLE_CAP_S and refused[-1] > UNREACHABLE_CAP_S - 0.1
+    assert b.failure(kind=Failure.server) < 1.0, "a long outage of refused connections does not lengthen 5xx waits"
+    server = [b.failure(kind=Failure.server) for _ in range(40)]
+    assert max(server) <= CAP_S and server[-1] > CAP_S - 1
+    assert b.failure(kind=Failure.unreachable) > UNREACHABLE_CAP_S - 0.1, "and a run of 5xx is not cut short"
+    b.success()
+    assert b.attempt == 0 and b.failure(kind=Failure.unreachable) < 1.0 and b.failure() < 1.0
+
+
+def test_backoff_retry_after_is_a_floor_for_every_kind():
+    b = Backoff(rand=lambda: 0.0)
+    assert b.failure(retry_after=120, kind=Failure.server) == 120
+    assert b.failure(retry_after=45, kind=Failure.unreachable) == 45
+
+
+def test_backoff_short_cap_never_above_the_long_one():
+    assert Backoff(cap=5.0).cap(Failure.unreachable) == 5.0
+    assert Backoff(cap=600.0, unreachable_cap=30.0).cap(Failure.unreachable) == 30.0

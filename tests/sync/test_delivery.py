@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sync.backoff import CAP_S, UNREACHABLE_CAP_S
 from sync.delivery import (
     AUTH_RETRY_S,
     ENVELOPE_BYTES,
@@ -162,3 +163,18 @@ def test_policy_retry_honours_retry_after_and_grows():
     assert waits == sorted(waits) and waits[-1] > 30
     ok = p.on_outcome([ev(0)], Outcome.http(200, [{"id": "id-0", "status": "accepted"}]))
     assert ok.ok and p.backoff.attempt == 0
+
+
+def test_policy_caps_refused_connections_short_and_server_errors_long():
+    """Catch-up after an outage: a request that never reached the server waits at most 20 s; 5xx and
+    429 keep the 5-minute cap and Retry-After."""
+    p = DeliveryPolicy(rand=lambda: 0.999999)
+    refused = [p.on_outcome([ev(0)], Outcome.network_error("connection refused", reached=False)) for _ in range(30)]
+    assert all(s.verdict is Verdict.retry for s in refused)
+    assert max(s.wait_s for s in refused) <= UNREACHABLE_CAP_S and refused[-1].wait_s > UNREACHABLE_CAP_S - 0.1
+    overloaded = [p.on_outcome([ev(0)], Outcome.http(503)).wait_s for _ in range(30)]
+    assert max(overloaded) <= CAP_S and overloaded[-1] > CAP_S - 1
+    assert p.on_outcome([ev(0)], Outcome.http(429, retry_after=900)).wait_s == 900
+    reset = DeliveryPolicy(rand=lambda: 0.999999)
+    waits = [reset.on_outcome([ev(0)], Outcome.network_error("connection reset")).wait_s for _ in range(30)]
+    assert waits[-1] > CAP_S - 1, "a reset or read timeout reached the server: the long cap"

@@ -211,6 +211,16 @@ def test_app_pin_lockout_after_three_wrong_pins(make_kiosk):
     assert k.app.manager_current == "maintenance"
 
 
+def maintenance_rows(k, pin: str) -> dict[str, str]:
+    """Open the maintenance page with ``pin`` on the PIN pad; its (label: value) rows."""
+    k.app.open_pin_pad()
+    for digit in pin:
+        k.tap(k.button(digit))
+    k.tap(k.button("OK"))
+    k.wait_screen("maintenance")
+    return dict(k.screen("maintenance").rows)
+
+
 def test_app_maintenance_shows_state_and_sync_now_asks_agent(make_kiosk):
     k = make_kiosk(store_config(followup={}), device={"maintenance": {"pin_hash": hash_pin("1234")},
                                                       "server": {"url": "https://hymy.example"}})
@@ -218,12 +228,7 @@ def test_app_maintenance_shows_state_and_sync_now_asks_agent(make_kiosk):
                          '"error": "connection refused", "last_success_at": "2026-11-23T09:00:00.000Z"}')
     k.tap(k.face(4))
     k.wait_screen("question", timeout=6)
-    k.app.open_pin_pad()
-    for digit in "1234":
-        k.tap(k.button(digit))
-    k.tap(k.button("OK"))
-    k.wait_screen("maintenance")
-    rows = dict(k.screen("maintenance").rows)
+    rows = maintenance_rows(k, "1234")
     assert rows["Palvelin"] == "https://hymy.example"
     assert rows["Rekisteröinti"] == "Ei rekisteröity"
     assert rows["Viimeisin virhe"] == "connection refused"
@@ -241,6 +246,25 @@ def test_app_maintenance_shows_state_and_sync_now_asks_agent(make_kiosk):
     k.tap(k.button("Takaisin"))
     k.tap(k.button("Poistu"))
     assert k.app.manager_current == "question"
+
+
+def test_app_maintenance_shows_a_store_recovery(make_kiosk, tmp_path):
+    """The kiosk started on a store emptied by ``truncate -s 0``: it moved the file aside, and the
+    technician's status page says so, with what the salvage could save (nothing: the file is empty)."""
+    import os
+
+    from tests.kiosk.damage import filled_store
+
+    data = tmp_path / "data0"  # the first kiosk's data dir
+    data.mkdir()
+    filled_store(data / "kiosk.db", 50)
+    os.truncate(data / "kiosk.db", 0)
+    k = make_kiosk(store_config(), device={"maintenance": {"pin_hash": hash_pin("1234")}})
+    assert k.app.store.wait_salvaged(30)
+    rows = maintenance_rows(k, "1234")
+    shown = rows["Paikallinen tietokanta palautettu"]
+    assert "the file is empty (0 bytes)" in shown and "pelastettu 0" in shown and "lukukelvottomia tuntematon" in shown
+    assert shown in k.texts(), "rendered on the screen"
 
 
 def test_app_without_pin_hash_maintenance_stays_closed(make_kiosk):
