@@ -40,6 +40,15 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
                 conn.commit()
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (tests of a migration start from the revision before it)."""
+    cfg = alembic_config()
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+        conn.commit()
+
+
 def current(engine: Engine) -> set[str]:
     """The revisions the database is at (empty before the first migration)."""
     with engine.connect() as conn:

@@ -74,7 +74,7 @@ devices = Table(
     Column("disk_free_mb", Float),
     Column("cpu_temp_c", Float),
     Column("config_etag", String(200)),
-    Column("store_recoveries", Integer),  # damaged local stores the device moved aside (migration s001)
+    Column("store_recoveries", Integer),  # damaged local stores the device moved aside (migration 0006)
 )
 
 enrolment_codes = Table(

@@ -125,16 +125,15 @@ def test_two_server_instances_racing_one_id_as_response_and_follow_up_store_it_o
 def test_migration_0005_remembers_every_stored_id_and_an_old_clash_keeps_its_response(client, world, engine, db_url):
     """A database at 0004 with events, one follow-up stored with a response's id (as the bug allowed):
     after upgrading, every id is known with its type and resends are answered as before."""
-    from sqlalchemy import insert, text
+    from sqlalchemy import insert
 
     from server import migrate
 
     a, b = press(4, at=AT), press(2, at=AT)
     fu = followup(a["id"], "reason", "queue", at=AT)
     post(client, world, [a, b, fu])
-    with engine.begin() as conn:  # back to 0004, with the clash an older server stored
-        conn.execute(text("DROP TABLE event_ids"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0004' WHERE version_num = '0005_event_ids'"))
+    migrate.downgrade(engine, "0004")
+    with engine.begin() as conn:  # back at 0004: add the clash an older server stored
         row = dict(conn.execute(select(t.followups).where(t.followups.c.id == fu["id"])).first()._mapping)
         conn.execute(insert(t.followups).values({**row, "id": b["id"], "value": "price"}))
     migrate.upgrade(engine)

@@ -151,20 +151,14 @@ def world_device(engine, sid: str) -> str:
 
 def test_migration_0004_fills_the_region_rollup_from_existing_store_rollups(db_url):
     """A database at 0003 with history: after upgrading, every region already has its rollup."""
-    from sqlalchemy import insert, text
+    from sqlalchemy import insert
 
     from server import migrate
     from server.db import make_engine
 
     engine = make_engine(db_url)
-    with engine.begin() as conn:  # the fixture's database is at head: take it back to 0003, empty
-        conn.execute(text("DROP TABLE rollup_region_daily"))
-        conn.execute(text("DROP INDEX followups_device_boot"))
-        for col in ("clock_synced", "boot_id", "uptime_ms", "clock_corrected", "device_pressed_at",
-                    "server_corrected_at", "original_pressed_at"):
-            conn.execute(text(f"ALTER TABLE followups DROP COLUMN {col}"))
-        conn.execute(text("DROP TABLE event_ids"))  # 0005
-        conn.execute(text("UPDATE alembic_version SET version_num = '0003' WHERE version_num = '0005_event_ids'"))
+    migrate.downgrade(engine, "0003")  # the fixture's database is at head: take it back to 0003, empty
+    with engine.begin() as conn:
         conn.execute(insert(t.regions), [{"id": r, "name": r, "created_at": "2026-01-01T00:00:00.000Z"}
                                          for r in ("north", "south")])
         conn.execute(insert(t.stores), [{"id": s, "region_id": r, "name": s, "timezone": "Europe/Helsinki",

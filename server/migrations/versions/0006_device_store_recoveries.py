@@ -1,10 +1,7 @@
 """devices: how many damaged local stores the device moved aside (from its heartbeat)
 
-Its own branch (like ``alerts`` and ``dashboard``), so it never collides with the core's numbered
-revisions; ``server.migrate.upgrade`` goes to every head.
-
-Revision ID: s001_store_recoveries
-Revises: 0001
+Revision ID: 0006_store_recoveries
+Revises: 0005_event_ids
 """
 
 from __future__ import annotations
@@ -12,9 +9,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "s001_store_recoveries"
-down_revision = "0001"
-branch_labels = ("device_store",)
+revision = "0006_store_recoveries"
+down_revision = "0005_event_ids"
+branch_labels = None
 depends_on = None
 
 
