@@ -79,3 +79,12 @@ class NotFound(HymyError, LookupError):
 
 class EnrolmentError(HymyError, ValueError):
     """An enrolment code is wrong, already used or expired (the message says which)."""
+
+
+class JsonError(HymyError, ValueError):
+    """A JSON text from outside (a request body, a config file) cannot be read: not UTF-8, not JSON, or
+    nested deeper than the limit (``too_deep`` is then True). The message names the body or file."""
+
+    def __init__(self, message: str, too_deep: bool = False):
+        super().__init__(message)
+        self.too_deep = too_deep

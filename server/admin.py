@@ -190,11 +190,20 @@ def create_device(engine: Engine, store_id: str, name: str | None = None, valid_
 
 
 def new_enrolment_code(engine: Engine, device_id: str, valid_days: int = 7) -> NewDevice:
-    """A fresh code for an existing device (e.g. after a re-flash); earlier unused codes stop working."""
+    """A fresh code for an existing device (e.g. after a re-flash); earlier unused codes stop working.
+
+    A revoked device gets none (EnrolmentError, nothing written): revocation is for good, and its code
+    could never enrol. A replacement is a new device (:func:`create_device`).
+    """
     now = utcnow()
     with writing(engine) as conn:
-        if not conn.execute(select(t.devices.c.id).where(t.devices.c.id == device_id)).first():
-            raise NotFound(f"device {device_id!r} does not exist")
+        row = conn.execute(select(t.devices.c.store_id, t.devices.c.revoked_at)
+                           .where(t.devices.c.id == device_id)).first()
+        if row is None:
+            raise NotFound(f"device {device_id!r} does not exist; see `hymy admin list`")
+        if row.revoked_at is not None:
+            raise EnrolmentError(f"device {device_id}: revoked at {row.revoked_at}, so it can never enrol again; "
+                                 f"add a new device instead (hymy admin add-device --store {row.store_id})")
         conn.execute(delete(t.enrolment_codes).where(t.enrolment_codes.c.device_id == device_id,
                                                      t.enrolment_codes.c.used_at.is_(None)))
         code, expires = _add_code(conn, device_id, now, valid_days)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
@@ -16,30 +17,21 @@ from hymy.timestamps import utcnow
 from sync.protocol import BatchResult, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResult
 
 from . import admin
-from .body import read_limited
+from .body import field_error, loads, read_limited
 from .deps import Device, current_device, too_many
 from .heartbeat import record_heartbeat
 from .ingest import ingest
+from .jsontext import MAX_DEPTH
+from .route import ApiRoute
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/v1", tags=["device"])
+router = APIRouter(prefix="/api/v1", tags=["device"], route_class=ApiRoute)
 
 ERRORS = {401: {"description": "no, unknown or revoked device token"},
-          429: {"description": "rate limited; see Retry-After"}}
+          429: {"description": "rate limited (this device or this address); see Retry-After"}}
 
 
-def field_error(loc: list, msg: str, kind: str = "value_error") -> HTTPException:
-    """A 422 shaped like FastAPI's own validation errors."""
-    return HTTPException(422, [{"loc": loc, "msg": msg, "type": kind}])
-
-
-async def no_nul(request: Request) -> None:
-    """422 when a JSON body hides a NUL character (``\\u0000``): no database can store it as text."""
-    if b"\\u0000" in await request.body():
-        raise field_error(["body"], "text must not contain NUL characters", "string_nul")
-
-
-@router.post("/enroll", dependencies=[Depends(no_nul)], response_model=EnrollResponse, responses={
+@router.post("/enroll", response_model=EnrollResponse, responses={
     404: {"description": "no such code"}, 409: {"description": "code already used"},
     410: {"description": "code expired"}, 429: ERRORS[429]})
 async def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
@@ -62,17 +54,14 @@ BATCH_BODY = {"required": True, "content": {"application/json": {"schema": {"$re
 
 
 @router.post("/responses", response_model=BatchResult, openapi_extra={"requestBody": BATCH_BODY}, responses={
-    **ERRORS, 400: {"description": "unreadable body (bad gzip)"},
+    **ERRORS, 400: {"description": f"unreadable body: bad gzip, or JSON nested more than {MAX_DEPTH} levels deep"},
     413: {"description": "more than 500 events, or body over 256 KiB after decompression"},
-    422: {"description": "the body is not a batch"}})
+    422: {"description": "the body is not JSON, or not a batch"}})
 async def responses(request: Request, dev: Device = Depends(current_device)) -> Response:
     """Store a batch of events (optionally ``Content-Encoding: gzip``); a result per event id, in order."""
     settings = request.app.state.settings
     raw = await read_limited(request, settings.max_body_bytes)
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise field_error(["body"], f"invalid JSON: {exc}", "json_invalid") from None
+    data = loads(raw)
     if not isinstance(data, dict):
         raise field_error(["body"], "must be an object like {\"events\": [...]}", "model_type")
     extra = sorted(set(data) - {"events"})
@@ -116,7 +105,7 @@ def run_hooks(app, store_ids: set[str]) -> None:
     threading.Thread(target=_run, name="hymy-on-ingested", daemon=True).start()
 
 
-@router.post("/heartbeat", dependencies=[Depends(no_nul)], response_model=HeartbeatResult, responses=ERRORS)
+@router.post("/heartbeat", response_model=HeartbeatResult, responses=ERRORS)
 async def heartbeat(body: Heartbeat, request: Request, dev: Device = Depends(current_device)) -> HeartbeatResult:
     """Record the device's fleet state; correct this boot's unsynced press times when its clock is synced."""
     n = await run_in_threadpool(record_heartbeat, request.app.state.engine, dev.id, dev.store_id, dev.timezone, body)
@@ -129,15 +118,38 @@ def config_etag(cfg_json: str) -> str:
     return '"' + hashlib.sha256(cfg_json.encode()).hexdigest()[:32] + '"'
 
 
+#: One member of an If-None-Match list: ``*`` or an entity tag, optionally weak (RFC 9110 section 8.8.3).
+_MEMBER = re.compile(r'[ \t]*(?:(\*)|(?:W/)?("[\x21\x23-\x7e\x80-\xff]*"))?[ \t]*(?:,|$)')
+
+
+def none_match(header: str | None, etag: str) -> bool:
+    """Does ``If-None-Match: header`` match the current ``etag`` (RFC 9110 section 13.1.2)? True for ``*``
+    (a representation exists) and for a list holding ``etag`` or its weak form ``W/etag`` (the weak
+    comparison). An empty or malformed header matches nothing, so the full answer goes out."""
+    if not header:
+        return False
+    at, tags = 0, set()
+    while at < len(header):
+        m = _MEMBER.match(header, at)
+        if m is None or m.end() == at:  # not an entity tag (empty list members are allowed)
+            return False
+        if m.group(1):
+            return True
+        tags.add(m.group(2))
+        at = m.end()
+    return etag in tags
+
+
 @router.get("/config", responses={**ERRORS, 200: {"model": None, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/StoreConfig"}}}, "description": "the store's config"},
-    304: {"description": "not modified (If-None-Match matched the ETag)"}})
+    304: {"description": "not modified: If-None-Match is * or lists the current ETag (weak forms match)"}})
 async def config(request: Request, dev: Device = Depends(current_device),
                  if_none_match: str | None = Header(None)) -> Response:
-    """The store's StoreConfig with a strong ETag; ``If-None-Match`` with that ETag answers 304."""
+    """The store's StoreConfig with a strong ETag; 304 when ``If-None-Match`` is ``*`` or lists that ETag
+    (weak ``W/"..."`` forms match too)."""
     cfg = await run_in_threadpool(admin.store_config, request.app.state.engine, dev.store_id)
     body = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     etag = config_etag(body)
-    if if_none_match and etag in [v.strip() for v in if_none_match.split(",")]:
+    if none_match(if_none_match, etag):
         return Response(status_code=304, headers={"ETag": etag})
     return JSONResponse(json.loads(body), headers={"ETag": etag, "Cache-Control": "no-cache"})

@@ -14,13 +14,16 @@ from sqlalchemy import select
 
 from . import admin, auth, export, results
 from . import tables as t
-from .api_device import no_nul
+from .body import field_error
 from .deps import current_user, unauthorized
-from .localtime import parse_day
+from .localtime import DATE_PATTERN, FIRST_DAY, LAST_DAY, parse_day
+from .route import ApiRoute
 
-router = APIRouter(prefix="/api/v1", tags=["manager"])
-ERR = {401: {"description": "not signed in"}, 403: {"description": "role may not read this"},
-       404: {"description": "no such store (or not yours)"}}
+router = APIRouter(prefix="/api/v1", tags=["manager"], route_class=ApiRoute)
+#: What each operation may answer besides 200 and 422; 403 only where a role can be refused.
+SIGNED_IN = {401: {"description": "not signed in"}}
+RESULTS = {**SIGNED_IN, 403: {"description": "role may not read results (technicians)"},
+           404: {"description": "no such store or region (or not yours)"}}
 
 
 class Login(BaseModel):
@@ -114,7 +117,7 @@ class DeviceOut(BaseModel):
 # --------------------------------------------------------------------------- session
 
 
-@router.post("/session", dependencies=[Depends(no_nul)], response_model=Me, responses={401: {"description": "wrong username or password"}})
+@router.post("/session", response_model=Me, responses={401: {"description": "wrong username or password"}})
 async def login(body: Login, request: Request) -> Response:
     """Sign in: sets a new session cookie (a fresh random id at every sign-in)."""
     engine = request.app.state.engine
@@ -144,7 +147,7 @@ async def logout(request: Request) -> Response:
     return resp
 
 
-@router.get("/me", response_model=Me, responses=ERR)
+@router.get("/me", response_model=Me, responses=SIGNED_IN)
 def me(user: auth.User = Depends(current_user)) -> Me:
     return Me(id=user.id, username=user.username, role=user.role, store_ids=list(user.store_ids),
               region_ids=list(user.region_ids))
@@ -161,26 +164,37 @@ def _results_store(conn, user: auth.User, store_id: str):
     return conn.execute(select(t.stores).where(t.stores.c.id == store_id)).first()
 
 
-def _range(request: Request, start: str, end: str) -> tuple[date, date]:
+def _day(text: str, name: str) -> date:
+    """The local date in query parameter ``name``; 422 naming it when it is not one the server answers about."""
     try:
-        a, b = parse_day(start, "from"), parse_day(end, "to")
+        return parse_day(text, name)
     except ValueError as exc:
-        raise HTTPException(422, [{"loc": ["query"], "msg": str(exc), "type": "value_error"}]) from None
+        raise field_error(["query", name], str(exc)) from None
+
+
+def _range(request: Request, start: str, end: str) -> tuple[date, date]:
+    a, b = _day(start, "from"), _day(end, "to")
     if b < a:
-        raise HTTPException(422, [{"loc": ["query", "to"], "msg": "to: must not be before from", "type": "value_error"}])
+        raise field_error(["query", "to"], "to: must not be before from")
     limit = request.app.state.settings.max_range_days
     if (b - a).days + 1 > limit:
-        raise HTTPException(422, [{"loc": ["query", "to"], "msg": f"range: at most {limit} days", "type": "value_error"}])
+        raise field_error(["query", "to"], f"to: the range from..to is at most {limit} days")
     return a, b
 
 
-DATE = r"^\d{4}-\d{2}-\d{2}$"
+def day_query(alias: str | None = None, what: str = "local date") -> str:
+    """A ``YYYY-MM-DD`` query parameter; its OpenAPI pattern matches exactly the dates ``parse_day`` takes
+    (checked by ``_day``, so a refusal names the parameter in plain words)."""
+    return Query(alias=alias, description=f"{what}, YYYY-MM-DD ({FIRST_DAY}..{LAST_DAY})",
+                 json_schema_extra={"pattern": DATE_PATTERN})
+
+
 
 
 # --------------------------------------------------------------------------- stores and regions
 
 
-@router.get("/stores", response_model=list[StoreOut], responses=ERR)
+@router.get("/stores", response_model=list[StoreOut], responses=SIGNED_IN)
 def stores(request: Request, user: auth.User = Depends(current_user)) -> list[StoreOut]:
     """Stores whose results the user may read (technicians: the stores of their devices)."""
     with request.app.state.engine.connect() as conn:
@@ -190,9 +204,9 @@ def stores(request: Request, user: auth.User = Depends(current_user)) -> list[St
     return [StoreOut(**r._mapping) for r in rows]
 
 
-@router.get("/stores/{store_id}/daily", response_model=DailyOut, responses=ERR)
-def store_daily(request: Request, store_id: str, start: str = Query(alias="from", pattern=DATE),
-                to: str = Query(pattern=DATE), user: auth.User = Depends(current_user)):
+@router.get("/stores/{store_id}/daily", response_model=DailyOut, responses=RESULTS)
+def store_daily(request: Request, store_id: str, start: str = day_query("from", "first local date"),
+                to: str = day_query(None, "last local date"), user: auth.User = Depends(current_user)):
     """Figures per local date of the store, ``from``..``to`` inclusive, and the period's total."""
     with request.app.state.engine.connect() as conn:
         _results_store(conn, user, store_id)
@@ -202,22 +216,22 @@ def store_daily(request: Request, store_id: str, start: str = Query(alias="from"
             "total": results.total(days)}
 
 
-@router.get("/stores/{store_id}/hourly", response_model=HourlyOut, responses=ERR)
-def store_hourly(request: Request, store_id: str, date: str = Query(pattern=DATE),
+@router.get("/stores/{store_id}/hourly", response_model=HourlyOut, responses=RESULTS)
+def store_hourly(request: Request, store_id: str, date: str = day_query(None, "the local date"),
                  user: auth.User = Depends(current_user)):
     """Figures per hour bucket of one local date, by local start (23, 24 or 25 on most DST days; see
     docs/time.md for half-hour shifts)."""
     with request.app.state.engine.connect() as conn:
         row = _results_store(conn, user, store_id)
-        day, _ = _range(request, date, date)
+        day = _day(date, "date")
         hours = results.hourly(conn, store_id, row.timezone, day)
     return {"store_id": store_id, "date": day.isoformat(), "timezone": row.timezone, "hours": hours,
             "total": results.total(hours)}
 
 
-@router.get("/stores/{store_id}/followups", response_model=list[Count], responses=ERR)
-def store_followups(request: Request, store_id: str, start: str = Query(alias="from", pattern=DATE),
-                    to: str = Query(pattern=DATE), user: auth.User = Depends(current_user)):
+@router.get("/stores/{store_id}/followups", response_model=list[Count], responses=RESULTS)
+def store_followups(request: Request, store_id: str, start: str = day_query("from", "first local date"),
+                    to: str = day_query(None, "last local date"), user: auth.User = Depends(current_user)):
     """Reason and praise choices in the period, most frequent first."""
     with request.app.state.engine.connect() as conn:
         _results_store(conn, user, store_id)
@@ -225,7 +239,7 @@ def store_followups(request: Request, store_id: str, start: str = Query(alias="f
         return results.followup_counts(conn, [store_id], a, b)
 
 
-@router.get("/regions", response_model=list[RegionOut], responses=ERR)
+@router.get("/regions", response_model=list[RegionOut], responses=SIGNED_IN)
 def regions(request: Request, user: auth.User = Depends(current_user)) -> list[RegionOut]:
     """Regions whose combined results the user may read (admins: all; regional managers: theirs)."""
     with request.app.state.engine.connect() as conn:
@@ -247,9 +261,9 @@ def _region_stores(conn, user, region_id: str) -> list[str]:
     return list(conn.execute(select(t.stores.c.id).where(t.stores.c.region_id == region_id)).scalars())
 
 
-@router.get("/regions/{region_id}/daily", response_model=DailyOut, responses=ERR)
-def region_daily(request: Request, region_id: str, start: str = Query(alias="from", pattern=DATE),
-                 to: str = Query(pattern=DATE), user: auth.User = Depends(current_user)):
+@router.get("/regions/{region_id}/daily", response_model=DailyOut, responses=RESULTS)
+def region_daily(request: Request, region_id: str, start: str = day_query("from", "first local date"),
+                 to: str = day_query(None, "last local date"), user: auth.User = Depends(current_user)):
     """Figures per local date summed over the region's stores (each store's own local dates)."""
     with request.app.state.engine.connect() as conn:
         sids = _region_stores(conn, user, region_id)
@@ -259,9 +273,9 @@ def region_daily(request: Request, region_id: str, start: str = Query(alias="fro
             "total": results.total(days)}
 
 
-@router.get("/regions/{region_id}/followups", response_model=list[Count], responses=ERR)
-def region_followups(request: Request, region_id: str, start: str = Query(alias="from", pattern=DATE),
-                     to: str = Query(pattern=DATE), user: auth.User = Depends(current_user)):
+@router.get("/regions/{region_id}/followups", response_model=list[Count], responses=RESULTS)
+def region_followups(request: Request, region_id: str, start: str = day_query("from", "first local date"),
+                     to: str = day_query(None, "last local date"), user: auth.User = Depends(current_user)):
     with request.app.state.engine.connect() as conn:
         sids = _region_stores(conn, user, region_id)
         a, b = _range(request, start, to)
@@ -271,7 +285,8 @@ def region_followups(request: Request, region_id: str, start: str = Query(alias=
 # --------------------------------------------------------------------------- fleet
 
 
-@router.get("/fleet", response_model=list[DeviceOut], responses=ERR)
+@router.get("/fleet", response_model=list[DeviceOut], responses={
+    **SIGNED_IN, 404: {"description": "no such store (or none of your devices' stores)"}})
 def fleet(request: Request, store: str | None = Query(None, max_length=64), user: auth.User = Depends(current_user)):
     """Devices and their last heartbeat state (all the user's stores, or ``store``)."""
     with request.app.state.engine.connect() as conn:
@@ -291,7 +306,8 @@ def fleet(request: Request, store: str | None = Query(None, max_length=64), user
 # --------------------------------------------------------------------------- comments (admin)
 
 
-@router.delete("/comments/{followup_id}", status_code=204, responses=ERR)
+@router.delete("/comments/{followup_id}", status_code=204, responses={
+    **SIGNED_IN, 403: {"description": "only admins delete comments"}, 404: {"description": "no such comment"}})
 def delete_comment(request: Request, followup_id: str, user: auth.User = Depends(current_user)) -> Response:
     """Erase a free comment's text (admins). The event stays, so counts do not change."""
     if user.role != "admin":
@@ -304,12 +320,12 @@ def delete_comment(request: Request, followup_id: str, user: auth.User = Depends
 # --------------------------------------------------------------------------- CSV
 
 
-CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV, UTF-8"}, **ERR}
+CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV, UTF-8"}, **RESULTS}
 
 
 @router.get("/export/responses.csv", response_class=Response, responses=CSV)
-def export_responses(request: Request, store: str = Query(max_length=64), start: str = Query(alias="from", pattern=DATE),
-                     to: str = Query(pattern=DATE), user: auth.User = Depends(current_user)) -> Response:
+def export_responses(request: Request, store: str = Query(max_length=64), start: str = day_query("from", "first local date"),
+                     to: str = day_query(None, "last local date"), user: auth.User = Depends(current_user)) -> Response:
     """Raw events of the store pressed on local dates ``from``..``to``: responses, then follow-ups."""
     with request.app.state.engine.connect() as conn:
         row = _results_store(conn, user, store)
@@ -320,8 +336,8 @@ def export_responses(request: Request, store: str = Query(max_length=64), start:
 
 
 @router.get("/export/daily.csv", response_class=Response, responses=CSV)
-def export_daily(request: Request, store: str = Query(max_length=64), start: str = Query(alias="from", pattern=DATE),
-                 to: str = Query(pattern=DATE), user: auth.User = Depends(current_user)) -> Response:
+def export_daily(request: Request, store: str = Query(max_length=64), start: str = day_query("from", "first local date"),
+                 to: str = day_query(None, "last local date"), user: auth.User = Depends(current_user)) -> Response:
     """Daily figures of the store: date, N, faces 1..5, Happy Index, % positive, % negative, filtered."""
     with request.app.state.engine.connect() as conn:
         _results_store(conn, user, store)

@@ -12,12 +12,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
+from starlette.routing import Match
 
 from hymy import __version__
 from sync.protocol import Batch
 
 from . import api_device, api_manager
 from .db import make_engine
+from .jsontext import field_name
 from .metrics import Metrics
 from .migrate import upgrade
 from .ratelimit import RateLimiter
@@ -113,11 +115,11 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
     @app.middleware("http")
     async def guard(request: Request, call_next):
         started = time.perf_counter()
-        path = request.url.path
-        if "\x00" in path or "%00" in request.url.query:
-            return JSONResponse({"detail": [{"loc": ["query"], "msg": "must not contain NUL characters",
-                                             "type": "string_nul"}]}, status_code=422)
-        if path.startswith("/api/"):
+        nul = _nul_parameter(request)
+        if nul is not None:
+            return JSONResponse({"detail": [{"loc": nul, "msg": f"{field_name(nul[1:] or nul)}: must not contain "
+                                             "a NUL character", "type": "string_nul"}]}, status_code=422)
+        if request.url.path.startswith("/api/"):
             ip = request.client.host if request.client else "?"
             wait = request.app.state.ip_limiter.hit(ip)
             if wait:
@@ -131,12 +133,37 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
                     return JSONResponse({"detail": f"body: larger than {settings.max_body_bytes} bytes"},
                                         status_code=413)
         response = await call_next(request)
+        if response.status_code == 405:
+            response.headers["Allow"] = ", ".join(sorted(allowed_methods(request.app, request.scope)))
         route = request.scope.get("route")
         label = getattr(route, "path", "other")
         m = request.app.state.metrics
         m.requests.labels(request.method, label, str(response.status_code)).inc()
         m.latency.labels(label).observe(time.perf_counter() - started)
         return response
+
+
+def _nul_parameter(request: Request) -> list[str] | None:
+    """``["path"]`` or ``["query", name]`` when the URL carries a NUL character (no database stores it)."""
+    if "\x00" in request.url.path:
+        return ["path"]
+    if "%00" in request.url.query:
+        for key, value in request.query_params.multi_items():
+            if "\x00" in key or "\x00" in value:
+                return ["query", key]
+        return ["query"]
+    return None
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
+def allowed_methods(app: FastAPI, scope) -> set[str]:
+    """Every method some route of ``app`` answers at the path of ``scope``: the ``Allow`` of a 405.
+    Starlette lists only the methods of the first route whose path matched (POST but not DELETE for
+    /api/v1/session); this asks every route, for every method, through the public ``matches``."""
+    return {m for m in METHODS if any(route.matches({**scope, "method": m})[0] is Match.FULL
+                                      for route in app.router.routes)}
 
 
 def _openapi(app: FastAPI) -> None:

@@ -3,13 +3,58 @@
 The body is streamed; a gzip body is decompressed with ``zlib`` in bounded steps
 (``decompressobj.decompress(chunk, max_length)``), so a gzip bomb stops at the limit having used at
 most about the limit in memory, and answers 413.
+
+JSON bodies are parsed by :func:`loads` (``server.jsontext.parse_json`` with HTTP statuses): 400 when
+nested too deeply, 422 when not UTF-8 or not JSON. :class:`JsonRequest` makes FastAPI parse the bodies
+of its models the same way, and also refuses a NUL character naming the field (422).
 """
 
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 from fastapi import HTTPException, Request
+
+from hymy.errors import JsonError
+
+from .jsontext import field_name, nul_path, parse_json
+
+
+def field_error(loc: list, msg: str, kind: str = "value_error") -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors (``{"detail": [{"loc", "msg", "type"}]}``)."""
+    return HTTPException(422, [{"loc": loc, "msg": msg, "type": kind}])
+
+
+def loads(raw: bytes) -> Any:
+    """The JSON value of a request body: 400 when nested too deeply, 422 (``json_invalid``) when not
+    UTF-8 or not JSON; both name the body."""
+    try:
+        return parse_json(raw, "body")
+    except JsonError as exc:
+        if exc.too_deep:
+            raise HTTPException(400, str(exc)) from None
+        raise field_error(["body"], str(exc), "json_invalid") from None
+
+
+def refuse_nul(value: Any) -> None:
+    """422 naming the field when a NUL character hides anywhere in ``value`` (a parsed body): no
+    database stores it as text."""
+    path = nul_path(value)
+    if path is not None:
+        raise field_error(["body", *path], f"{field_name(path)}: must not contain a NUL character", "string_nul")
+
+
+class JsonRequest(Request):
+    """A request whose ``json()`` is :func:`loads` plus :func:`refuse_nul`; FastAPI calls it for the
+    JSON body of an operation (see ``server.route.ApiRoute``)."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            value = loads(await self.body())
+            refuse_nul(value)
+            self._json = value
+        return self._json
 
 
 class TooLarge(HTTPException):

@@ -46,6 +46,16 @@ def _must_exist(url: str) -> None:
 db_option = click.option("--database-url", default=None, help=DB_HELP)
 
 
+def cli_day(text: str, option: str) -> date:
+    """The local date of ``option`` (``server.localtime.parse_day``); a usage error naming it otherwise."""
+    from server.localtime import parse_day
+
+    try:
+        return parse_day(text, option)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).removeprefix(f"{option}: "), param_hint=option) from None
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
@@ -119,9 +129,13 @@ def add_region(name: str, region_id: str | None, database_url: str | None) -> No
 @db_option
 def add_store(name, store_id, region_id, timezone, config_file, database_url) -> None:
     """Add a store; prints its id."""
+    from hymy.errors import ConfigError
     from server import admin as api
+    from server.jsontext import parse_json
 
-    cfg = json.load(config_file) if config_file else None
+    cfg = parse_json(config_file.read(), config_file.name) if config_file else None
+    if cfg is not None and not isinstance(cfg, dict):
+        raise ConfigError(f"{config_file.name}: must be a JSON object (a StoreConfig, see docs/server.md)")
     click.echo(api.create_store(_engine(database_url), name, timezone=timezone, region_id=region_id,
                                 store_id=store_id, config=cfg))
 
@@ -261,8 +275,8 @@ def export(store_id, start, end, kind, output, database_url) -> None:
     """Export a store's raw events or daily results as CSV."""
     from server.export import export_csv
 
-    end_d = date.fromisoformat(end) if end else date.today()
-    start_d = date.fromisoformat(start) if start else end_d - timedelta(days=30)
+    end_d = cli_day(end, "--to") if end else date.today()
+    start_d = cli_day(start, "--from") if start else end_d - timedelta(days=30)
     output.write(export_csv(_engine(database_url, existing=True), store_id, start_d, end_d, kind))
     if output is not sys.stdout:
         output.close()

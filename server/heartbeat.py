@@ -40,6 +40,7 @@ def record_heartbeat(engine: Engine, device_id: str, store_id: str, tz: str, hb:
 
 def _record(engine, device_id, store_id, tz, hb: Heartbeat) -> int:
     now = format_ts(utcnow())
+    in_range = EARLIEST <= hb.device_time < LATEST  # a clock in year 1 or 9999 may not even exist in UTC
     with writing(engine) as conn:
         before = conn.execute(select(t.devices.c.store_recoveries).where(t.devices.c.id == device_id)).scalar()
         if hb.store_recoveries > (before or 0):
@@ -48,11 +49,11 @@ def _record(engine, device_id, store_id, tz, hb: Heartbeat) -> int:
                         device_id, hb.store_recoveries)
         conn.execute(update(t.devices).where(t.devices.c.id == device_id).values(
             last_seen_at=now, app_version=hb.app_version, boot_id=hb.boot_id, uptime_ms=min(hb.uptime_ms, MAX_UPTIME_MS),
-            device_time=format_ts(hb.device_time), clock_synced=hb.clock_synced, pending=min(hb.pending, _INT32),
+            device_time=format_ts(hb.device_time) if in_range else None, clock_synced=hb.clock_synced, pending=min(hb.pending, _INT32),
             oldest_pending_s=hb.oldest_pending_s, quarantined=min(hb.quarantined, _INT32), last_error=hb.last_error,
             disk_free_mb=hb.disk_free_mb, cpu_temp_c=hb.cpu_temp_c, config_etag=hb.config_etag,
             store_recoveries=min(hb.store_recoveries, _INT32)))
-        if not hb.clock_synced or hb.uptime_ms > MAX_UPTIME_MS or not EARLIEST <= hb.device_time < LATEST:
+        if not hb.clock_synced or hb.uptime_ms > MAX_UPTIME_MS or not in_range:
             return 0
         counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
         fcounts: dict[tuple, int] = defaultdict(int)

@@ -33,6 +33,7 @@ from sync.protocol import Event, EventStatus, Followup, Response, explain
 
 from . import tables as t
 from .db import ids_value, in_ids, insert_unnest, retrying, writing
+from .jsontext import field_name, nul_path
 from .localtime import Bucketer
 from .rollups import bump_followups, bump_hourly
 
@@ -119,19 +120,12 @@ class Outcome:
     rejected: int = 0
 
 
-def has_nul(value) -> bool:
-    """True when a NUL character hides anywhere in a JSON value (PostgreSQL text cannot store it)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_nul(v) for v in value)
-    return False
-
-
 EARLIEST_TS, LATEST_TS = "1970-01-01T00:00:00.000Z", "2100-01-01T00:00:00.000Z"
-TIME_RANGE = "invalid event: pressed_at: must be between 1970-01-01 and 2100-01-01"
+
+
+def time_range(name: str) -> str:
+    """The reason for a press time the server does not store, naming the field."""
+    return f"invalid event: {name}: must be between 1970-01-01 and 2100-01-01"
 
 
 def stored_time(sent, dt: datetime) -> str | None:
@@ -157,9 +151,9 @@ def _limits(ev: Response | Followup, eid: str, sent) -> Parsed:
     if ev.device_pressed_at is not None:
         device_at = stored_time(sent.get("device_pressed_at"), ev.device_pressed_at)
         if device_at is None:
-            return eid, None, TIME_RANGE, None, None
+            return eid, None, time_range("device_pressed_at"), None, None
     if at is None:
-        return eid, None, TIME_RANGE, None, None
+        return eid, None, time_range("pressed_at"), None, None
     if ev.uptime_ms is not None and ev.uptime_ms > MAX_UPTIME_MS:
         return eid, None, f"invalid event: uptime_ms: must be at most {MAX_UPTIME_MS}", None, None
     return ev.id, ev, None, at, device_at
@@ -172,7 +166,7 @@ def parse(raw_events: Iterable, check_nul: bool = True) -> list[Parsed]:
     event gets its own reason and the others are kept.
     """
     items = list(raw_events)
-    if not (check_nul and any(has_nul(x) for x in items)):
+    if not (check_nul and any(nul_path(x) is not None for x in items)):
         try:
             return [_limits(ev, ev.id, item) for ev, item in zip(EVENTS.validate_python(items), items, strict=True)]
         except ValidationError:
@@ -182,8 +176,10 @@ def parse(raw_events: Iterable, check_nul: bool = True) -> list[Parsed]:
         eid = item.get("id") if isinstance(item, dict) else None
         eid = eid if isinstance(eid, str) else ""
         eid = eid[:64].replace("\x00", "")
-        if check_nul and has_nul(item):
-            out.append((eid, None, "invalid event: a text field contains a NUL character", None, None))
+        nul = nul_path(item) if check_nul else None
+        if nul is not None:  # PostgreSQL text cannot store it
+            out.append((eid, None, f"invalid event: {field_name(nul, 'event')}: must not contain a NUL character",
+                        None, None))
             continue
         try:
             ev = EVENT.validate_python(item)

@@ -17,6 +17,7 @@ A bucket is stored as its UTC start (``hour_utc``) and shown as its local start 
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -152,12 +153,30 @@ class Bucketer:
         return self._value
 
 
+#: The local dates the server answers about. Every stored press falls on one of them (presses are stored
+#: from 1970 to 2100 UTC), and the bounds of each, and of the day after, exist in every zone (year 1 and
+#: year 9999 overflow ``datetime``).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+
+_MONTH_DAY = r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+_LEAP_YEAR = r"(?:19(?:0[48]|[2468][048]|[13579][26])|20(?:0[048]|[2468][048]|[13579][26]))"  # 1900, 2100: no
+#: Exactly the texts :func:`parse_day` accepts (real dates FIRST_DAY..LAST_DAY as YYYY-MM-DD): the API's
+#: OpenAPI document gives it, so a generated date is one the server takes (a test compares the two).
+DATE_PATTERN = rf"^(?:(?:19[0-9]{{2}}|20[0-9]{{2}}|2100)-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)$"
+_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_day(text: str, name: str = "date") -> date:
-    """A ``YYYY-MM-DD`` local date; ValueError naming the parameter otherwise."""
+    """A ``YYYY-MM-DD`` local date from FIRST_DAY to LAST_DAY; ValueError naming the parameter otherwise."""
+    if not isinstance(text, str) or not _SHAPE.fullmatch(text):
+        raise ValueError(f"{name}: {text!r} is not a date like 2026-11-23")
     try:
-        return date.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: {text!r} is not a date like 2026-11-23") from None
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a date of the calendar") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{name}: {text} is outside {FIRST_DAY}..{LAST_DAY}, the dates Hymy answers about")
+    return day
 
 
 def utc_now() -> datetime:

@@ -46,7 +46,7 @@ stores = Table(
 
 alert_rules = Table(
     "alert_rules", metadata,
-    Column("id", ID, primary_key=True),
+    Column("id", String(265), primary_key=True),  # "<store id>:<rule id>" (64 + 1 + 200 characters)
     Column("store_id", ID, ForeignKey("stores.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("rule_json", Text, nullable=False),  # sync.protocol.AlertRule as JSON
 )

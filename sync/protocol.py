@@ -3,7 +3,9 @@
 Both ends import these pydantic models, so the device can never send what the server would not
 parse. ``docs/protocol.md`` describes the same format for people (and curl). Timestamps are RFC 3339
 UTC with milliseconds (``2026-11-23T11:30:00.123Z``); ids are UUIDv7 strings made on the device.
-Unknown fields are rejected: a typo must not silently drop data.
+Unknown fields are rejected: a typo must not silently drop data. Booleans, numbers and times are strict:
+``"true"`` or ``1`` for a boolean, ``"4"`` or ``4.5`` for an integer, a number for a time are refused,
+not guessed at.
 """
 
 from __future__ import annotations
@@ -14,13 +16,18 @@ from typing import Annotated, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     StringConstraints,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from hymy.hours import validate_hours, zone
 from hymy.score import SCALES
@@ -55,8 +62,17 @@ def explain(err: dict) -> str:
 
 
 EventId = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
+
+
+def _text_time(value):
+    """Times are RFC 3339 text (or datetimes in Python): a number is not taken as seconds since 1970."""
+    if isinstance(value, (int, float)):
+        raise PydanticCustomError("datetime_type", "must be an RFC 3339 time like 2026-11-23T11:30:00.123Z, "
+                                  "not a number")
+    return value
+
 #: An aware datetime serialised as ``YYYY-MM-DDTHH:MM:SS.mmmZ``.
-Timestamp = Annotated[AwareDatetime, PlainSerializer(format_ts, return_type=str)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_text_time), PlainSerializer(format_ts, return_type=str)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -92,16 +108,16 @@ class Response(_Model):
     type: Literal["response"] = "response"
     id: EventId
     question_id: ShortText
-    mood: int = Field(ge=1, le=5, description="1..scale, 1 = most negative")
+    mood: StrictInt = Field(ge=1, le=5, description="1..scale, 1 = most negative")
     scale: Literal[3, 4, 5] = 4
     source: Source
     pressed_at: Timestamp = Field(description="device wall clock at the press, corrected if it was unsynced")
-    clock_synced: bool = Field(description="was the device clock NTP-synced when pressed")
+    clock_synced: StrictBool = Field(description="was the device clock NTP-synced when pressed")
     boot_id: ShortText
-    uptime_ms: int = Field(ge=0, description="milliseconds since boot at the press (CLOCK_BOOTTIME)")
+    uptime_ms: StrictInt = Field(ge=0, description="milliseconds since boot at the press (CLOCK_BOOTTIME)")
     flags: list[Flag] = Field(default_factory=list, max_length=3)
     app_version: ShortText
-    clock_corrected: bool = Field(False, description="pressed_at was corrected after the clock synced")
+    clock_corrected: StrictBool = Field(False, description="pressed_at was corrected after the clock synced")
     device_pressed_at: Timestamp | None = Field(None, description="the uncorrected wall clock, for audit")
 
     @field_validator("flags")
@@ -132,10 +148,10 @@ class Followup(_Model):
     kind: FollowupKind
     value: str = Field(min_length=1, max_length=MAX_VALUE_CHARS, description="reason or praise id, or comment text")
     pressed_at: Timestamp
-    clock_synced: bool = True
+    clock_synced: StrictBool = True
     boot_id: ShortText | None = None
-    uptime_ms: int | None = Field(None, ge=0)
-    clock_corrected: bool = False
+    uptime_ms: StrictInt | None = Field(None, ge=0)
+    clock_corrected: StrictBool = False
     device_pressed_at: Timestamp | None = None
 
 
@@ -196,13 +212,18 @@ class AlertRule(_Model):
     ``index_above`` (Happy Index against threshold), ``face_count`` (presses of ``mood`` >= threshold).
     """
 
+    # face_count needs its mood: said in the JSON Schema too, so the OpenAPI document describes what is taken
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={
+        "if": {"properties": {"kind": {"const": "face_count"}}, "required": ["kind"]},
+        "then": {"properties": {"mood": {"type": "integer"}}, "required": ["mood"]}})
+
     id: ShortText
     kind: Literal["negative_share", "index_below", "index_above", "face_count"]
-    window_min: int = Field(15, ge=1, le=24 * 60)
-    min_count: int = Field(4, ge=1, le=10_000)
-    threshold: float = Field(50.0, ge=0, le=100_000)
-    mood: int | None = Field(None, ge=1, le=5)
-    local: bool = Field(False, description="also drive the kiosk's staff lamp, with no network needed")
+    window_min: StrictInt = Field(15, ge=1, le=24 * 60)
+    min_count: StrictInt = Field(4, ge=1, le=10_000)
+    threshold: StrictFloat = Field(50.0, ge=0, le=100_000)
+    mood: StrictInt | None = Field(None, ge=1, le=5)
+    local: StrictBool = Field(False, description="also drive the kiosk's staff lamp, with no network needed")
 
     @model_validator(mode="after")
     def _mood_for_face_count(self) -> AlertRule:
@@ -228,13 +249,13 @@ class StoreConfig(_Model):
         default_factory=dict,
         description='follow-up per mood as a string key, e.g. {"1": "reason", "2": "reason", "4": "praise"}',
     )
-    comments_enabled: bool = False
+    comments_enabled: StrictBool = False
     opening_hours: dict[str, list[str]] = Field(default_factory=dict)
     closed_display: Literal["closed_view", "backlight_off"] = "closed_view"
-    response_interval_s: float = Field(5.0, ge=0, le=60)
-    thank_you_s: float = Field(3.0, ge=1, le=30)
-    followup_timeout_s: float = Field(8.0, ge=3, le=60)
-    show_today_result: bool = False
+    response_interval_s: StrictFloat = Field(5.0, ge=0, le=60)
+    thank_you_s: StrictFloat = Field(3.0, ge=1, le=30)
+    followup_timeout_s: StrictFloat = Field(8.0, ge=3, le=60)
+    show_today_result: StrictBool = False
     alert_rules: list[AlertRule] = Field(default_factory=list)
 
     @field_validator("timezone")
@@ -307,15 +328,15 @@ class Heartbeat(_Model):
 
     app_version: ShortText
     boot_id: ShortText
-    uptime_ms: int = Field(ge=0)
+    uptime_ms: StrictInt = Field(ge=0)
     device_time: Timestamp
-    clock_synced: bool
-    pending: int = Field(0, ge=0)
-    oldest_pending_s: float | None = Field(None, ge=0)
-    quarantined: int = Field(0, ge=0)
+    clock_synced: StrictBool
+    pending: StrictInt = Field(0, ge=0)
+    oldest_pending_s: StrictFloat | None = Field(None, ge=0)
+    quarantined: StrictInt = Field(0, ge=0)
     last_error: str | None = Field(None, max_length=500)
-    disk_free_mb: float | None = Field(None, ge=0)
-    cpu_temp_c: float | None = None
+    disk_free_mb: StrictFloat | None = Field(None, ge=0)
+    cpu_temp_c: StrictFloat | None = None
     config_etag: str | None = Field(None, max_length=200)
     store_recoveries: int = Field(0, ge=0, description="damaged local stores moved aside on the device "
                                   "(and still kept there for inspection)")

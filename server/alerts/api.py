@@ -23,20 +23,27 @@ from server.alerts.engine import AlertService, episode_status, split_addresses
 from server.alerts.notice import AlertNotice
 from server.alerts.source import store_config
 from server.alerts.tables import alert_channels, alert_comments, alert_deliveries, alert_episodes
+from server.body import field_error
 from server.db import writing
 from server.deps import current_user
+from server.route import ApiRoute
 from sync.protocol import AlertRule
 
-router = APIRouter(prefix="/api/v1", tags=["alerts"])
+router = APIRouter(prefix="/api/v1", tags=["alerts"], route_class=ApiRoute)
 
-#: One plain address: no display name, no list separators (recipients are a list already).
-_EMAIL = re.compile(r"^[^@\s,;<>\"]{1,64}@[^@\s,;<>\"]{1,189}\.[^@\s,;<>\".]{2,63}$")
+#: One plain address: no display name, no list separators (recipients are a list already), no spaces or
+#: control characters (spelled out: Python's ``\s`` and JSON Schema's differ, and the schema gives this).
+EMAIL_PATTERN = r'^[^@\x00-\x20\x7f,;<>"]{1,64}@[^@\x00-\x20\x7f,;<>"]{1,189}\.[^@\x00-\x20\x7f,;<>".]{2,63}$'
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 #: Path parameters, bounded so no input can overflow a database integer or index.
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the alert's id")]
 StoreId = Annotated[str, Path(min_length=1, max_length=64, description="the store's id")]
-ERR = {401: {"description": "not signed in"}, 403: {"description": "not allowed"},
-       404: {"description": "no such alert or store (or not yours)"}}
+#: What the operations may answer besides 200 and 422: 403 only where something is changed (a role that may
+#: only read, or a cookie-signed write without JSON or the CSRF token).
+SEE = {401: {"description": "not signed in"}, 404: {"description": "no such alert or store (or not yours)"}}
+CHANGE = {**SEE, 403: {"description": "not allowed: the role may not change this, or a cookie-signed write "
+                                      "sent neither JSON nor the X-CSRF-Token header"}}
 
 
 class _Model(BaseModel):
@@ -95,18 +102,18 @@ class Channels(_Model):
 
     webhook_url: str | None = Field(None, max_length=2000, pattern=r"^https?://")
     webhook_secret: str | None = Field(None, max_length=500, description="write-only; empty string removes it")
-    email_to: list[str] = Field(default_factory=list, max_length=50)
-    daily_report: bool = True
-    weekly_report: bool = False
+    email_to: list[Annotated[str, Field(json_schema_extra={"pattern": EMAIL_PATTERN})]] = Field(
+        default_factory=list, max_length=50)
+    daily_report: bool = Field(True, strict=True)
+    weekly_report: bool = Field(False, strict=True)
 
     @field_validator("email_to")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
-        out = [a.strip() for a in value]
-        for a in out:
-            if not _EMAIL.match(a):
+        for a in value:
+            if not _EMAIL.fullmatch(a):
                 raise ValueError(f"{a!r} is not an e-mail address like manager@shop.example")
-        return out
+        return value
 
 
 class ChannelsOut(_Model):
@@ -141,7 +148,7 @@ def _visible_row(request: Request, user: auth.User, alert_id: int):
     return who, row
 
 
-@router.get("/alerts", response_model=list[Alert], responses=ERR)
+@router.get("/alerts", response_model=list[Alert], responses=SEE)
 def list_alerts(request: Request, store: str | None = Query(None, min_length=1, max_length=64),
                 status: Literal["open", "acknowledged", "cleared", "closed"] | None = None,
                 limit: int = Query(100, ge=1, le=1000), user: auth.User = Depends(current_user)):
@@ -168,7 +175,7 @@ def list_alerts(request: Request, store: str | None = Query(None, min_length=1, 
         return [_alert(r) for r in conn.execute(q.limit(limit))]
 
 
-@router.get("/alerts/{alert_id}", response_model=AlertDetail, responses=ERR)
+@router.get("/alerts/{alert_id}", response_model=AlertDetail, responses=SEE)
 def get_alert(request: Request, alert_id: AlertId, user: auth.User = Depends(current_user)):
     """One alert with its rule (as it was when it fired), comments and delivery attempts."""
     import json
@@ -187,7 +194,7 @@ def get_alert(request: Request, alert_id: AlertId, user: auth.User = Depends(cur
     }
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=Alert, responses=ERR)
+@router.post("/alerts/{alert_id}/acknowledge", response_model=Alert, responses=CHANGE)
 def acknowledge(request: Request, alert_id: AlertId, body: AckBody | None = None, user: auth.User = Depends(current_user)):
     """Take the alert (closes it for people; idempotent). The optional comment is kept."""
     who, _ = _visible_row(request, user, alert_id)
@@ -197,7 +204,7 @@ def acknowledge(request: Request, alert_id: AlertId, body: AckBody | None = None
     return _alert(row)
 
 
-@router.post("/alerts/{alert_id}/comments", response_model=Comment, status_code=201, responses=ERR)
+@router.post("/alerts/{alert_id}/comments", response_model=Comment, status_code=201, responses=CHANGE)
 def add_comment(request: Request, alert_id: AlertId, body: CommentBody, user: auth.User = Depends(current_user)):
     who, _ = _visible_row(request, user, alert_id)
     access.check_write(request)
@@ -237,7 +244,7 @@ def _channels_out(store_id: str, row) -> dict:
             "weekly_report": bool(row.weekly_report)}
 
 
-@router.get("/stores/{store_id}/alert-channels", response_model=ChannelsOut, responses=ERR)
+@router.get("/stores/{store_id}/alert-channels", response_model=ChannelsOut, responses=SEE)
 def get_channels(request: Request, store_id: StoreId, user: auth.User = Depends(current_user)):
     _store_caller(request, user, store_id)
     with service(request).engine.connect() as conn:
@@ -245,7 +252,7 @@ def get_channels(request: Request, store_id: StoreId, user: auth.User = Depends(
     return _channels_out(store_id, row)
 
 
-@router.put("/stores/{store_id}/alert-channels", response_model=ChannelsOut, responses=ERR)
+@router.put("/stores/{store_id}/alert-channels", response_model=ChannelsOut, responses=CHANGE)
 def put_channels(request: Request, store_id: StoreId, body: Channels, user: auth.User = Depends(current_user)):
     """Replace the store's channels. Omitting ``webhook_secret`` keeps the current one."""
     _store_caller(request, user, store_id, manage="change its alert channels")
@@ -268,7 +275,7 @@ def put_channels(request: Request, store_id: StoreId, body: Channels, user: auth
 MAX_RULES = 20
 
 
-@router.get("/stores/{store_id}/alert-rules", response_model=list[AlertRule], responses=ERR)
+@router.get("/stores/{store_id}/alert-rules", response_model=list[AlertRule], responses=SEE)
 def get_rules(request: Request, store_id: StoreId, user: auth.User = Depends(current_user)):
     """The store's alert rules (the same list kiosks get in their store config)."""
     _store_caller(request, user, store_id)
@@ -279,16 +286,18 @@ def get_rules(request: Request, store_id: StoreId, user: auth.User = Depends(cur
     return cfg.alert_rules
 
 
-@router.put("/stores/{store_id}/alert-rules", response_model=list[AlertRule], responses=ERR)
+@router.put("/stores/{store_id}/alert-rules", response_model=list[AlertRule], responses=CHANGE)
 def put_rules(request: Request, store_id: StoreId, body: Annotated[list[AlertRule], Body(max_length=MAX_RULES)],
               user: auth.User = Depends(current_user)):
     """Replace the store's alert rules. Kiosks get them with their next config pull (the ETag changes);
     the store is evaluated at once, so the episode of a removed or relaxed rule closes now."""
     _store_caller(request, user, store_id, manage="change its alert rules")
-    ids = [r.id for r in body]
-    dup = sorted({i for i in ids if ids.count(i) > 1})
-    if dup:
-        raise HTTPException(422, f"alert rule ids must be unique in a store; repeated: {', '.join(dup)}")
+    seen: set[str] = set()
+    for i, rule in enumerate(body):
+        if rule.id in seen:
+            raise field_error(["body", i, "id"], f"{i}.id: {rule.id!r} is used by an earlier rule; a store's "
+                              "alert rule ids must be unique")
+        seen.add(rule.id)
     from server.admin import set_alert_rules
 
     svc = service(request)
@@ -298,7 +307,7 @@ def put_rules(request: Request, store_id: StoreId, body: Annotated[list[AlertRul
         return store_config(conn, store_id).alert_rules
 
 
-@router.post("/stores/{store_id}/alert-channels/test", responses=ERR)
+@router.post("/stores/{store_id}/alert-channels/test", responses=CHANGE)
 def test_channels(request: Request, store_id: StoreId, user: auth.User = Depends(current_user)):
     """Send a test notice to the store's channels now; answers what each channel did."""
     who = _store_caller(request, user, store_id, manage="test its alert channels")

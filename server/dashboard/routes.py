@@ -14,6 +14,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
+from server.localtime import parse_day
+
 from . import i18n
 from .charts import bar_chart, hbar_chart, heatmap, trend_chart
 from .deps import (
@@ -83,13 +85,15 @@ def i18n_zone(name: str):
     return zone(name)
 
 
-def _parse_date(text: str | None, default: date) -> date:
+def _parse_date(text: str | None, default: date, name: str = "date") -> date:
+    """The local date in query parameter ``name`` (``default`` when absent); 422 naming it when it is not a
+    date the server answers about (``server.localtime.parse_day``)."""
     if not text:
         return default
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise HTTPException(422, f"date: {text!r} is not a date like 2026-11-23") from None
+        return parse_day(text, name)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def _period(ctx: Ctx, store_id: str | None, date_from: str | None, date_to: str | None, default_days: int = 30):
@@ -98,8 +102,8 @@ def _period(ctx: Ctx, store_id: str | None, date_from: str | None, date_to: str 
     store = results_store(ctx, store_id) if store_id else None
     chosen = [store] if store else stores
     today = _local_today(chosen[0]) if chosen else data_now().date()
-    last = _parse_date(date_to, today)
-    first = _parse_date(date_from, last - timedelta(days=default_days - 1))
+    last = _parse_date(date_to, today, "to")
+    first = _parse_date(date_from, last - timedelta(days=default_days - 1), "from")
     if first > last:
         first, last = last, first
     if (last - first).days > 366 * 2:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import click
 
@@ -24,7 +24,7 @@ def report(store_id: str, day: str | None, weekly: bool, as_html: bool, send: bo
     from server.alerts.engine import split_addresses
     from server.alerts.smtp import SmtpSettings, send_message
     from server.alerts.tables import alert_channels
-    from server.cli import _engine
+    from server.cli import _engine, cli_day
     from server.reports import data
     from server.reports.render import render_report, report_mail
 
@@ -33,10 +33,7 @@ def report(store_id: str, day: str | None, weekly: bool, as_html: bool, send: bo
         cfg = data.store_config(conn, store_id)
         if cfg is None:
             raise click.ClickException(f"store {store_id!r} does not exist; see `hymy admin list`")
-        try:
-            when = date.fromisoformat(day) if day else utcnow().astimezone(zone(cfg.timezone)).date() - timedelta(days=1)
-        except ValueError:
-            raise click.BadParameter(f"{day!r} is not a date like 2026-11-23", param_hint="--date") from None
+        when = cli_day(day, "--date") if day else utcnow().astimezone(zone(cfg.timezone)).date() - timedelta(days=1)
         if weekly:
             rd = data.weekly(conn, store_id, when - timedelta(days=when.weekday()))
         else:

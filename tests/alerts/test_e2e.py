@@ -202,6 +202,6 @@ def test_e2e_rules_via_the_api_reach_the_kiosk_config_and_close_episodes(world):
     assert bad.status_code == 422  # face_count needs a mood
     dup = http.put(f"/api/v1/stores/{sid}/alert-rules", headers=w["mgr"],
                    json=[{"id": "x", "kind": "index_below"}, {"id": "x", "kind": "index_above"}])
-    assert dup.status_code == 422 and "repeated: x" in dup.text
+    assert dup.status_code == 422 and "1.id: 'x' is used by an earlier rule" in dup.text
     too_many = [{"id": f"r{i}", "kind": "index_below"} for i in range(21)]
     assert http.put(f"/api/v1/stores/{sid}/alert-rules", headers=w["mgr"], json=too_many).status_code == 422

@@ -134,6 +134,19 @@ def test_technician_sees_no_results_page(client, env):
         assert "Helsinki Kamppi" not in r.text, path
 
 
+def test_dates_out_of_range_in_a_page_address_are_a_422_page_naming_them(client, env):
+    _, s = env
+    sign_in(client, "risto", PW)
+    sid = s.store_ids[0]
+    for path, name in [(f"/stores/{sid}/day?date=0001-01-01", "date"), (f"/stores/{sid}/day?date=9999-12-31", "date"),
+                       ("/reasons?from=0001-01-01", "from"), ("/reasons?to=9999-12-31", "to"),
+                       (f"/praise?store={sid}&from=0001-01-01&to=2026-11-01", "from"), ("/praise?to=2026-02-30", "to")]:
+        r = client.get(path)
+        assert r.status_code == 422 and f"{name}: " in r.text, path
+    for path in [f"/stores/{sid}/day?date=1900-01-01", "/reasons?from=2100-12-01&to=2100-12-31"]:
+        assert client.get(path).status_code == 200, path
+
+
 def test_trends_and_heat_map_mark_the_period_shown_and_fall_back_to_their_default(client, env):
     _, s = env
     sign_in(client, "risto", PW)

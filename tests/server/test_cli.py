@@ -67,3 +67,46 @@ def test_cli_reading_commands_never_create_a_database(tmp_path, monkeypatch, arg
     assert list(tmp_path.iterdir()) == [], "nothing created (no .hymy/server.db)"
     assert r.exit_code != 0 and "server.db: no server database there" in str(r.exception)
     assert "HYMY_DATABASE_URL" in str(r.exception)
+
+
+def test_new_code_for_a_revoked_device_is_refused_and_writes_nothing(tmp_path):
+    """``hymy admin new-code`` of a revoked device: exit 2 with a message saying to add a new device, no
+    code stored (it could never enrol), no traceback."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import func, select
+
+    from server import admin
+    from server import tables as t
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    admin.create_store(engine, "Main", store_id="main")
+    device = admin.create_device(engine, "main").device_id
+    admin.revoke_device(engine, device)
+    count = select(func.count()).select_from(t.enrolment_codes)
+    with engine.connect() as conn:
+        before = conn.execute(count).scalar_one()
+    r = subprocess.run([sys.executable, "-m", "hymy", "admin", "new-code", device, "--database-url", url],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "revoked" in r.stderr and "add a new device instead (hymy admin add-device --store main)" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "code" not in r.stdout
+    with engine.connect() as conn:
+        assert conn.execute(count).scalar_one() == before
+    engine.dispose()
+
+
+@pytest.mark.parametrize("text, words", [("[" * 1000 + "]" * 1000, "JSON nested more than 900 levels deep"),
+                                          ('{"question": ', "invalid JSON"), ("[1, 2]", "must be a JSON object")])
+def test_add_store_config_file_that_cannot_be_read_is_named(tmp_path, text, words):
+    from hymy.errors import HymyError
+
+    path = tmp_path / "store.json"
+    path.write_text(text)
+    r = CliRunner().invoke(cli, ["admin", "add-store", "Main", "--config", str(path),
+                                 "--database-url", f"sqlite:///{tmp_path / 'cli.db'}"])
+    assert isinstance(r.exception, HymyError), r.exception  # hymy's main() prints it as one line, exit 2
+    assert str(r.exception).startswith(f"{path}: ") and words in str(r.exception)

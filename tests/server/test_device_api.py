@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from hymy.timestamps import format_ts
@@ -63,6 +64,21 @@ def test_config_etag_and_304_and_alert_rules(client, world, engine):
     r2 = client.get("/api/v1/config", headers={**h, "If-None-Match": etag})
     assert r2.status_code == 200 and r2.headers["etag"] != etag
     assert r2.json()["alert_rules"][0]["id"] == "unhappy"
+
+
+@pytest.mark.parametrize("header, status", [
+    ("*", 304), (" * ", 304), ("{etag}", 304), ("W/{etag}", 304), ('"old", W/"older", {etag}', 304),
+    ('"old",,  {etag} ,', 304), ('"old", W/"older"', 200), ('W/"{bare}x"', 200), ("{bare}", 200), ('"a', 200),
+    ("", 200)])
+def test_config_if_none_match_star_lists_and_weak_tags(client, world, header, status):
+    """RFC 9110 section 13.1.2: ``*`` matches any current version; a list matches if any member does,
+    compared weakly; a malformed header matches nothing (the full answer goes out)."""
+    h = world.device("s1")
+    etag = client.get("/api/v1/config", headers=h).headers["etag"]
+    r = client.get("/api/v1/config", headers={**h, "If-None-Match": header.format(etag=etag, bare=etag.strip('"'))})
+    assert r.status_code == status, header
+    assert r.headers["etag"] == etag
+    assert (r.content == b"") is (status == 304)
 
 
 def hb(**kw):

@@ -236,3 +236,46 @@ def test_a_rollup_row_whose_hour_is_no_bucket_start_still_counts_in_the_hour_hol
     hourly = client.get("/api/v1/stores/ch/hourly", params={"date": "2026-09-27"}, headers=world.user("admin")).json()
     assert [(x["hour"][11:], x["n"]) for x in hourly["hours"] if x["n"]] == [("03:45+13:45", 1)]
     assert hourly["total"]["n"] == 1
+
+
+def test_date_pattern_matches_exactly_the_dates_parse_day_takes():
+    """The OpenAPI pattern of every date parameter against the parser: every day of 1899..2101 (leap years,
+    1900 and 2100 are not) and texts Python alone would read as dates."""
+    import re
+
+    from server.localtime import DATE_PATTERN, FIRST_DAY, LAST_DAY, parse_day
+
+    pattern = re.compile(DATE_PATTERN)
+
+    def takes(text: str) -> bool:
+        try:
+            parse_day(text, "from")
+        except ValueError as exc:
+            assert str(exc).startswith("from: "), exc
+            return False
+        return True
+
+    day, taken = date(1899, 1, 1), 0
+    while day <= date(2101, 12, 31):
+        text = day.isoformat()
+        assert takes(text) is bool(pattern.fullmatch(text)) is (FIRST_DAY <= day <= LAST_DAY), text
+        taken += takes(text)
+        day += timedelta(days=1)
+    assert taken == (LAST_DAY - FIRST_DAY).days + 1
+    for text in ("0000-00-00", "0001-01-01", "9999-12-31", "2026-02-29", "1900-02-29", "2100-02-29", "2026-13-01",
+                 "2026-04-31", "20261123", "2026-W48-1", "2026-11-23T00:00", " 2026-11-23", "2026-11-23\n",
+                 "\u0662\u0660\u0662\u0666-11-23", ""):
+        assert not takes(text) and not pattern.fullmatch(text), repr(text)
+    assert takes("2000-02-29") and takes("2096-02-29")
+
+
+def test_first_and_last_day_have_bounds_and_hours_in_every_zone():
+    """No date the server takes can overflow: its bounds and the next day's exist in every IANA zone."""
+    from zoneinfo import available_timezones
+
+    from server.localtime import FIRST_DAY, LAST_DAY, day_bounds
+
+    for tz in sorted(available_timezones()):
+        for day in (FIRST_DAY, LAST_DAY):
+            start, end = day_bounds(day, tz)
+            assert start < end and len(hours_of_day(day, tz)) >= 23, (tz, day)
