@@ -80,7 +80,8 @@ sys.path.insert(0, str(ROOT))
 import fleetdb  # noqa: E402
 import fleetfloor  # noqa: E402
 import httpx  # noqa: E402
-from fleetload import Kiosk, LoadRun, Traffic  # noqa: E402
+from fleetload import Kiosk, Traffic  # noqa: E402
+from fleetrun import LoadRun  # noqa: E402
 
 from server.testing import run_server_process  # noqa: E402
 from sync.client import API  # noqa: E402

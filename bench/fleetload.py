@@ -1,7 +1,7 @@
 """The load generator of bench/fleet.py: simulated kiosks in processes of their own (asyncio + aiohttp).
 
 Not a benchmark itself (``make bench`` skips modules without a ``__main__`` block). fleet.py starts
-``LoadRun`` in the measuring process; it spawns ``procs`` load processes (``multiprocessing``, spawn),
+``fleetrun.LoadRun`` in the measuring process; it spawns ``procs`` load processes (``multiprocessing``, spawn),
 each running its share of the kiosks as asyncio tasks (uvloop when installed) on aiohttp, so the load
 generator's CPU is never the measuring process's nor the server's. aiohttp and not httpx: on this
 machine httpx's async client took 2.0 ms of CPU per request and aiohttp's 0.32 ms; at a fleet's
@@ -28,14 +28,12 @@ import asyncio
 import contextlib
 import json
 import math
-import multiprocessing
 import random
 import threading
 import time
-from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from types import SimpleNamespace
 
 import aiohttp
@@ -138,9 +136,6 @@ class Schedule:
             at += seconds
         return math.inf
 
-    def step_of(self, t: float) -> int:
-        """Index of the step monotonic time ``t`` falls in."""
-        return min(bisect_right(self.ends, t - self.start), len(self.steps) - 1)
 
 
 # --------------------------------------------------------------------------- what a load process records
@@ -386,120 +381,11 @@ class _Process:
             raise
 
 
-def _child(job: Job, conn: Connection) -> None:
-    """A load process's body (spawned by ``LoadRun``)."""
+def child_main(job: Job, conn: Connection) -> None:
+    """A load process's body (spawned by ``fleetrun.LoadRun``)."""
     try:
         import uvloop
     except ImportError:
         asyncio.run(_Process(job, conn).run())
     else:
         uvloop.run(_Process(job, conn).run())
-
-
-# --------------------------------------------------------------------------- the measuring process's side
-
-
-@dataclass
-class StepReport:
-    """One step, merged over the load processes, judged STEP_REPORT_DELAY_S after it ended."""
-
-    index: int
-    answered: list[float]  #: seconds
-    waiting: int  #: sent in the step, still unanswered at the report (each slower than the delay)
-    errors: int
-
-
-class LoadRun:
-    """``procs`` load processes sharing ``kiosks``; ``with LoadRun(...) as run:`` ends them on the way out.
-
-    ``start()`` waits until every process is ready and returns the common start (monotonic seconds, a
-    moment later); ``step_reports()`` yields each step's ``StepReport`` (step mode); ``stop()`` ends the
-    sending early; ``wait_done()`` returns when every kiosk has its last answer (monotonic seconds);
-    ``samples()`` merges what all recorded.
-    """
-
-    def __init__(self, base_url: str, kiosks: list[Kiosk], traffic: Traffic, steps, procs: int, *,
-                 report_steps: bool = False, seed: int = 1, grace_s: float = 10.0):
-        ctx = multiprocessing.get_context("spawn")
-        self.procs, self.conns = [], []
-        for p in range(procs):
-            job = Job(base_url, kiosks[p::procs], traffic, tuple(steps), report_steps, seed + p, grace_s)
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_child, args=(job, child), name=f"fleet-load-{p}", daemon=True)
-            self.procs.append(proc)
-            self.conns.append(parent)
-        self.done_at: dict[int, float] = {}
-
-    def __enter__(self) -> LoadRun:
-        for proc in self.procs:
-            proc.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for proc in self.procs:
-            proc.join(5 if exc[0] is None else 0)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
-
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
-
-    def _recv(self, i: int, timeout_s: float = 600.0):
-        if not self.conns[i].poll(timeout_s):
-            raise RuntimeError(f"load process {i} said nothing for {timeout_s:.0f} s")
-        return self.conns[i].recv()
-
-    def start(self, delay_s: float = 0.5) -> float:
-        for i in range(len(self.conns)):
-            if self._recv(i, 300) != ("ready",):
-                raise RuntimeError(f"load process {i} did not start")
-        at = time.monotonic() + delay_s
-        for c in self.conns:
-            c.send(at)
-        return at
-
-    def step_reports(self):
-        """Yield a ``StepReport`` per step until every process is done sending."""
-        pending: dict[int, StepReport] = {}
-        seen: dict[int, int] = Counter()
-        live = set(range(len(self.conns)))
-        while live:
-            for conn in wait([self.conns[i] for i in live]):
-                i = self.conns.index(conn)
-                msg = conn.recv()
-                if msg[0] == "done":
-                    self.done_at[i] = msg[1]
-                    live.discard(i)
-                    continue
-                _, k, lats, waiting, errors = msg
-                rep = pending.setdefault(k, StepReport(k, [], 0, 0))
-                rep.answered.extend(lats)
-                rep.waiting += waiting
-                rep.errors += errors
-                seen[k] += 1
-                if seen[k] == len(self.conns):
-                    yield pending.pop(k)
-
-    def stop(self) -> None:
-        for c in self.conns:
-            with contextlib.suppress(OSError):  # that process has finished already
-                c.send("stop")
-
-    def wait_done(self) -> float:
-        for i in range(len(self.conns)):
-            while i not in self.done_at:
-                msg = self._recv(i)
-                if msg[0] == "done":
-                    self.done_at[i] = msg[1]
-        return max(self.done_at.values())
-
-    def samples(self) -> Samples:
-        out = Samples()
-        for i in range(len(self.conns)):
-            msg = self._recv(i)
-            while msg[0] != "samples":
-                msg = self._recv(i)
-            out.merge(msg[1])
-        return out
