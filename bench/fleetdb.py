@@ -149,21 +149,21 @@ class Backends:
         self.engine = make_engine(url)  # its own connection is not tagged, so it is not measured
         self.base: dict[int, float] = {}
         self.last: dict[int, float] = {}
-        self.visible = True
+        with self.engine.connect() as conn:  # PostgreSQL on this machine: its own backend is in /proc
+            self.visible = Path("/proc", str(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())).exists()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def _read(self) -> dict[int, float]:
+        if not self.visible:
+            return {}
         with self.engine.connect() as conn:
             pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE application_name = :n"),
                                 {"n": self.name}).scalars().all()
         out = {}
         for pid in pids:
-            try:
+            with contextlib.suppress(OSError, ValueError):  # a backend that ended meanwhile
                 out[pid] = cpu_s(pid)
-            except (OSError, ValueError):
-                if not Path("/proc", str(pid)).exists():
-                    self.visible = False  # PostgreSQL runs elsewhere (another host or container)
         return out
 
     def start(self) -> None:
