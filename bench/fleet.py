@@ -209,6 +209,9 @@ def bench(kind: str, args) -> None:
                   f"{-(-len(members) // fleetdb.DEVICES_PER_STORE)} stores in {time.perf_counter() - t:.1f} s",
                   flush=True)
             took["set-up"] = time.perf_counter()
+            half = 100 if args.quick else 250
+            costs = [fleetfloor.measure(kind, root, size, half, warmup=50)]  # and as many after the run
+            took["in-process costs before"] = time.perf_counter()
             with run_server_process(fleetdb.tagged(url, f"fleet-server-{tag}"), env=env, timeout_s=60) as base:
                 took["server start"] = time.perf_counter()
                 pid = server_pid(base)
@@ -227,9 +230,9 @@ def bench(kind: str, args) -> None:
                 rss, hwm = rss_mb(pid)
             s = w["samples"]
             rows = fleetdb.stored(url, s.unanswered)
-        n = 200 if args.quick else 500
-        ingest, floor = fleetfloor.measure(kind, root, size, n, warmup=50)
-        took["in-process costs"] = time.perf_counter()
+        costs.append(fleetfloor.measure(kind, root, size, half, warmup=50))
+        ingest, floor = (fleetfloor.Cost.pooled([c[i] for c in costs]) for i in (0, 1))
+        took["in-process costs after"] = time.perf_counter()
     report(kind, args, w, rows, (rss, hwm), ingest, floor, size, took)
 
 
@@ -266,9 +269,11 @@ def report(kind, args, w, rows, rss, ingest, floor, size, took: dict[str, float]
 
     def cost(c) -> str:
         db = "" if c.db_cpu_ms is None else f", PostgreSQL backend {c.db_cpu_ms:.3f} ms"
-        return f"{c.cpu_ms:.3f} ms CPU per batch (wall {c.wall_ms:.3f} ms{db})"
+        parts = " / ".join(f"{x:.3f}" for x in c.parts)
+        return f"{c.cpu_ms:.3f} ms CPU per batch (before / after the fleet {parts}; wall {c.wall_ms:.3f} ms{db})"
 
-    print(f"  ingest() in-process, {size}-event batches: {cost(ingest)}; {ingest.batches} batches after 50 warm-up")
+    print(f"  ingest() in-process, {size}-event batches: {cost(ingest)}; {ingest.batches} batches, each half "
+          "after 50 warm-up")
     print(f"  bare driver floor, same rows + rollup upserts: {cost(floor)}")
     ratio = per_req / ingest.cpu_ms
     print(f"  ratios:            server CPU per request / ingest() CPU per batch = {ratio:.2f} (target <= 1.5); "

@@ -5,7 +5,8 @@ Both get batches of the same size as the fleet's requests, built by the kiosks' 
 (``fleetload.press_events`` -> the agent's batch JSON -> ``json.loads``, what the server parses out of
 a request body), each on its own fresh database of the kind measured (organised like the fleet's: the
 rollups of a store and its region are upserted as in the fleet), in alternating order batch by batch so
-neither meets a warmer machine, after ``warmup`` batches each. CPU is this process's
+neither meets a warmer machine, after ``warmup`` batches each (fleet.py measures half before its fleet
+runs and half after, and pools them: ``Cost.pooled``). CPU is this process's
 ``time.process_time()`` around each call (no other thread runs meanwhile); on PostgreSQL the backend's
 CPU (``fleetdb.Backends``) is printed beside it.
 
@@ -51,6 +52,18 @@ class Cost:
     wall_ms: float
     db_cpu_ms: float | None
     batches: int
+    parts: tuple[float, ...] = ()  #: ``cpu_ms`` of each measurement pooled by ``pooled``
+
+    @staticmethod
+    def pooled(costs: list[Cost]) -> Cost:
+        """The mean over several measurements, weighted by their batches."""
+        n = sum(c.batches for c in costs)
+
+        def mean(name: str) -> float | None:
+            values = [getattr(c, name) for c in costs]
+            return None if None in values else sum(v * c.batches for v, c in zip(values, costs, strict=True)) / n
+
+        return Cost(mean("cpu_ms"), mean("wall_ms"), mean("db_cpu_ms"), n, tuple(c.cpu_ms for c in costs))
 
 
 def batches(n: int, size: int, seed: int) -> list[list[dict]]:
