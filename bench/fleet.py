@@ -248,8 +248,8 @@ def report(kind, args, w, rows, rss, ingest, floor, size, took: dict[str, float]
                     if len(routes) > 1))
     print(f"  errors:            {s.errors} (HTTP {dict(s.http) or 'none'}, no answer {dict(s.transport) or 'none'}, "
           f"rejected events {s.rejected}; batches never answered: {s.given_up})")
-    for kind, text in s.examples.items():
-        print(f"    e.g. {kind}: {text}")
+    for name, text in s.examples.items():
+        print(f"    e.g. {name}: {text}")
     answered = s.accepted + s.duplicate
     expected = answered + rows.of_unanswered
     print(f"  events:            accepted {s.accepted:,}, duplicate {s.duplicate:,}, never answered "
