@@ -61,16 +61,19 @@ PostgreSQL needs HYMY_TEST_POSTGRES_URL (else its part is skipped with a printed
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import secrets
+import shutil
 import ssl
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from timings import percentile, summarize, tree_cpu_s  # bench/ is sys.path[0] until below
 
@@ -83,7 +86,7 @@ import httpx  # noqa: E402
 from fleetload import Kiosk, Traffic  # noqa: E402
 from fleetrun import LoadRun  # noqa: E402
 
-from server.testing import run_server_process  # noqa: E402
+from server.testing import free_port  # noqa: E402
 from sync.client import API  # noqa: E402
 
 NO_LIMITS = {"HYMY_DEVICE_RATE": "0", "HYMY_IP_RATE": "0"}
@@ -94,18 +97,54 @@ def address(store: int) -> str:
     return f"127.77.{store // 250}.{store % 250 + 1}"
 
 
-def server_pid(base_url: str) -> int:
-    """Pid of this process's child serving ``base_url`` (``run_server_process``'s server), from /proc."""
-    port = str(urlsplit(base_url).port).encode()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+@contextlib.contextmanager
+def server_process(url: str, env: dict[str, str], log: Path, timeout_s: float = 60.0):
+    """``hymy server`` (``python -m server``) on a free loopback port, its output going to ``log``; yields
+    (base URL, pid). Not ``server.testing.run_server_process``: that one pipes the server's stderr and reads
+    it only at the end, so a server that logs more than a pipe holds (64 KiB of tracebacks under overload)
+    blocks in its logging call and stops serving; and it does not give the pid."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(port)],
+                                env={**os.environ, "HYMY_DATABASE_URL": url, **env}, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"the server exited {proc.returncode}: {log.read_text()[-2000:]}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(base + "/readyz", timeout=1.0).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the server on port {port} was not ready after {timeout_s:.0f} s")
+            time.sleep(0.1)
+        yield base, proc.pid
+    finally:
+        proc.terminate()
         try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            args = (stat.parent / "cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError, IndexError):
-            continue  # a process that ended meanwhile
-        if ppid == os.getpid() and b"--port" in args and port in args:
-            return int(stat.parent.name)
-    raise SystemExit(f"no child process of this one serves {base_url}")
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def logged_errors(log: Path) -> Counter:
+    """The exceptions of the tracebacks in the server's log: ``{"Kind: first message": count}`` by kind
+    (a traceback's exception is its first line after the indented frames)."""
+    first: dict[str, str] = {}
+    count: Counter = Counter()
+    in_traceback = False
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("Traceback (most recent call last):"):
+            in_traceback = True
+        elif in_traceback and line and not line[0].isspace():
+            in_traceback = False
+            kind = line.split(":", 1)[0]
+            count[kind] += 1
+            first.setdefault(kind, line[:200])
+    return Counter({first[k]: n for k, n in count.items()})
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -212,9 +251,9 @@ def bench(kind: str, args) -> None:
             half = 100 if args.quick else 250
             costs = [fleetfloor.measure(kind, root, size, half, warmup=50)]  # and as many after the run
             took["in-process costs before"] = time.perf_counter()
-            with run_server_process(fleetdb.tagged(url, f"fleet-server-{tag}"), env=env, timeout_s=60) as base:
+            log = root / "server.log"
+            with server_process(fleetdb.tagged(url, f"fleet-server-{tag}"), env, log) as (base, pid):
                 took["server start"] = time.perf_counter()
-                pid = server_pid(base)
                 held = etags(base, members) if traffic.config_pull else {}
                 took["config ETags"] = time.perf_counter()
                 kiosks = [Kiosk(i, m.token, address(i // fleetdb.DEVICES_PER_STORE), held.get(m.store_id))
@@ -230,6 +269,9 @@ def bench(kind: str, args) -> None:
                 rss, hwm = rss_mb(pid)
             s = w["samples"]
             rows = fleetdb.stored(url, s.unanswered)
+            w["server_errors"] = logged_errors(log)
+            if args.server_log:
+                shutil.copyfile(log, f"{args.server_log}.{kind}")
         costs.append(fleetfloor.measure(kind, root, size, half, warmup=50))
         ingest, floor = (fleetfloor.Cost.pooled([c[i] for c in costs]) for i in (0, 1))
         took["in-process costs after"] = time.perf_counter()
@@ -250,6 +292,9 @@ def report(kind, args, w, rows, rss, ingest, floor, size, took: dict[str, float]
           f"rejected events {s.rejected}; batches never answered: {s.given_up})")
     for name, text in s.examples.items():
         print(f"    e.g. {name}: {text}")
+    logged = w["server_errors"]
+    print(f"  server log:        {sum(logged.values())} exceptions" + "".join(
+        f"\n    {n} x {text}" for text, n in logged.most_common(3)))
     answered = s.accepted + s.duplicate
     expected = answered + rows.of_unanswered
     print(f"  events:            accepted {s.accepted:,}, duplicate {s.duplicate:,}, never answered "
@@ -324,6 +369,7 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=40, help="step mode: most steps (default 40)")
     ap.add_argument("--procs", type=int, default=2, help="load generator processes (default 2)")
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    ap.add_argument("--server-log", metavar="PATH", help="keep the server's output as PATH.sqlite / PATH.postgres")
     args = ap.parse_args()
     fleet = args.mode != "saturate"
     args.devices = args.devices or (10_000 if fleet else 200 if args.quick else 1000)
