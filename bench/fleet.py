@@ -280,6 +280,8 @@ def bench(kind: str, args) -> None:
 
 def report(kind, args, w, rows, rss, ingest, floor, size, took: dict[str, float]) -> None:
     s, secs = w["samples"], w["seconds"]
+    if s.crashed:
+        raise SystemExit(f"{len(s.crashed)} simulated kiosks failed (a bug of the benchmark): {s.crashed[:3]}")
     n, answered_n = len(s.took), s.answered
     lat = summarize(s.took)
     routes = {r: [x for x, rr in zip(s.took, s.route, strict=True) if rr == r] for r in dict.fromkeys(s.route)}

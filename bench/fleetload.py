@@ -159,6 +159,7 @@ class Samples:
     duplicate: int = 0
     rejected: int = 0
     given_up: int = 0  #: batches without an answer at the end (their events are in ``unanswered``)
+    crashed: list[str] = field(default_factory=list)  #: kiosks that died of an exception (a bug here)
     unanswered: list[str] = field(default_factory=list)  #: ids of events sent and never answered
 
     @property
@@ -172,7 +173,7 @@ class Samples:
         return sum(self.http.values()) + sum(self.transport.values()) + self.rejected
 
     def merge(self, other: Samples) -> None:
-        for name in ("sent", "took", "route", "ok", "lag", "unanswered"):
+        for name in ("sent", "took", "route", "ok", "lag", "unanswered", "crashed"):
             getattr(self, name).extend(getattr(other, name))
         self.http.update(other.http)
         self.transport.update(other.transport)
@@ -231,7 +232,10 @@ class _Process:
         reporter = asyncio.create_task(self._report_steps()) if self.job.report_steps else None
         for k in self.job.kiosks:
             self.tasks[k.index] = asyncio.create_task(self._kiosk(k))
-        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        for index, result in zip(self.tasks, await asyncio.gather(*self.tasks.values(), return_exceptions=True),
+                                 strict=True):
+            if isinstance(result, Exception):
+                self.rec.crashed.append(f"kiosk {index}: {type(result).__name__}: {result}"[:300])
         if reporter:
             reporter.cancel()
         self.conn.send(("done", time.monotonic()))

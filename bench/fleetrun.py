@@ -63,8 +63,13 @@ class LoadRun:
         return [p.pid for p in self.procs]
 
     def _recv(self, i: int, timeout_s: float = 600.0):
-        if not self.conns[i].poll(timeout_s):
-            raise RuntimeError(f"load process {i} said nothing for {timeout_s:.0f} s")
+        """The next message of load process ``i``; RuntimeError when it ended or said nothing in time."""
+        deadline = time.monotonic() + timeout_s
+        while not self.conns[i].poll(1.0):
+            if not self.procs[i].is_alive():
+                raise RuntimeError(f"load process {i} ended (exit code {self.procs[i].exitcode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"load process {i} said nothing for {timeout_s:.0f} s")
         return self.conns[i].recv()
 
     def start(self, delay_s: float = 0.5) -> float:
