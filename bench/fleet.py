@@ -30,7 +30,8 @@ PostgreSQL needs HYMY_TEST_POSTGRES_URL (else its part is skipped with a printed
    - ``--step``: the realistic kiosks with their clocks sped up so the offered rate is ``--step-rps``
      (50) requests/s in the first step of ``--step-seconds`` (10; ``--quick`` 5), 100 in the second and
      so on, until a step's p99 passes 1 s or it has errors (its requests still unanswered 1 s after
-     the step count as slower than 1 s); the knee is the last step that passed.
+     the step count as slower than 1 s); the knee is the last step that passed. A step in which the
+     load generator fell behind (below) ends the run with "the knee is higher, not found".
    The saturating and step modes turn the server's per-device and per-address limits off.
 4. Figures, all over the measured window (from the first kiosk's start until the last answer):
    - requests/s (every request, all routes), latency p50/p99 (client side, from sending the request to
@@ -44,8 +45,9 @@ PostgreSQL needs HYMY_TEST_POSTGRES_URL (else its part is skipped with a printed
      from /proc/<pid>/stat at the window's start and end, per request, and as a share of one core;
      on PostgreSQL also the CPU of its backends serving the server (by application_name, /proc), which
      is in none of the other figures;
-   - the load generator's CPU per request and how late it started sends (if that grows, the load
-     generator, not the server, was the limit);
+   - the load generator's CPU per request and how late idle kiosks' sends started: past BEHIND_S
+     (p99 0.1 s) the load generator itself fell behind (a busy machine) and a WARNING says the
+     figures are not the server's alone;
    - ``ingest()`` in-process and the bare driver floor (``fleetfloor``): CPU per batch of the same size
      (``--batch``; 1 in the realistic and step modes) on a fresh database of the same kind, after a
      warm-up, measured after the server stopped;
@@ -61,18 +63,15 @@ PostgreSQL needs HYMY_TEST_POSTGRES_URL (else its part is skipped with a printed
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
 import secrets
 import shutil
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 from timings import percentile, summarize, tree_cpu_s  # bench/ is sys.path[0] until below
@@ -85,76 +84,19 @@ import fleetfloor  # noqa: E402
 import httpx  # noqa: E402
 from fleetload import Kiosk, Traffic  # noqa: E402
 from fleetrun import LoadRun  # noqa: E402
+from fleetserver import logged_errors, rss_mb, server_process  # noqa: E402
 
-from server.testing import free_port  # noqa: E402
 from sync.client import API  # noqa: E402
 
 NO_LIMITS = {"HYMY_DEVICE_RATE": "0", "HYMY_IP_RATE": "0"}
+#: Idle kiosks' sends starting later than this (p99) mean the load generator itself fell behind (a busy
+#: machine): its figures are then not the server's alone (healthy runs here: p99 a few ms).
+BEHIND_S = 0.1
 
 
 def address(store: int) -> str:
     """Loopback source address of the kiosks of store number ``store`` (127.77.x.y; all 127/8 is loopback)."""
     return f"127.77.{store // 250}.{store % 250 + 1}"
-
-
-@contextlib.contextmanager
-def server_process(url: str, env: dict[str, str], log: Path, timeout_s: float = 60.0):
-    """``hymy server`` (``python -m server``) on a free loopback port, its output going to ``log``; yields
-    (base URL, pid). Not ``server.testing.run_server_process``: that one pipes the server's stderr and reads
-    it only at the end, so a server that logs more than a pipe holds (64 KiB of tracebacks under overload)
-    blocks in its logging call and stops serving; and it does not give the pid."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(port)],
-                                env={**os.environ, "HYMY_DATABASE_URL": url, **env}, stdout=out,
-                                stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"the server exited {proc.returncode}: {log.read_text()[-2000:]}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(base + "/readyz", timeout=1.0).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server on port {port} was not ready after {timeout_s:.0f} s")
-            time.sleep(0.1)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def logged_errors(log: Path) -> Counter:
-    """The exceptions of the tracebacks in the server's log: ``{"Kind: first message": count}`` by kind
-    (a traceback's exception is its first line after the indented frames)."""
-    first: dict[str, str] = {}
-    count: Counter = Counter()
-    in_traceback = False
-    for line in log.read_text(errors="replace").splitlines():
-        if line.startswith("Traceback (most recent call last):"):
-            in_traceback = True
-        elif in_traceback and line and not line[0].isspace():
-            in_traceback = False
-            kind = line.split(":", 1)[0]
-            count[kind] += 1
-            first.setdefault(kind, line[:200])
-    return Counter({first[k]: n for k, n in count.items()})
-
-
-def rss_mb(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of ``pid`` in MiB, from /proc."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = int(value.split()[0]) / 1024
-    return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
 
 
 def etags(base: str, members: list[fleetdb.Member]) -> dict[str, str]:
@@ -188,14 +130,16 @@ def plan(args) -> tuple[Traffic, list[tuple[float, float]], int, dict]:
     return traffic, steps, 1, NO_LIMITS
 
 
-def step_line(rep, rate: float, step_s: float) -> tuple[str, bool]:
-    """A step's printed line, and whether it passed (p99 <= 1 s, no error)."""
+def step_line(rep, rate: float, step_s: float) -> tuple[str, str]:
+    """A step's printed line and its verdict: "passed" (p99 <= 1 s, no error), "failed", or "behind" (the
+    load generator's sends started more than BEHIND_S late: the step says nothing about the server)."""
     lats = rep.answered + [1e9] * rep.waiting  # unanswered 1 s after the step: slower than 1 s
-    p50, p99 = percentile(lats, 50), percentile(lats, 99)
-    ok = p99 <= 1.0 and rep.errors == 0
+    p50, p99, late = percentile(lats, 50), percentile(lats, 99), percentile(rep.late, 99)
+    verdict = "behind" if late > BEHIND_S else "passed" if p99 <= 1.0 and rep.errors == 0 else "failed"
     shown = ms(p99) if p99 < 1e8 else f"> 1 s ({rep.waiting} unanswered 1 s after the step)"
     return (f"  step {rep.index + 1:2d}: offered {rate:6.0f}/s, sent {len(lats) / step_s:6.0f}/s, "
-            f"p50 {ms(p50) if p50 < 1e8 else '> 1 s'}, p99 {shown}, errors {rep.errors}"), ok
+            f"p50 {ms(p50) if p50 < 1e8 else '> 1 s'}, p99 {shown}, errors {rep.errors}"
+            + (f"; the load generator fell behind (sends p99 {ms(late)} late)" if verdict == "behind" else "")), verdict
 
 
 def drive(run: LoadRun, server: int, backends, args, steps, took: dict[str, float]) -> dict:
@@ -211,11 +155,11 @@ def drive(run: LoadRun, server: int, backends, args, steps, took: dict[str, floa
     if args.mode == "step":
         for rep in run.step_reports():
             rate = args.step_rps * (rep.index + 1)
-            line, ok = step_line(rep, rate, steps[rep.index][0])
+            line, verdict = step_line(rep, rate, steps[rep.index][0])
             print(line, flush=True)
             lats = rep.answered + [1e9] * rep.waiting
-            if not ok:
-                knee["failed_at"] = rate
+            if verdict != "passed":
+                knee[f"{verdict}_at"] = rate
                 run.stop()
                 break
             knee.update(rate=rate, sent=len(lats) / steps[rep.index][0], p50=percentile(lats, 50),
@@ -312,6 +256,9 @@ def report(kind, args, w, rows, rss, ingest, floor, size, took: dict[str, float]
         print("  PostgreSQL CPU:    not measurable (its processes are not visible on this machine)")
     print(f"  load generator:    {args.procs} processes, {w['load_cpu_s'] / max(n, 1) * 1000:.2f} ms CPU per request "
           f"sent; idle kiosks' sends started late by p50 {ms(percentile(s.lag, 50))}, p99 {ms(percentile(s.lag, 99))}")
+    if percentile(s.lag, 99) > BEHIND_S:
+        print(f"  WARNING:           the load generator fell behind (idle kiosks' sends p99 {ms(percentile(s.lag, 99))} "
+              "late): this machine was too busy; requests/s and latencies are not the server's alone")
     print(f"  server memory:     RSS {rss[0]:.0f} MiB at the end, peak {rss[1]:.0f} MiB")
 
     def cost(c) -> str:
@@ -333,16 +280,18 @@ def report(kind, args, w, rows, rss, ingest, floor, size, took: dict[str, float]
     db = "postgres" if kind == "postgres" else "sqlite"
     if args.mode == "step":
         k = w["knee"]
+        then = (f"at {k['failed_at']:g} offered p99 passed 1 s or errors appeared" if "failed_at" in k else
+                f"at {k['behind_at']:g} offered the load generator fell behind: the knee is higher, not found"
+                if "behind_at" in k else f"no step failed up to {args.max_steps} steps: the knee is higher")
         if k.get("rate"):
-            print(f"  knee:              {k['sent']:.0f} requests/s ({k['rate']:g} offered): p99 {ms(k['p99'])}"
-                  + (f"; at {k['failed_at']:g} offered p99 passed 1 s or errors appeared" if "failed_at" in k
-                     else f"; no step failed up to {args.max_steps} steps"))
+            print(f"  knee:              {k['sent']:.0f} requests/s ({k['rate']:g} offered): p99 {ms(k['p99'])}; {then}")
         else:
-            print(f"  knee:              below the first step: {k.get('failed_at', 0):g} requests/s failed")
+            print(f"  knee:              none passed; {then}")
         out = {"db": db, "mode": "step", "knee_requests_per_s": round(k["sent"], 1) if k.get("rate") else 0,
                "knee_p50_ms": round(k["p50"] * 1000, 1) if k.get("rate") else None,
                "knee_p99_ms": round(k["p99"] * 1000, 1) if k.get("rate") else None,
-               "failed_at_requests_per_s": k.get("failed_at"), **costs}
+               "failed_at_requests_per_s": k.get("failed_at"), "behind_at_requests_per_s": k.get("behind_at"),
+               **costs}
     else:
         out = {"db": db, "requests_per_s": round(answered_n / secs, 1), "p50_ms": round(lat.p50 * 1000, 1),
                "p99_ms": round(lat.p99 * 1000, 1), "errors": s.errors, **costs}

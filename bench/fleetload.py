@@ -152,6 +152,7 @@ class Samples:
     #: seconds a send started later than due, when the kiosk was idle until then: the load process's own
     #: delay (a kiosk still waiting for its previous answer sends late by design and is not counted)
     lag: list[float] = field(default_factory=list)
+    lag_at: list[float] = field(default_factory=list)  #: when each ``lag`` was due, seconds after the start
     http: Counter = field(default_factory=Counter)  #: failed attempts by HTTP status
     transport: Counter = field(default_factory=Counter)  #: failed attempts by exception name
     examples: dict[str, str] = field(default_factory=dict)  #: the first message of each exception name
@@ -173,7 +174,7 @@ class Samples:
         return sum(self.http.values()) + sum(self.transport.values()) + self.rejected
 
     def merge(self, other: Samples) -> None:
-        for name in ("sent", "took", "route", "ok", "lag", "unanswered", "crashed"):
+        for name in ("sent", "took", "route", "ok", "lag", "lag_at", "unanswered", "crashed"):
             getattr(self, name).extend(getattr(other, name))
         self.http.update(other.http)
         self.transport.update(other.transport)
@@ -257,7 +258,8 @@ class _Process:
 
     async def _report_steps(self) -> None:
         """After each step (+ STEP_REPORT_DELAY_S): the answered latencies of the requests sent in it, the
-        number still unanswered (each older than the delay), failed attempts and the requests sent."""
+        number still unanswered (each older than the delay), failed attempts, and how late idle kiosks'
+        sends due in it started."""
         sched = self.sched
         for k, end in enumerate(sched.ends):
             await asyncio.sleep(max(0.0, sched.start + end + STEP_REPORT_DELAY_S - time.monotonic()))
@@ -267,7 +269,8 @@ class _Process:
             bad = sum(1 for i, s in enumerate(rec.sent) if lo <= s < hi and not rec.ok[i])
             waiting = sum(1 for s in self.inflight.values() if lo <= s - sched.start < hi)
             rejected, self.rejected_reported = rec.rejected - self.rejected_reported, rec.rejected
-            self.conn.send(("step", k, lats, waiting, bad + rejected))
+            late = [x for x, at in zip(rec.lag, rec.lag_at, strict=True) if lo <= at < hi]
+            self.conn.send(("step", k, lats, waiting, bad + rejected, late))
 
     async def _kiosk(self, k: Kiosk) -> None:
         tr, sched, client = self.job.traffic, self.sched, self.clients[k.index]
@@ -292,6 +295,7 @@ class _Process:
                 return
             if idle > 0:
                 self.rec.lag.append(now - due)
+                self.rec.lag_at.append(due - sched.start)
             uptime = uptime0 + int((now - sched.start) * 1000)
             self.busy.add(k.index)
             try:

@@ -23,6 +23,7 @@ class StepReport:
     answered: list[float]  #: seconds
     waiting: int  #: sent in the step, still unanswered at the report (each slower than the delay)
     errors: int
+    late: list[float]  #: seconds idle kiosks' sends due in the step started late (the load generator's delay)
 
 
 class LoadRun:
@@ -94,11 +95,12 @@ class LoadRun:
                     self.done_at[i] = msg[1]
                     live.discard(i)
                     continue
-                _, k, lats, waiting, errors = msg
-                rep = pending.setdefault(k, StepReport(k, [], 0, 0))
+                _, k, lats, waiting, errors, late = msg
+                rep = pending.setdefault(k, StepReport(k, [], 0, 0, []))
                 rep.answered.extend(lats)
                 rep.waiting += waiting
                 rep.errors += errors
+                rep.late.extend(late)
                 seen[k] += 1
                 if seen[k] == len(self.conns):
                     yield pending.pop(k)
