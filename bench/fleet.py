@@ -31,7 +31,8 @@ PostgreSQL needs HYMY_TEST_POSTGRES_URL (else its part is skipped with a printed
      (50) requests/s in the first step of ``--step-seconds`` (10; ``--quick`` 5), 100 in the second and
      so on, until a step's p99 passes 1 s or it has errors (its requests still unanswered 1 s after
      the step count as slower than 1 s); the knee is the last step that passed. A step in which the
-     load generator fell behind (below) ends the run with "the knee is higher, not found".
+     load generator fell behind by more than UNJUDGEABLE_S (p99 0.5 s) ends the run with "the knee is
+     higher, not found".
    The saturating and step modes turn the server's per-device and per-address limits off.
 4. Figures, all over the measured window (from the first kiosk's start until the last answer):
    - requests/s (every request, all routes), latency p50/p99 (client side, from sending the request to
@@ -92,6 +93,8 @@ NO_LIMITS = {"HYMY_DEVICE_RATE": "0", "HYMY_IP_RATE": "0"}
 #: Idle kiosks' sends starting later than this (p99) mean the load generator itself fell behind (a busy
 #: machine): its figures are then not the server's alone (healthy runs here: p99 a few ms).
 BEHIND_S = 0.1
+#: ... and this late, a step's p99 over 1 s may be the load generator's own delay: the step is not judged.
+UNJUDGEABLE_S = 0.5
 
 
 def address(store: int) -> str:
@@ -132,14 +135,18 @@ def plan(args) -> tuple[Traffic, list[tuple[float, float]], int, dict]:
 
 def step_line(rep, rate: float, step_s: float) -> tuple[str, str]:
     """A step's printed line and its verdict: "passed" (p99 <= 1 s, no error), "failed", or "behind" (the
-    load generator's sends started more than BEHIND_S late: the step says nothing about the server)."""
+    load generator's sends started more than UNJUDGEABLE_S late: the step says nothing about the server; a
+    server at its knee takes the CPU a load generator on the same 2 cores needs, so smaller delays are only
+    noted)."""
     lats = rep.answered + [1e9] * rep.waiting  # unanswered 1 s after the step: slower than 1 s
     p50, p99, late = percentile(lats, 50), percentile(lats, 99), percentile(rep.late, 99)
-    verdict = "behind" if late > BEHIND_S else "passed" if p99 <= 1.0 and rep.errors == 0 else "failed"
+    verdict = "passed" if p99 <= 1.0 and rep.errors == 0 else "failed"
+    if late > UNJUDGEABLE_S:
+        verdict = "behind"
     shown = ms(p99) if p99 < 1e8 else f"> 1 s ({rep.waiting} unanswered 1 s after the step)"
     return (f"  step {rep.index + 1:2d}: offered {rate:6.0f}/s, sent {len(lats) / step_s:6.0f}/s, "
             f"p50 {ms(p50) if p50 < 1e8 else '> 1 s'}, p99 {shown}, errors {rep.errors}"
-            + (f"; the load generator fell behind (sends p99 {ms(late)} late)" if verdict == "behind" else "")), verdict
+            + (f"; the load generator fell behind (sends p99 {ms(late)} late)" if late > BEHIND_S else "")), verdict
 
 
 def drive(run: LoadRun, server: int, backends, args, steps, took: dict[str, float]) -> dict:
