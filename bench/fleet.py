@@ -58,7 +58,8 @@ PostgreSQL needs HYMY_TEST_POSTGRES_URL (else its part is skipped with a printed
 5. The section ends with one JSON line: ``{"db", "requests_per_s", "p50_ms", "p99_ms", "errors",
    "server_cpu_ms_per_request", "ingest_cpu_ms_per_batch", "floor_cpu_ms_per_batch", "cpu_ratio"}``
    (in the step mode ``{"db", "mode": "step", "knee_requests_per_s", "knee_p50_ms", "knee_p99_ms",
-   "failed_at_requests_per_s", "server_cpu_ms_per_request", ...}``).
+   "failed_at_requests_per_s", "behind_at_requests_per_s", "server_cpu_ms_per_request", ...}``; the
+   knee's figures are 0/null when no step passed, failed_at/behind_at null when no step failed).
 """
 
 from __future__ import annotations
