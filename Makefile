@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
-	@set -e; for b in bench/*.py; do [ "$$b" = bench/timings.py ] && continue; echo "== $$b"; $(BIN)/python $$b --quick; done
+	@set -e; for b in bench/*.py; do grep -q '^if __name__ == "__main__":' $$b || continue; echo "== $$b"; $(BIN)/python $$b --quick; done
 
 screenshots: $(STAMP)
 	@mkdir -p build/screenshots

@@ -1,325 +1,344 @@
-"""Fleet load benchmark: N simulated kiosks against one server on loopback, on SQLite and PostgreSQL.
+"""Fleet benchmark: simulated kiosks against one ``hymy server`` process on loopback, on SQLite and PostgreSQL.
 
-Prints figures; asserts nothing (except that nothing accepted is missing from the database: a
-benchmark that loses events must not print a throughput). Everything speaks the real protocol:
+Prints figures; asserts nothing, except that nothing answered is missing from the database (a run
+that loses events exits with an error before its JSON line).
 
-1. The organisation (one store per 50 devices) and one one-time enrolment code per device are made
-   with ``server.admin`` on a fresh database; ``hymy server`` runs in its own process on 127.0.0.1
-   with the per-device and per-address request limits off (a fleet's devices come from many
-   addresses; on loopback all would share one).
-2. Every simulated kiosk enrols through ``POST /api/v1/enroll`` (real code, real token). Enrolment
-   stays limited to 10 per minute per address, so device *i* connects from its own loopback source
-   address (127.77.x.y: the whole 127/8 is loopback on Linux), at most 5 devices per address.
-3. For ``--seconds`` each kiosk loops: build ``--batch`` events with the capture core's
-   ``build_response`` (protocol JSON, fresh UUIDv7 ids), gzip them like the sync agent, ``POST
-   /api/v1/responses`` with its bearer token, then wait ``--interval`` seconds (jittered ±50 %).
-   Kiosks are asyncio tasks on httpx (one connection each), not full sync agents: 1,000 agent threads
-   with their own SQLite stores would measure this process, not the server.
-4. Figures: accepted events/s, requests/s, request latency p50/p99 (client side, includes the time
-   waiting in the server's queue), errors (non-200 answers, transport errors, rejected events), the
-   server's RSS at the end and its peak (VmHWM), and the rows in the database (must equal accepted).
-5. Floor: ``server.ingest.ingest`` called directly with batches of the same size on a fresh database
-   of the same kind (no HTTP, JSON, gzip or auth): accepted events/s is printed as a share of it.
+    python bench/fleet.py [--quick] [--db sqlite|postgres|both] [--procs N]
+        [--devices N] [--seconds S] [--batch B] [--interval S]   # the saturating mode (default)
+        --realistic [--devices N] [--seconds S]                   # a busy hour of N kiosks
+        --step [--devices N] [--step-rps R] [--step-seconds S]    # raise the rate until p99 > 1 s
 
-Note the client and the server share this machine's cores; at saturation the figures are a lower
-bound for the server alone.
+PostgreSQL needs HYMY_TEST_POSTGRES_URL (else its part is skipped with a printed reason). Per database:
 
-Usage: ``python bench/fleet.py [--quick] [--devices N] [--seconds S] [--batch B] [--interval S]
-[--db sqlite|postgres|both]``. The default is 1,000 devices for 30 s; ``--quick`` is 200 devices for
-8 s per database (about a minute in all). PostgreSQL needs ``HYMY_TEST_POSTGRES_URL``; without it the
-PostgreSQL run is skipped with a printed reason.
+1. A fresh database (a SQLite file; a new PostgreSQL schema), the organisation (one store per 50
+   kiosks, one region per 10 stores) and the devices with their tokens, written directly
+   (``fleetdb.organise``: the enrolment endpoint allows 10 enrolments per minute per address).
+2. ``hymy server`` in its own process on 127.0.0.1 (start-up and set-up are not measured).
+3. The kiosks run in ``--procs`` load processes of their own (``fleetload``): never in this process
+   and never in the server's, so their CPU shows in neither figure. Each sends as the sync agent does
+   (the agent's own batch JSON and gzip, fresh UUIDv7 ids, keep-alive connections, one request at a
+   time, resends with the agent's backoff). Modes:
+   - default (saturating): ``--devices`` kiosks (1,000; ``--quick`` 200) each send a batch of
+     ``--batch`` (5) events, wait for the answer, wait ``--interval`` (1 s) +-50 %, for ``--seconds``
+     (30; ``--quick`` 8). Far more than one server process takes here: the server is measured flat out.
+   - ``--realistic``: ``--devices`` kiosks (10,000) at a busy hour: presses at random (Poisson), one
+     every 30 s per kiosk on average, each sent at once as a batch of one (presses made while a request
+     is out go together in the next batch); a heartbeat every 60 s (``sync.heartbeat``'s body) and,
+     when it is answered, a config pull with the store's ETag (answered 304). About 0.067 requests/s
+     per kiosk: 10,000 kiosks offer ~667 requests/s (333 batches, 167 heartbeats, 167 config pulls).
+     For ``--seconds`` (120; ``--quick`` 30). The server keeps its default request limits.
+   - ``--step``: the realistic kiosks with their clocks sped up so the offered rate is ``--step-rps``
+     (50) requests/s in the first step of ``--step-seconds`` (10; ``--quick`` 5), 100 in the second and
+     so on, until a step's p99 passes 1 s or it has errors (its requests still unanswered 1 s after
+     the step count as slower than 1 s); the knee is the last step that passed. A step in which the
+     load generator fell behind by more than UNJUDGEABLE_S (p99 0.5 s) ends the run with "the knee is
+     higher, not found".
+   The saturating and step modes turn the server's per-device and per-address limits off.
+4. Figures, all over the measured window (from the first kiosk's start until the last answer):
+   - requests/s (every request, all routes), latency p50/p99 (client side, from sending the request to
+     the end of the answer, queueing in the server included), per route too;
+   - errors: attempts answered with a status other than 2xx/304, attempts without an answer
+     (connection errors, 30 s timeouts), events answered ``rejected``;
+   - rows: the responses in the database must be the events answered ``accepted`` or ``duplicate``
+     (a duplicate: stored by a try whose answer was lost) plus those of the never-answered batches
+     that did arrive;
+   - server CPU: user + system seconds of the server's process tree (all threads, worker processes)
+     from /proc/<pid>/stat at the window's start and end, per request, and as a share of one core;
+     on PostgreSQL also the CPU of its backends serving the server (by application_name, /proc), which
+     is in none of the other figures;
+   - the load generator's CPU per request and how late idle kiosks' sends started: past BEHIND_S
+     (p99 0.1 s) the load generator itself fell behind (a busy machine) and a WARNING says the
+     figures are not the server's alone;
+   - ``ingest()`` in-process and the bare driver floor (``fleetfloor``): CPU per batch of the same size
+     (``--batch``; 1 in the realistic and step modes) on a fresh database of the same kind, after a
+     warm-up, measured after the server stopped;
+   - ratios: server CPU per request / ``ingest()`` CPU per batch (``cpu_ratio``; the HTTP, auth, JSON
+     and scheduling overhead of a request), floor CPU / ``ingest()`` CPU (what ``ingest()`` spends over
+     the bare writes).
+5. The section ends with one JSON line: ``{"db", "requests_per_s", "p50_ms", "p99_ms", "errors",
+   "server_cpu_ms_per_request", "ingest_cpu_ms_per_batch", "floor_cpu_ms_per_batch", "cpu_ratio"}``
+   (in the step mode ``{"db", "mode": "step", "knee_requests_per_s", "knee_p50_ms", "knee_p99_ms",
+   "failed_at_requests_per_s", "behind_at_requests_per_s", "server_cpu_ms_per_request", ...}``; the
+   knee's figures are 0/null when no step passed, failed_at/behind_at null when no step failed).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import gzip
 import json
+import math
 import os
-import random
 import secrets
+import shutil
+import ssl
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote, urlsplit
 
-from timings import summarize  # bench/timings.py: this folder is sys.path[0] until below
+from timings import percentile, summarize, tree_cpu_s  # bench/ is sys.path[0] until below
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import fleetdb  # noqa: E402
+import fleetfloor  # noqa: E402
 import httpx  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from fleetload import Kiosk, Traffic  # noqa: E402
+from fleetrun import LoadRun  # noqa: E402
+from fleetserver import logged_errors, rss_mb, server_process  # noqa: E402
 
-from hymy.timestamps import utcnow  # noqa: E402
-from kiosk.capture import build_response  # noqa: E402
-from kiosk.clock import ClockReading  # noqa: E402
-from server import admin  # noqa: E402
-from server import tables as t  # noqa: E402
-from server.db import make_engine  # noqa: E402
-from server.ingest import ingest  # noqa: E402
-from server.migrate import upgrade  # noqa: E402
-from server.testing import run_server_process  # noqa: E402
-from sync.protocol import default_store_config  # noqa: E402
+from sync.client import API  # noqa: E402
 
-DEVICES_PER_STORE = 50
-DEVICES_PER_ADDRESS = 5  # the server allows 10 enrolments per minute per address
-CONFIG = default_store_config()
+NO_LIMITS = {"HYMY_DEVICE_RATE": "0", "HYMY_IP_RATE": "0"}
+#: Idle kiosks' sends starting later than this (p99) mean the load generator itself fell behind (a busy
+#: machine): its figures are then not the server's alone (healthy runs here: p99 a few ms).
+BEHIND_S = 0.1
+#: ... and this late, a step's p99 over 1 s may be the load generator's own delay: the step is not judged.
+UNJUDGEABLE_S = 0.5
 
 
-def source_address(i: int) -> str:
-    """Loopback source address of simulated device ``i`` (127.77.x.y, y in 1..250)."""
-    n = i // DEVICES_PER_ADDRESS
-    return f"127.77.{n // 250}.{n % 250 + 1}"
+def address(store: int) -> str:
+    """Loopback source address of the kiosks of store number ``store`` (127.77.x.y; all 127/8 is loopback)."""
+    return f"127.77.{store // 250}.{store % 250 + 1}"
 
 
-def make_events(device: int, seq: int, n: int) -> list[dict]:
-    """``n`` protocol events of one device (responses with a realistic mood mix), as JSON dicts."""
-    now = utcnow()
-    out = []
-    for k in range(n):
-        reading = ClockReading(now - timedelta(milliseconds=n - k), True, f"fleet-{device}", 60_000 + seq * 1000 + k)
-        r = build_response(random.choice((1, 2, 3, 3, 4, 4, 4)), "button", reading, CONFIG, [])
-        out.append(r.model_dump(mode="json"))
+def etags(base: str, members: list[fleetdb.Member]) -> dict[str, str]:
+    """Each store's config ETag, as its kiosks hold it in steady state (one request per store)."""
+    out = {}
+    ctx = ssl.create_default_context()  # unused over http://; made once instead of once per client
+    for i in range(0, len(members), fleetdb.DEVICES_PER_STORE):
+        m = members[i]
+        transport = httpx.HTTPTransport(local_address=address(i // fleetdb.DEVICES_PER_STORE), verify=ctx)
+        with httpx.Client(transport=transport, base_url=base + API) as client:
+            r = client.get("/config", headers={"Authorization": f"Bearer {m.token}"})
+        r.raise_for_status()
+        out[m.store_id] = r.headers["ETag"]
     return out
 
 
-@dataclass
-class Tally:
-    latencies: list[float] = field(default_factory=list)
-    accepted: int = 0
-    duplicate: int = 0
-    rejected: int = 0
-    http_errors: dict[int, int] = field(default_factory=dict)
-    transport_errors: int = 0
-    transport_kinds: dict[str, int] = field(default_factory=dict)
-    enrol_errors: int = 0
-    lost_batches: int = 0  #: no answer even to the resend
-
-    @property
-    def errors(self) -> int:
-        """Failures a kiosk would notice: HTTP errors, rejected events, failed enrolments, batches
-        unanswered twice. A transport error answered on the resend is counted apart (``transport``)."""
-        return sum(self.http_errors.values()) + self.rejected + self.enrol_errors + self.lost_batches
+def ms(seconds: float) -> str:
+    return "n/a" if math.isnan(seconds) else f"{seconds * 1000:,.1f} ms"
 
 
-@contextlib.contextmanager
-def database(kind: str, root: Path):
-    """Yield a fresh database URL of ``kind`` (a SQLite file, or a new PostgreSQL schema dropped after)."""
-    if kind == "sqlite":
-        yield f"sqlite:///{root / 'fleet.db'}"
-        return
-    base = os.environ["HYMY_TEST_POSTGRES_URL"]
-    schema = "fleet_" + secrets.token_hex(4)
-    admin_engine = make_engine(base)
-    with admin_engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options={quote('-csearch_path=' + schema)}"
-    finally:
-        with admin_engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin_engine.dispose()
+def plan(args) -> tuple[Traffic, list[tuple[float, float]], int, dict]:
+    """(traffic, schedule steps, ingest batch size, server environment) of the chosen mode."""
+    if args.mode == "saturate":
+        traffic = Traffic(events=args.batch, every_s=args.interval)
+        return traffic, [(args.seconds, 1.0)], args.batch, NO_LIMITS
+    traffic = Traffic(events=1, every_s=30.0, poisson=True, closed_loop=False, heartbeat_s=60.0, config_pull=True)
+    if args.mode == "realistic":
+        return traffic, [(args.seconds, 1.0)], 1, {}
+    natural = args.devices * traffic.requests_per_s()
+    steps = [(args.step_seconds, args.step_rps * (k + 1) / natural) for k in range(args.max_steps)]
+    return traffic, steps, 1, NO_LIMITS
 
 
-def prepare(url: str, devices: int) -> list[str]:
-    """Migrate, make the stores and one enrolment code per device; return the codes."""
-    engine = make_engine(url)
-    upgrade(engine)
-    codes = []
-    store = None
-    for i in range(devices):
-        if i % DEVICES_PER_STORE == 0:
-            store = admin.create_store(engine, f"Fleet store {i // DEVICES_PER_STORE + 1}")
-        codes.append(admin.create_device(engine, store, name=f"fleet-{i}").code)
-    engine.dispose()
-    return codes
+def step_line(rep, rate: float, step_s: float) -> tuple[str, str]:
+    """A step's printed line and its verdict: "passed" (p99 <= 1 s, no error), "failed", or "behind" (the
+    load generator's sends started more than UNJUDGEABLE_S late: the step says nothing about the server; a
+    server at its knee takes the CPU a load generator on the same 2 cores needs, so smaller delays are only
+    noted)."""
+    lats = rep.answered + [1e9] * rep.waiting  # unanswered 1 s after the step: slower than 1 s
+    p50, p99, late = percentile(lats, 50), percentile(lats, 99), percentile(rep.late, 99)
+    verdict = "passed" if p99 <= 1.0 and rep.errors == 0 else "failed"
+    if late > UNJUDGEABLE_S:
+        verdict = "behind"
+    shown = ms(p99) if p99 < 1e8 else f"> 1 s ({rep.waiting} unanswered 1 s after the step)"
+    return (f"  step {rep.index + 1:2d}: offered {rate:6.0f}/s, sent {len(lats) / step_s:6.0f}/s, "
+            f"p50 {ms(p50) if p50 < 1e8 else '> 1 s'}, p99 {shown}, errors {rep.errors}"
+            + (f"; the load generator fell behind (sends p99 {ms(late)} late)" if late > BEHIND_S else "")), verdict
 
 
-def server_pid(base_url: str) -> int:
-    """Pid of this process's child serving ``base_url`` (``run_server_process``'s server), from /proc."""
-    port = str(urlsplit(base_url).port).encode()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            args = (stat.parent / "cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError, IndexError):
-            continue  # a process that ended meanwhile
-        if ppid == os.getpid() and b"--port" in args and port in args:
-            return int(stat.parent.name)
-    raise SystemExit(f"no child process of this one serves {base_url}")
-
-
-def rss_mb(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of ``pid`` in MiB, from /proc."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = int(value.split()[0]) / 1024
-    return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
-
-
-async def run_fleet(base: str, codes: list[str], seconds: float, batch: int, interval: float) -> tuple[Tally, float]:
-    """Enrol every device, then let them all send for ``seconds``; returns (tally, measured seconds)."""
-    tally = Tally()
-    clients = [httpx.AsyncClient(base_url=base, timeout=60,
-                                 transport=httpx.AsyncHTTPTransport(local_address=source_address(i)))
-               for i in range(len(codes))]
-    tokens: list[str | None] = [None] * len(codes)
-    gate = asyncio.Semaphore(64)
-
-    async def enrol(i: int) -> None:
-        async with gate:
-            try:
-                r = await clients[i].post("/api/v1/enroll", json={"code": codes[i], "device_name": f"fleet-{i}",
-                                                                   "app_version": "bench"})
-            except httpx.TransportError:
-                tally.enrol_errors += 1
-                return
-            if r.status_code == 200:
-                tokens[i] = r.json()["token"]
-            else:
-                tally.enrol_errors += 1
-                print(f"  enrol {i}: HTTP {r.status_code} {r.text[:200]}")
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(enrol(i) for i in range(len(codes))))
-    print(f"  enrolled {sum(1 for x in tokens if x)}/{len(codes)} devices in {time.perf_counter() - t0:.1f} s")
-
-    start = time.perf_counter()
-    deadline = start + seconds
-
-    async def device(i: int) -> None:
-        token = tokens[i]
-        if token is None:
-            return
-        rng = random.Random(i)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                   "Content-Encoding": "gzip"}
-        await asyncio.sleep(rng.uniform(0, interval))  # kiosks do not start in step
-        seq = 0
-        while time.perf_counter() < deadline:
-            body = gzip.compress(json.dumps({"events": make_events(i, seq, batch)}).encode(), 6, mtime=0)
-            seq += 1
-            r = None
-            for _attempt in range(2):  # like the sync agent: an unanswered batch is sent again (idempotent)
-                t = time.perf_counter()
-                try:
-                    r = await clients[i].post("/api/v1/responses", content=body, headers=headers)
-                    break
-                except httpx.TransportError as exc:
-                    tally.transport_errors += 1
-                    kind = type(exc).__name__
-                    tally.transport_kinds[kind] = tally.transport_kinds.get(kind, 0) + 1
-            if r is None:
-                tally.lost_batches += 1
-                continue
-            tally.latencies.append(time.perf_counter() - t)
-            if r.status_code != 200:
-                tally.http_errors[r.status_code] = tally.http_errors.get(r.status_code, 0) + 1
-            else:
-                for res in r.json()["results"]:
-                    status = res["status"]
-                    if status == "accepted":
-                        tally.accepted += 1
-                    elif status == "duplicate":
-                        tally.duplicate += 1
-                    else:
-                        tally.rejected += 1
-            await asyncio.sleep(interval * rng.uniform(0.5, 1.5))
-
-    await asyncio.gather(*(device(i) for i in range(len(codes))))
-    elapsed = time.perf_counter() - start
-    await asyncio.gather(*(c.aclose() for c in clients))
-    return tally, elapsed
-
-
-def floor_rate(kind: str, root: Path, batch: int, events: int) -> float:
-    """Events/s of ``server.ingest.ingest`` called directly, batches of ``batch``, on a fresh database."""
-    with database(kind, root / "floor") if kind == "postgres" else _sqlite_floor(root) as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        store = admin.create_store(engine, "Floor")
-        dev = admin.create_device(engine, store, "floor").device_id
-        payloads = [make_events(0, k, batch) for k in range(max(1, events // batch))]
-        t0 = time.perf_counter()
-        for p in payloads:
-            ingest(engine, dev, store, "Europe/Helsinki", p)
-        rate = len(payloads) * batch / (time.perf_counter() - t0)
-        engine.dispose()
-        return rate
-
-
-@contextlib.contextmanager
-def _sqlite_floor(root: Path):
-    yield f"sqlite:///{root / 'floor.db'}"
+def drive(run: LoadRun, server: int, backends, args, steps, took: dict[str, float]) -> dict:
+    """Run the kiosks; the measured window's figures (and, in the step mode, the steps and the knee)."""
+    t0 = run.start()
+    took["load processes start"] = time.perf_counter()
+    time.sleep(max(0.0, t0 - time.monotonic()))
+    cpu0, load0 = tree_cpu_s(server), sum(tree_cpu_s(p) for p in run.pids)
+    if backends:
+        backends.start()
+        backends.polling()
+    knee = {}
+    if args.mode == "step":
+        for rep in run.step_reports():
+            rate = args.step_rps * (rep.index + 1)
+            line, verdict = step_line(rep, rate, steps[rep.index][0])
+            print(line, flush=True)
+            lats = rep.answered + [1e9] * rep.waiting
+            if verdict != "passed":
+                knee[f"{verdict}_at"] = rate
+                run.stop()
+                break
+            knee.update(rate=rate, sent=len(lats) / steps[rep.index][0], p50=percentile(lats, 50),
+                        p99=percentile(lats, 99))
+    t1 = run.wait_done()
+    cpu1, load1 = tree_cpu_s(server), sum(tree_cpu_s(p) for p in run.pids)
+    db = backends.used_s() if backends else None
+    return {"seconds": t1 - t0, "server_cpu_s": cpu1 - cpu0, "load_cpu_s": load1 - load0, "db_cpu_s": db,
+            "samples": run.samples(), "knee": knee}
 
 
 def bench(kind: str, args) -> None:
-    print(f"\n-- {kind}: {args.devices} kiosks, {args.seconds:g} s, batches of {args.batch}, "
-          f"one every {args.interval:g} s per kiosk")
+    traffic, steps, size, env = plan(args)
+    what = {"saturate": f"{args.devices} kiosks for {args.seconds:g} s, batches of {args.batch} events, one "
+                        f"every {args.interval:g} s +-50 % after the answer (saturating)",
+            "realistic": f"a busy hour of {args.devices} kiosks for {args.seconds:g} s: a press every 30 s "
+                         f"each (Poisson), a heartbeat and config pull every 60 s; about "
+                         f"{args.devices * traffic.requests_per_s():.0f} requests/s offered",
+            "step": f"{args.devices} realistic kiosks sped up: +{args.step_rps:g} requests/s offered every "
+                    f"{args.step_seconds:g} s until p99 > 1 s or errors"}[args.mode]
+    print(f"\n-- {kind}: {what}", flush=True)
+    tag = secrets.token_hex(4)
+    took = {"start": time.perf_counter()}
     with tempfile.TemporaryDirectory(prefix="hymy-fleet-") as tmp:
         root = Path(tmp)
-        with database(kind, root) as url:
-            t0 = time.perf_counter()
-            codes = prepare(url, args.devices)
-            print(f"  organisation + {len(codes)} enrolment codes in {time.perf_counter() - t0:.1f} s")
-            # the limits per device and per address off: a fleet's devices come from many addresses
-            with run_server_process(url, env={"HYMY_DEVICE_RATE": "0", "HYMY_IP_RATE": "0"}, timeout_s=60) as base:
-                pid = server_pid(base)
-                tally, elapsed = asyncio.run(run_fleet(base, codes, args.seconds, args.batch, args.interval))
+        with fleetdb.database(kind, root, "fleet") as url:
+            t = time.perf_counter()
+            members = fleetdb.organise(url, args.devices)
+            print(f"  set-up (not measured): {len(members)} devices with tokens in "
+                  f"{-(-len(members) // fleetdb.DEVICES_PER_STORE)} stores in {time.perf_counter() - t:.1f} s",
+                  flush=True)
+            took["set-up"] = time.perf_counter()
+            half = 100 if args.quick else 250
+            costs = [fleetfloor.measure(kind, root, size, half, warmup=50)]  # and as many after the run
+            took["in-process costs before"] = time.perf_counter()
+            log = root / "server.log"
+            with server_process(fleetdb.tagged(url, f"fleet-server-{tag}"), env, log) as (base, pid):
+                took["server start"] = time.perf_counter()
+                held = etags(base, members) if traffic.config_pull else {}
+                took["config ETags"] = time.perf_counter()
+                kiosks = [Kiosk(i, m.token, address(i // fleetdb.DEVICES_PER_STORE), held.get(m.store_id))
+                          for i, m in enumerate(members)]
+                backends = fleetdb.Backends(url, f"fleet-server-{tag}") if kind == "postgres" else None
+                try:
+                    with LoadRun(base, kiosks, traffic, steps, args.procs, report_steps=args.mode == "step") as run:
+                        w = drive(run, pid, backends, args, steps, took)
+                        took["run"] = time.perf_counter()
+                finally:
+                    if backends:
+                        backends.close()
                 rss, hwm = rss_mb(pid)
-            engine = make_engine(url)
-            with engine.connect() as conn:
-                stored = conn.execute(select(func.count()).select_from(t.responses)).scalar_one()
-            engine.dispose()
-        (root / "floor").mkdir()
-        floor = floor_rate(kind, root, args.batch, min(5000, max(1000, tally.accepted // 4)))
-    requests = len(tally.latencies)
-    rate = tally.accepted / elapsed
-    offered = args.devices * args.batch / args.interval
-    print(f"  offered load:       about {offered:.0f} events/s ({args.devices} x {args.batch} / {args.interval:g} s)")
-    print(f"  requests:           {requests} ({requests / elapsed:.0f}/s)")
-    print(f"  accepted events/s:  {rate:.0f}  ({tally.accepted} events in {elapsed:.1f} s)")
-    lat = summarize(tally.latencies)  # seconds; all nan when there were no requests
-    print(f"  latency p50 / p99:  {lat.p50 * 1000:.1f} ms / {lat.p99 * 1000:.1f} ms  (mean {lat.mean * 1000:.1f} ms)")
-    print(f"  errors:             {tally.errors} (HTTP {tally.http_errors or 'none'}, unanswered twice "
-          f"{tally.lost_batches}, rejected {tally.rejected}, duplicate {tally.duplicate}, "
-          f"enrol {tally.enrol_errors})")
-    print(f"  transport errors:   {tally.transport_errors} {tally.transport_kinds or ''} (the batch was sent "
-          f"again, as the sync agent does; already stored events come back as duplicate)")
-    print(f"  server RSS:         {rss:.0f} MiB at the end, peak {hwm:.0f} MiB")
-    answered = tally.accepted + tally.duplicate  # a duplicate: stored by a send whose answer was lost
-    print(f"  rows in database:   {stored} ({'every event answered accepted or duplicate is stored, once' if stored == answered else 'MISMATCH'})")
-    print(f"  floor (ingest() direct, batches of {args.batch}): {floor:.0f} events/s; "
-          f"fleet = {rate / floor:.2f} x floor"
-          + ("" if rate < 0.9 * offered else " (below saturation: the fleet sent all it was asked to)"))
-    if stored != answered:
-        raise SystemExit(f"{kind}: {answered} events answered accepted/duplicate but {stored} rows stored")
+            s = w["samples"]
+            rows = fleetdb.stored(url, s.unanswered)
+            w["server_errors"] = logged_errors(log)
+            if args.server_log:
+                shutil.copyfile(log, f"{args.server_log}.{kind}")
+        costs.append(fleetfloor.measure(kind, root, size, half, warmup=50))
+        ingest, floor = (fleetfloor.Cost.pooled([c[i] for c in costs]) for i in (0, 1))
+        took["in-process costs after"] = time.perf_counter()
+    report(kind, args, w, rows, (rss, hwm), ingest, floor, size, took)
+
+
+def report(kind, args, w, rows, rss, ingest, floor, size, took: dict[str, float]) -> None:
+    s, secs = w["samples"], w["seconds"]
+    if s.crashed:
+        raise SystemExit(f"{len(s.crashed)} simulated kiosks failed (a bug of the benchmark): {s.crashed[:3]}")
+    n, answered_n = len(s.took), s.answered
+    lat = summarize(s.took)
+    routes = {r: [x for x, rr in zip(s.took, s.route, strict=True) if rr == r] for r in dict.fromkeys(s.route)}
+    print(f"  requests:          {answered_n:,} answered in {secs:.1f} s = {answered_n / secs:,.1f}/s; {n:,} sent ("
+          + ", ".join(f"{r} {len(v):,}" for r, v in routes.items()) + ")")
+    print(f"  latency p50 / p99: {ms(lat.p50)} / {ms(lat.p99)} (max {ms(lat.max)})"
+          + "".join(f"; {r} {ms(percentile(v, 50))} / {ms(percentile(v, 99))}" for r, v in routes.items()
+                    if len(routes) > 1))
+    print(f"  errors:            {s.errors} (HTTP {dict(s.http) or 'none'}, no answer {dict(s.transport) or 'none'}, "
+          f"rejected events {s.rejected}; batches never answered: {s.given_up})")
+    for name, text in s.examples.items():
+        print(f"    e.g. {name}: {text}")
+    logged = w["server_errors"]
+    print(f"  server log:        {sum(logged.values())} exceptions" + "".join(
+        f"\n    {n} x {text}" for text, n in logged.most_common(3)))
+    answered = s.accepted + s.duplicate
+    expected = answered + rows.of_unanswered
+    print(f"  events:            accepted {s.accepted:,}, duplicate {s.duplicate:,}, never answered "
+          f"{len(s.unanswered):,} ({rows.of_unanswered} of them stored); rows in the database {rows.responses:,}"
+          + (": every answered event stored, once" if rows.responses == expected else ": MISMATCH"))
+    per_req = w["server_cpu_s"] / answered_n * 1000 if answered_n else math.nan
+    print(f"  server CPU:        {w['server_cpu_s']:.2f} s = {w['server_cpu_s'] / secs:.2f} of a core = "
+          f"{per_req:.2f} ms per answered request (its process tree, /proc)")
+    if w["db_cpu_s"] is not None:
+        print(f"  PostgreSQL CPU:    {w['db_cpu_s']:.2f} s = {w['db_cpu_s'] / max(answered_n, 1) * 1000:.2f} ms per "
+              "answered request (the backends of the server's connections)")
+    elif kind == "postgres":
+        print("  PostgreSQL CPU:    not measurable (its processes are not visible on this machine)")
+    print(f"  load generator:    {args.procs} processes, {w['load_cpu_s'] / max(n, 1) * 1000:.2f} ms CPU per request "
+          f"sent; idle kiosks' sends started late by p50 {ms(percentile(s.lag, 50))}, p99 {ms(percentile(s.lag, 99))}")
+    if percentile(s.lag, 99) > BEHIND_S:
+        print(f"  WARNING:           the load generator fell behind (idle kiosks' sends p99 {ms(percentile(s.lag, 99))} "
+              "late): this machine was too busy; requests/s and latencies are not the server's alone")
+    print(f"  server memory:     RSS {rss[0]:.0f} MiB at the end, peak {rss[1]:.0f} MiB")
+
+    def cost(c) -> str:
+        db = "" if c.db_cpu_ms is None else f", PostgreSQL backend {c.db_cpu_ms:.3f} ms"
+        parts = " / ".join(f"{x:.3f}" for x in c.parts)
+        return f"{c.cpu_ms:.3f} ms CPU per batch (before / after the fleet {parts}; wall {c.wall_ms:.3f} ms{db})"
+
+    print(f"  ingest() in-process, {size}-event batches: {cost(ingest)}; {ingest.batches} batches, each half "
+          "after 50 warm-up")
+    print(f"  bare driver floor, same rows + rollup upserts: {cost(floor)}")
+    ratio = per_req / ingest.cpu_ms
+    print(f"  ratios:            server CPU per request / ingest() CPU per batch = {ratio:.2f} (target <= 1.5); "
+          f"floor / ingest() CPU = {floor.cpu_ms / ingest.cpu_ms:.0%} (target >= 50 %)")
+    if rows.responses != expected:
+        raise SystemExit(f"{kind}: {expected} events answered accepted/duplicate (or stored unanswered) but "
+                         f"{rows.responses} rows stored")
+    costs = {"server_cpu_ms_per_request": round(per_req, 3), "ingest_cpu_ms_per_batch": round(ingest.cpu_ms, 3),
+             "floor_cpu_ms_per_batch": round(floor.cpu_ms, 3), "cpu_ratio": round(ratio, 2)}
+    db = "postgres" if kind == "postgres" else "sqlite"
+    if args.mode == "step":
+        k = w["knee"]
+        then = (f"at {k['failed_at']:g} offered p99 passed 1 s or errors appeared" if "failed_at" in k else
+                f"at {k['behind_at']:g} offered the load generator fell behind: the knee is higher, not found"
+                if "behind_at" in k else f"no step failed up to {args.max_steps} steps: the knee is higher")
+        if k.get("rate"):
+            print(f"  knee:              {k['sent']:.0f} requests/s ({k['rate']:g} offered): p99 {ms(k['p99'])}; {then}")
+        else:
+            print(f"  knee:              none passed; {then}")
+        out = {"db": db, "mode": "step", "knee_requests_per_s": round(k["sent"], 1) if k.get("rate") else 0,
+               "knee_p50_ms": round(k["p50"] * 1000, 1) if k.get("rate") else None,
+               "knee_p99_ms": round(k["p99"] * 1000, 1) if k.get("rate") else None,
+               "failed_at_requests_per_s": k.get("failed_at"), "behind_at_requests_per_s": k.get("behind_at"),
+               **costs}
+    else:
+        out = {"db": db, "requests_per_s": round(answered_n / secs, 1), "p50_ms": round(lat.p50 * 1000, 1),
+               "p99_ms": round(lat.p99 * 1000, 1), "errors": s.errors, **costs}
+    marks = list(took.items())
+    print(f"  this section took: {marks[-1][1] - marks[0][1]:.0f} s ("
+          + ", ".join(f"{name} {t - marks[i][1]:.1f} s" for i, (name, t) in enumerate(marks[1:])) + ")")
+    print(json.dumps(out), flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="200 kiosks for 8 s per database")
-    ap.add_argument("--devices", type=int, help="simulated kiosks (default 1000; --quick 200)")
-    ap.add_argument("--seconds", type=float, help="sending time per database (default 30; --quick 8)")
-    ap.add_argument("--batch", type=int, default=5, help="events per request (default 5)")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--realistic", dest="mode", action="store_const", const="realistic",
+                      help="a busy hour: a press every 30 s per kiosk, heartbeat + config pull every 60 s")
+    mode.add_argument("--step", dest="mode", action="store_const", const="step",
+                      help="raise the offered rate step by step until p99 passes 1 s or errors appear")
+    ap.set_defaults(mode="saturate")
+    ap.add_argument("--quick", action="store_true", help="about a minute or two per database")
+    ap.add_argument("--devices", type=int, help="simulated kiosks (default 1000, --quick 200; realistic/step 10000)")
+    ap.add_argument("--seconds", type=float, help="sending time (default 30, --quick 8; realistic 120, --quick 30)")
+    ap.add_argument("--batch", type=int, default=5, help="saturating mode: events per request (default 5)")
     ap.add_argument("--interval", type=float, default=1.0,
-                    help="seconds between one kiosk's requests, jittered +-50%% (default 1.0)")
+                    help="saturating mode: seconds between a kiosk's answer and its next request, +-50%% (default 1)")
+    ap.add_argument("--step-rps", type=float, default=50.0, help="step mode: requests/s added per step (default 50)")
+    ap.add_argument("--step-seconds", type=float, help="step mode: seconds per step (default 10, --quick 5)")
+    ap.add_argument("--max-steps", type=int, default=40, help="step mode: most steps (default 40)")
+    ap.add_argument("--procs", type=int, default=2, help="load generator processes (default 2)")
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    ap.add_argument("--server-log", metavar="PATH", help="keep the server's output as PATH.sqlite / PATH.postgres")
     args = ap.parse_args()
-    args.devices = args.devices or (200 if args.quick else 1000)
-    args.seconds = args.seconds or (8.0 if args.quick else 30.0)
-    if args.devices > DEVICES_PER_ADDRESS * 250 * 250:
-        raise SystemExit("too many devices for the 127.77.x.y source addresses")
-    print(f"fleet: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    fleet = args.mode != "saturate"
+    args.devices = args.devices or (10_000 if fleet else 200 if args.quick else 1000)
+    args.seconds = args.seconds or {"saturate": 8.0 if args.quick else 30.0,
+                                    "realistic": 30.0 if args.quick else 120.0, "step": 0.0}[args.mode]
+    args.step_seconds = args.step_seconds or (5.0 if args.quick else 10.0)
+    if args.devices > fleetdb.DEVICES_PER_STORE * 250 * 250:
+        raise SystemExit("--devices: too many for the 127.77.x.y source addresses (at most 3,125,000)")
+    print(f"fleet: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load generator: {args.procs} processes")
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     for kind in kinds:
         if kind == "postgres" and not os.environ.get("HYMY_TEST_POSTGRES_URL"):

@@ -5,15 +5,20 @@ Shared by the scripts in bench/ (not a benchmark itself). bench/ is not a packag
 ``from timings import ...`` before it changes ``sys.path``.
 
 Units are whatever the samples are in (the scripts use milliseconds or seconds); ``time_ms`` gives
-milliseconds.
+milliseconds. ``cpu_s`` and ``tree_cpu_s`` read another process's CPU seconds from Linux's /proc.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
+
+#: Clock ticks per second of /proc/<pid>/stat's CPU times (100 on Linux: a resolution of 10 ms).
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: Iterable[float], p: float) -> float:
@@ -72,3 +77,46 @@ def latency_table(timings: dict[str, list[float]], width: int) -> dict[str, Summ
         s = stats[name] = summarize(values)
         print(f"{name:{width}} {s.p50:9.3f} {s.p99:9.3f} {s.max:9.3f} {s.mean:9.3f}")
     return stats
+
+
+def _stat(pid: int) -> tuple[int, float]:
+    """(parent pid, CPU seconds) of ``pid`` from /proc/<pid>/stat: user + system time of all its threads,
+    plus that of its children it has waited for (so a worker that exits inside a window still counts).
+    Raises OSError when the process is gone."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) ": the comm may hold spaces
+    # fields[1] is ppid; utime, stime, cutime, cstime are stat's fields 14-17, here 11-14
+    return int(fields[1]), sum(int(x) for x in fields[11:15]) / CLOCK_TICKS
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads, waited-for children) ``pid`` has used; OSError if gone."""
+    return _stat(pid)[1]
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds of process ``root`` and every process below it (children, their children...), from /proc.
+
+    The difference of two readings is what the tree used between them, whatever ran where: threads are
+    in their process's figure, and a child that exits meanwhile moves its time into its parent's (once
+    the parent waited for it). Raises OSError when ``root`` itself is gone.
+    """
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)], cpu[int(entry.name)] = _stat(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue  # a process that ended meanwhile
+    if root not in cpu:
+        raise OSError(f"no process {root}")
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += cpu[pid]
+        todo.extend(children.get(pid, ()))
+    return total
