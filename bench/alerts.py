@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from hymy.protocol import AlertRule, default_store_config  # noqa: E402
 from hymy.rules import Press, evaluate  # noqa: E402
 from hymy.score import score_counts  # noqa: E402
 from hymy.timestamps import format_ts, utcnow  # noqa: E402
@@ -40,7 +41,6 @@ from server import admin  # noqa: E402
 from server.alerts.tables import alert_channels  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.testing import serve  # noqa: E402
-from sync.protocol import AlertRule, default_store_config  # noqa: E402
 from tests.alerts.servers import WebhookReceiver  # noqa: E402
 
 

@@ -39,12 +39,12 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin  # noqa: E402
 
 from hardware import effects  # noqa: E402
 from hardware.panel import SmileyPanel  # noqa: E402
+from hymy.protocol import default_store_config  # noqa: E402
 from kiosk.capture import Recorder, build_response  # noqa: E402
 from kiosk.clock import SystemClock  # noqa: E402
 from kiosk.config import parse_config  # noqa: E402
 from kiosk.store import Store  # noqa: E402
 from kiosk.storeconfig import StoreConfigCache, write_store_config  # noqa: E402
-from sync.protocol import default_store_config  # noqa: E402
 
 BUTTONS = [5, 6, 13, 19]
 LEDS = [17, 27, 22, 23]

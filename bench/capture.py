@@ -38,11 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
+from hymy.protocol import default_store_config  # noqa: E402
 from kiosk.capture import Recorder  # noqa: E402
 from kiosk.clock import SystemClock  # noqa: E402
 from kiosk.store import Store  # noqa: E402
 from kiosk.storeconfig import StoreConfigCache, write_store_config  # noqa: E402
-from sync.protocol import default_store_config  # noqa: E402
 
 ALWAYS_OPEN = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 

@@ -38,6 +38,7 @@ from types import SimpleNamespace
 
 import aiohttp
 
+from hymy.protocol import default_store_config
 from hymy.timestamps import utcnow
 from kiosk.capture import build_response
 from kiosk.clock import ClockReading
@@ -45,7 +46,6 @@ from sync.backoff import Backoff
 from sync.client import API, CONNECT_TIMEOUT_S, READ_TIMEOUT_S, USER_AGENT, gzip_body
 from sync.delivery import Outcome, Verdict, encode_batch, judge
 from sync.heartbeat import build_heartbeat
-from sync.protocol import default_store_config
 
 CONFIG = default_store_config()
 MOODS = (1, 2, 3, 3, 4, 4, 4)  #: a realistic mix of presses

@@ -28,6 +28,7 @@ import threading
 import time
 from pathlib import Path
 
+from hymy.protocol import default_store_config
 from kiosk.capture import Recorder
 from kiosk.clock import SystemClock
 from kiosk.config import load_config
@@ -35,7 +36,6 @@ from kiosk.store import Store
 from server import admin
 from server.testing import free_port, run_server_process
 from sync.agent import Agent
-from sync.protocol import default_store_config
 
 #: Seconds between presses during an outage.
 PRESS_EVERY_S = 2.0

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
+from hymy.protocol import default_store_config  # noqa: E402
 from hymy.timestamps import utcnow  # noqa: E402
 from kiosk.capture import Recorder, build_followup, build_response  # noqa: E402
 from kiosk.clock import ClockReading, SystemClock  # noqa: E402
@@ -57,7 +58,6 @@ from server.ingest import ingest  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
 from server.testing import run_server_process  # noqa: E402
 from sync.agent import Agent  # noqa: E402
-from sync.protocol import default_store_config  # noqa: E402
 
 
 def device_config(root: Path, url: str, code: str) -> Path:

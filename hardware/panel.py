@@ -27,8 +27,7 @@ from hardware.lights import Base, PanelLights
 from hardware.pins import scale_problems
 from hymy.errors import ConfigError, HardwareError
 from hymy.hours import is_open
-from hymy.timestamps import format_ts, utcnow
-from sync.protocol import Flag, Response, Source
+from hymy.protocol import Flag, Response, Source
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +41,6 @@ IDENTIFY_LINGER_S = 10.0
 HOURS_CHECK_S = 30.0
 
 
-def request_sync(store) -> None:
-    """Ask the sync agent to sync at once: it polls the store meta key ``sync_requested_at``."""
-    store.set_meta("sync_requested_at", format_ts(utcnow()))
-
-
 class SmileyPanel:
     """Buttons (BCM pins, most negative first) -> mood 1..scale; optional LED per button.
 
@@ -54,7 +48,7 @@ class SmileyPanel:
     ``scale``: faces of the current question (must equal the number of buttons).
     ``on_press(response)``: after the press is committed (gpiozero's thread; Kivy code must hop to
     its main thread). ``on_identify(active)``: identify mode entered (True) / left (False).
-    ``on_sync_now()``: the 15 s hold; default writes store meta ``sync_requested_at``.
+    ``on_sync_now()``: the 15 s hold; default ``store.request_sync()``.
     The timings (seconds) are keyword arguments so tests can run the gesture quickly; ``clock`` is
     the monotonic clock the debounce reads (seconds).
     """
@@ -317,7 +311,7 @@ class SmileyPanel:
             if self.on_sync_now is not None:
                 self.on_sync_now()
             else:
-                request_sync(self.recorder.store)
+                self.recorder.store.request_sync()
         except Exception:
             log.exception("sync-now request failed")
             return

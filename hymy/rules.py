@@ -49,7 +49,7 @@ KINDS = ("negative_share", "index_below", "index_above", "face_count")
 
 
 class RuleLike(Protocol):
-    """What a rule must offer (``sync.protocol.AlertRule`` does; so does a server table row)."""
+    """What a rule must offer (``hymy.protocol.AlertRule`` does; so does a server table row)."""
 
     id: str
     kind: str

@@ -18,10 +18,10 @@ from uuid6 import uuid7
 from hymy import __version__
 from hymy.errors import CaptureError, StoreCorrupt, StoreError
 from hymy.hours import is_open
+from hymy.protocol import Flag, Followup, FollowupKind, Response, Source, StoreConfig
 from hymy.score import check_mood
 from hymy.timestamps import parse_ts
 from kiosk.clock import ClockReading
-from sync.protocol import Flag, Followup, FollowupKind, Response, Source, StoreConfig
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Message ids are English; Finnish is the default language a kiosk returns to after every response.
 Texts that a store decides (the question, reasons, praise targets) are not here: they come from the
-store config with one text per language (``sync.protocol.Texts``). Nothing here imports Kivy.
+store config with one text per language (``hymy.protocol.Texts``). Nothing here imports Kivy.
 
 ``Translator`` holds the current language; ``gettext`` looks a message up in it. The Kivy app
 exposes the same lookup to .kv files as ``app.tr('Skip', app.lang)`` (passing ``app.lang`` makes

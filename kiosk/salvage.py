@@ -28,10 +28,10 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
+from hymy.protocol import Event
 from hymy.timestamps import format_ts, utcnow
 from kiosk import recovery
 from kiosk.recovery import is_corruption
-from sync.protocol import Event
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ def demo_store_config(closed: bool = False):
     from zoneinfo import ZoneInfo
 
     from hymy.hours import WEEKDAYS
-    from sync.protocol import StoreConfig, default_store_config
+    from hymy.protocol import StoreConfig, default_store_config
 
     data = default_store_config().model_dump(mode="json")
     data.update(

@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 from hymy.errors import SyncError
 from hymy.hours import is_open, zone
+from hymy.protocol import FollowupKind, Source, StoreConfig
 from kiosk.capture import Recorder
 from kiosk.clock import ClockReading
-from sync.protocol import FollowupKind, Source, StoreConfig
 
 #: Relative customer flow per local hour (0-23); the shop's hours cut it further.
 HOURLY_FLOW = [0, 0, 0, 0, 0, 0, 0.2, 0.4, 0.7, 0.8, 0.9, 1.2, 1.5, 1.2, 0.9, 0.9, 1.2, 1.5, 1.4, 1.0, 0.7, 0.4, 0.2, 0]

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from hymy.protocol import FollowupKind, StoreConfig
 from hymy.rules import EpisodeState, Evaluation, Transition, counted_presses, evaluate, longest_window, step
 from hymy.timestamps import format_ts, utcnow
-from sync.protocol import FollowupKind, StoreConfig
 
 log = logging.getLogger(__name__)
 

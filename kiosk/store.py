@@ -28,6 +28,7 @@ from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
 from hymy.errors import StoreCorrupt, StoreError, StoreUnavailable
 from hymy.hours import zone
+from hymy.protocol import Followup, FollowupKind, Response
 from hymy.timestamps import format_ts, parse_ts, utcnow
 from kiosk import migrations, recovery, reserve
 from kiosk.checkpoint import CHECKPOINT_EVERY, Checkpointer
@@ -35,7 +36,6 @@ from kiosk.clock import read_boot_id
 from kiosk.recovery import Recovery
 from kiosk.reserve import RESERVE_BYTES
 from kiosk.salvage import EVENT_COLUMNS, Salvager
-from sync.protocol import Followup, FollowupKind, Response
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ BUSY_TIMEOUT_MS = 5000
 AUTOCHECKPOINT_PAGES = 1000
 #: The tables every store has had since its first version (a file without them is damaged).
 _TABLES = {"events", "meta"}
+#: The meta key the sync agent polls: set by :meth:`Store.request_sync`.
+SYNC_REQUESTED = "sync_requested_at"
 
 
 def _locked(exc: BaseException) -> bool:
@@ -705,6 +707,11 @@ class Store:
                 conn.execute("DELETE FROM meta WHERE key = ?", (key,))
             else:
                 conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def request_sync(self, at: str | None = None) -> None:
+        """Ask the sync agent to sync now: it polls ``meta.sync_requested_at`` (the maintenance screen's
+        button and the buttons' 15 s hold both end here); never waits for the agent."""
+        self.set_meta(SYNC_REQUESTED, at or format_ts(utcnow()))
 
     def integrity_check(self) -> str:
         return self._read("PRAGMA integrity_check")[0][0]

@@ -1,4 +1,4 @@
-"""The store config the server decides (``sync.protocol.StoreConfig``), cached on the device.
+"""The store config the server decides (``hymy.protocol.StoreConfig``), cached on the device.
 
 The sync agent writes it atomically (temp file, fsync, rename) when ``GET /api/v1/config`` returns a
 new one; the kiosk process notices the file's change and uses it without a restart. The last good
@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from hymy.atomicfile import write_atomic
-from sync.protocol import StoreConfig, default_store_config
+from hymy.protocol import StoreConfig, default_store_config
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from datetime import timedelta
 from sqlalchemy import Engine, and_, delete, func, insert, not_, or_, select, update
 
 from hymy.errors import ConfigError, EnrolmentError, NotFound
+from hymy.protocol import AlertRule, StoreConfig, default_store_config
 from hymy.timestamps import format_ts, parse_ts, utcnow
-from sync.protocol import AlertRule, StoreConfig, default_store_config
 
 from . import rollups
 from . import tables as t

@@ -13,8 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from hymy.errors import EnrolmentError
+from hymy.protocol import BatchResult, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResult
 from hymy.timestamps import utcnow
-from sync.protocol import BatchResult, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResult
 
 from . import admin
 from .body import field_error, loads, read_limited

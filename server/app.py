@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from starlette.routing import Match
 
 from hymy import __version__
-from sync.protocol import Batch
+from hymy.protocol import Batch
 
 from . import api_device, api_manager
 from .db import make_engine

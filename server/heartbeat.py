@@ -15,8 +15,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select, update
 
+from hymy.protocol import Heartbeat
 from hymy.timestamps import format_ts, utcnow
-from sync.protocol import Heartbeat
 
 from . import tables as t
 from .db import retrying, writing

@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, bindparam, insert, literal, select, update
 
+from hymy.protocol import Event, EventStatus, Followup, Response, explain
 from hymy.timestamps import format_ts, utcnow
-from sync.protocol import Event, EventStatus, Followup, Response, explain
 
 from . import tables as t
 from .db import ids_value, in_ids, insert_unnest, retrying, writing

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sync.protocol import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
+from hymy.protocol import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 
 #: Development default: a SQLite file under ./.hymy (WAL mode).
 DEFAULT_DATABASE_URL = "sqlite:///" + str(Path(".hymy") / "server.db")

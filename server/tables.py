@@ -39,7 +39,7 @@ stores = Table(
     Column("region_id", ID, ForeignKey("regions.id"), nullable=True),
     Column("name", String(200), nullable=False),
     Column("timezone", String(64), nullable=False),
-    # sync.protocol.StoreConfig as JSON, without alert_rules (those live in alert_rules)
+    # hymy.protocol.StoreConfig as JSON, without alert_rules (those live in alert_rules)
     Column("config_json", Text, nullable=False),
     Column("created_at", TS, nullable=False),
 )
@@ -48,7 +48,7 @@ alert_rules = Table(
     "alert_rules", metadata,
     Column("id", String(265), primary_key=True),  # "<store id>:<rule id>" (64 + 1 + 200 characters)
     Column("store_id", ID, ForeignKey("stores.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("rule_json", Text, nullable=False),  # sync.protocol.AlertRule as JSON
+    Column("rule_json", Text, nullable=False),  # hymy.protocol.AlertRule as JSON
 )
 
 devices = Table(

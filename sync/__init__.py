@@ -1,1 +1,1 @@
-"""The wire contract shared by device and server (``sync.protocol``) and the device's sync agent."""
+"""The device's sync agent: enrolment, delivery of the local outbox, heartbeats, config pulls."""

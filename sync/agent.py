@@ -29,18 +29,18 @@ from typing import TypeVar
 
 from hymy import notify
 from hymy.errors import NotEnrolled, ServerUnreachable, StoreError, SyncError
+from hymy.protocol import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 from hymy.timestamps import format_ts, utcnow
 from kiosk import recovery
 from kiosk.clock import ClockReading, SystemClock
 from kiosk.config import DeviceConfig
-from kiosk.store import Store
+from kiosk.store import SYNC_REQUESTED, Store
 from kiosk.storeconfig import read_store_config, write_store_config
 from sync import enrolment
 from sync.backoff import BASE_S, CAP_S, Backoff, Failure
 from sync.client import Client, gzip_body, parse_config
 from sync.delivery import AUTH_RETRY_S, DeliveryPolicy, Step, Verdict, encode_batch
 from sync.heartbeat import HEARTBEAT_S, build_heartbeat, cpu_temp_c, disk_free_mb
-from sync.protocol import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 from sync.watch import POLL_S, ChangeWatcher
 
 log = logging.getLogger("hymy.sync")
@@ -127,7 +127,7 @@ class Agent:
         self._next_clock = 0.0
         self._clock_was_synced: bool | None = None
         self._refused_code: str | None = None
-        self._sync_request = self.store.get_meta("sync_requested_at")
+        self._sync_request = self.store.get_meta(SYNC_REQUESTED)
         self._enrolment = self.store.get_meta("enrolment")
         self._last_sync_written = -1e9
         self._last_sync_ok: bool | None = None
@@ -218,7 +218,7 @@ class Agent:
 
     def _check_sync_request(self) -> None:
         """The maintenance screen or hardware gesture wrote ``meta.sync_requested_at``: sync now."""
-        requested = self.store.get_meta("sync_requested_at")
+        requested = self.store.get_meta(SYNC_REQUESTED)
         if requested and requested != self._sync_request:
             log.info("sync requested on the device at %s", requested)
             self.sync_now()

@@ -21,9 +21,9 @@ from urllib3.exceptions import ConnectTimeoutError
 
 from hymy import __version__
 from hymy.errors import ConfigError, NotEnrolled, ServerUnreachable, SyncError
+from hymy.protocol import EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResult, StoreConfig
 from sync.backoff import parse_retry_after
 from sync.delivery import Outcome
-from sync.protocol import EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResult, StoreConfig
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from hymy.protocol import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 from sync.backoff import Backoff, Failure
-from sync.protocol import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 
 #: Bytes of ``{"events":[`` + ``]}`` around the comma-joined event bodies.
 ENVELOPE_BYTES = len('{"events":[]}')

@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 from hymy import __version__
+from hymy.protocol import Heartbeat
 from kiosk.clock import ClockReading
-from sync.protocol import Heartbeat
 
 #: Seconds between heartbeats (and config pulls).
 HEARTBEAT_S = 60.0

@@ -29,7 +29,7 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Stri
 from hymy import notify
 from hymy.errors import HymyError
 from hymy.hours import is_open
-from hymy.timestamps import format_ts, utcnow
+from hymy.protocol import MAX_VALUE_CHARS, Response, StoreConfig
 from kiosk.clock import SystemClock
 from kiosk.config import DeviceConfig
 from kiosk.i18n import _, default_language, language_name, translator
@@ -37,7 +37,6 @@ from kiosk.storeconfig import StoreConfigCache
 from kiosk.ui import flow, screens
 from kiosk.ui.backlight import Backlight
 from kiosk.ui.pinlock import PinLock, PinResult
-from sync.protocol import MAX_VALUE_CHARS, Response, StoreConfig
 
 if TYPE_CHECKING:
     from kiosk.capture import Recorder
@@ -615,8 +614,8 @@ class HymyApp(App):
         self.screen("maintenance").rows = maint.status_rows(info, counts, filtered, scale, maint.network_address())
 
     def sync_now(self) -> None:
-        """Ask the sync agent to sync at once (it polls ``sync_requested_at``); never waits for it."""
-        self.store.set_meta("sync_requested_at", format_ts(utcnow()))
+        """Ask the sync agent to sync at once; never waits for it."""
+        self.store.request_sync()
         if self.manager_current == "maintenance":
             self.screen("maintenance").message = _("Sync requested.")
 

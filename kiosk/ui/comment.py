@@ -10,7 +10,7 @@ from kivy.properties import NumericProperty
 from kivy.uix.screenmanager import Screen
 from kivy.uix.textinput import TextInput
 
-from sync.protocol import MAX_VALUE_CHARS
+from hymy.protocol import MAX_VALUE_CHARS
 
 
 class LimitedInput(TextInput):

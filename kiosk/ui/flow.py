@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hymy.protocol import Reason, Response, StoreConfig
 from hymy.score import LOW_CONFIDENCE_N, score_counts
-from sync.protocol import Reason, Response, StoreConfig
 
 #: Most options one follow-up shows (plus Skip).
 MAX_OPTIONS = 6

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Reques
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, insert, select
 
+from hymy.protocol import AlertRule
 from hymy.rules import Evaluation
 from hymy.timestamps import format_ts
 from server import auth
@@ -27,7 +28,6 @@ from server.body import field_error
 from server.db import writing
 from server.deps import current_user
 from server.route import ApiRoute
-from sync.protocol import AlertRule
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], route_class=ApiRoute)
 

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from hymy.protocol import StoreConfig
 from hymy.timestamps import format_ts
 from server import tables as t
-from sync.protocol import StoreConfig
 
 
 def store_config(conn: Connection, store_id: str) -> StoreConfig | None:

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from hymy.hours import WEEKDAYS
-from sync.protocol import StoreConfig
+from hymy.protocol import StoreConfig
 
 from . import i18n
 from .account import MIN_PASSWORD

@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Date, Engine, Integer, and_, case, cast, func, literal, select
 
+from hymy.protocol import StoreConfig
 from hymy.score import score_tally
 from hymy.timestamps import parse_ts
-from sync.protocol import StoreConfig
 
 from .. import auth
 from .. import tables as t

@@ -89,7 +89,7 @@ def store_config(name: str) -> dict:
 
 def _heartbeats(engine, store_ids: list[str], device_ids: dict[str, str], now: datetime) -> None:
     """Fleet state as kiosks report it: healthy, one with a backlog and an error, one never heard from."""
-    from sync.protocol import Heartbeat
+    from hymy.protocol import Heartbeat
 
     from ..heartbeat import record_heartbeat
 
@@ -148,7 +148,7 @@ def seed(engine, days: int = 45, per_day: int = 120, now: datetime | None = None
 def unhappy_burst(engine, sample: Sample, alerts=None, store_index: int = 0, count: int = 6) -> None:
     """A queue at the till: ``count`` very unhappy presses in the last minutes and an alert rule that fires
     on them (evaluated at once when the alerts service ``alerts`` is given)."""
-    from sync.protocol import AlertRule
+    from hymy.protocol import AlertRule
 
     from .. import admin
     from ..ingest import ingest

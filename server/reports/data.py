@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from hymy.hours import is_open
+from hymy.protocol import StoreConfig
 from hymy.timestamps import parse_ts
 from server import results
 from server import tables as t
@@ -19,7 +20,6 @@ from server.alerts.language import day as local_day
 from server.alerts.language import store_language
 from server.alerts.source import store_config
 from server.reports.render import ChartRow, ReportData
-from sync.protocol import StoreConfig
 
 __all__ = ["daily", "weekly", "store_config"]
 

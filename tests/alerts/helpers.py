@@ -7,13 +7,13 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from hymy.protocol import AlertRule, default_store_config
 from hymy.timestamps import format_ts
 from kiosk.capture import new_id
 from server import admin
 from server.db import make_engine
 from server.ingest import ingest
 from server.migrate import upgrade
-from sync.protocol import AlertRule, default_store_config
 
 UNHAPPY = AlertRule(id="unhappy", kind="negative_share")  # >= 50 % unhappy, 15 min, at least 4
 

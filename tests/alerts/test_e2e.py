@@ -12,13 +12,13 @@ import httpx
 import pytest
 
 from hymy.hours import zone
+from hymy.protocol import AlertRule, default_store_config
 from hymy.timestamps import utcnow
 from server import admin, auth
 from server.alerts.smtp import SmtpSettings
 from server.alerts.webhook import verify
 from server.settings import Settings
 from server.testing import serve
-from sync.protocol import AlertRule, default_store_config
 from tests.alerts.helpers import ENGLISH_FIRST, response
 from tests.alerts.servers import WebhookReceiver, smtp_server
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
+from hymy.protocol import AlertRule
 from server import admin
 from server.alerts.engine import AlertService
 from server.alerts.smtp import SmtpSettings
 from server.alerts.tables import alert_channels, alert_comments, alert_deliveries, alert_episodes
 from server.alerts.webhook import verify
-from sync.protocol import AlertRule
 from tests.alerts.helpers import add_store, followup, press, response, run_together
 from tests.alerts.servers import WebhookReceiver, smtp_server
 

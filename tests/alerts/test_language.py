@@ -12,6 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 from sqlalchemy import insert
 
+from hymy.protocol import default_store_config
 from hymy.rules import Evaluation
 from server import admin
 from server.alerts import language
@@ -22,7 +23,6 @@ from server.alerts.tables import alert_channels
 from server.reports import data as report_data
 from server.reports.render import ChartRow, ReportData, render_report
 from server.reports.scheduler import ReportScheduler
-from sync.protocol import default_store_config
 from tests.alerts.helpers import UNHAPPY, followup, press, response
 from tests.alerts.servers import WebhookReceiver, smtp_server
 

@@ -332,9 +332,9 @@ def test_alerts_page_lists_an_alert_and_acknowledges_it(client, env):
     import random
 
     from hymy.hours import zone
+    from hymy.protocol import AlertRule
     from server.dashboard.sample import presses
     from server.ingest import ingest
-    from sync.protocol import AlertRule
 
     app, s = env
     sid = s.store_ids[0]

@@ -57,7 +57,7 @@ def _record_some(store: Store) -> None:
 
     import uuid6
 
-    from sync.protocol import Response
+    from hymy.protocol import Response
     rows = [Response(id=str(uuid6.uuid7()), question_id="q1", mood=m, scale=4, source="button",
                      pressed_at=datetime(2026, 11, 23, 10, i, tzinfo=UTC), clock_synced=True,
                      boot_id="b", uptime_ms=1000 * i, flags=[], app_version="1.0.0")

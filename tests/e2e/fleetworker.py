@@ -21,11 +21,11 @@ from pathlib import Path
 
 from requests.adapters import HTTPAdapter
 
+from hymy.protocol import StoreConfig
 from kiosk.config import parse_config
 from kiosk.simulate import simulate_into_store
 from kiosk.store import Store
 from sync.agent import Agent
-from sync.protocol import StoreConfig
 
 
 class SourceAddress(HTTPAdapter):

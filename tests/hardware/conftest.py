@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
+from hymy.protocol import default_store_config
 from kiosk.capture import Recorder
 from kiosk.clock import ClockReading
 from kiosk.config import parse_config
 from kiosk.store import Store
-from sync.protocol import default_store_config
 
 BUTTONS = [5, 6, 13, 19]
 LEDS = [17, 27, 22, 23]

@@ -15,10 +15,10 @@ import pytest
 from gpiozero import Device
 
 from hardware import headless
+from hymy.protocol import AlertRule, Question, Texts, default_store_config
 from kiosk.config import parse_config
 from kiosk.store import Store
 from kiosk.storeconfig import write_store_config
-from sync.protocol import AlertRule, Question, Texts, default_store_config
 
 from .conftest import BUTTONS, LAMP, LEDS, ROOT_DIR, responses, wait_for
 

@@ -10,9 +10,9 @@ from hardware.gpio import mock_press
 from hardware.hwtest import AutoUI, ConsoleUI, format_table, passed, run_from_config, run_hwtest
 from hymy.cli import cli
 from hymy.errors import HardwareError
+from hymy.protocol import Question, Texts, default_store_config
 from kiosk.config import parse_config
 from kiosk.storeconfig import write_store_config
-from sync.protocol import Question, Texts, default_store_config
 
 from .conftest import BUTTONS, LAMP, LEDS, responses
 

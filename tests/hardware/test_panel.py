@@ -11,7 +11,7 @@ from gpiozero import Device
 from hardware import effects
 from hardware.panel import SmileyPanel, open_panel
 from hymy.errors import ConfigError, HardwareError
-from sync.protocol import Flag
+from hymy.protocol import Flag
 
 from .conftest import BUTTONS, LEDS, device_config, responses, voids, wait_for
 
@@ -371,7 +371,7 @@ def test_panel_press_helper_drives_mock_pins_for_the_demo(factory, recorder, sto
 
 
 def test_panel_refuses_presses_while_the_question_no_longer_fits(factory, recorder, store, store_config, caplog):
-    from sync.protocol import Question, Texts
+    from hymy.protocol import Question, Texts
 
     four = store_config.current
     with make_panel(factory, recorder) as panel:

@@ -72,8 +72,8 @@ def test_open_staff_alert_without_gpio_logs_one_line_and_is_none(monkeypatch, ca
 
 def test_staffalert_drives_the_local_alert_monitor(factory, store, recorder, store_config, clock):
     """kiosk.staffalert.LocalAlertMonitor switches this lamp on for unhappy presses, offline."""
+    from hymy.protocol import AlertRule
     from kiosk.staffalert import LocalAlertMonitor
-    from sync.protocol import AlertRule
 
     store_config.current = store_config.current.model_copy(update={
         "alert_rules": [AlertRule(id="neg", kind="negative_share", local=True)]})

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from hymy.protocol import AlertRule
 from hymy.rules import (
     EpisodeState,
     Press,
@@ -17,7 +18,6 @@ from hymy.rules import (
     step,
 )
 from hymy.timestamps import format_ts
-from sync.protocol import AlertRule
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 DEFAULT = AlertRule(id="neg", kind="negative_share")  # >= 50 % unhappy, 15 min, at least 4
@@ -103,7 +103,7 @@ def test_rules_counted_presses_drop_flags_voids_and_closed_hours():
 
 
 def test_rules_counted_presses_accept_protocol_models():
-    from sync.protocol import Response
+    from hymy.protocol import Response
 
     resp = Response(id="0192f7c4-8b1a-7c3e-9f00-1234567890ab", question_id="q", mood=2, source="touch",
                     pressed_at=T0, clock_synced=True, boot_id="b", uptime_ms=1, app_version="t")

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hymy.protocol import AlertRule
 from hymy.rules import EpisodeState, Transition, counted_presses, evaluate, step
 from hymy.timestamps import format_ts
-from sync.protocol import AlertRule
 
 HEL = ZoneInfo("Europe/Helsinki")
 # 2026-03-29 03:00 local -> 04:00 (01:00 UTC); 2026-10-25 04:00 local -> 03:00 (01:00 UTC)

@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from hymy.protocol import default_store_config  # noqa: E402
 from kiosk.capture import Recorder, build_response  # noqa: E402
 from kiosk.clock import ClockReading, SystemClock  # noqa: E402
 from kiosk.store import Store  # noqa: E402
-from sync.protocol import default_store_config  # noqa: E402
 
 
 def _say(text: str) -> None:

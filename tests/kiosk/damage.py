@@ -6,11 +6,11 @@ import random
 import sqlite3
 from pathlib import Path
 
+from hymy.protocol import default_store_config
 from hymy.timestamps import utcnow
 from kiosk.capture import build_response
 from kiosk.clock import ClockReading
 from kiosk.store import Store
-from sync.protocol import default_store_config
 
 CONFIG = default_store_config()
 PAGE = 4096

@@ -10,10 +10,10 @@ import pytest
 from pydantic import ValidationError
 
 from hymy.errors import CaptureError
+from hymy.protocol import Flag, Question, StoreConfig, Texts, default_store_config
 from kiosk.capture import Recorder, build_response, decide_flags, new_id, within_interval
 from kiosk.clock import ClockReading
 from kiosk.store import Store
-from sync.protocol import Flag, Question, StoreConfig, Texts, default_store_config
 
 MON_NOON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday 12:00 in Helsinki
 HOURS = {"mon": ["08:00-21:00"], "tue": ["08:00-21:00"], "sat": ["22:00-02:00"]}

@@ -10,12 +10,12 @@ import time
 
 import pytest
 
+from hymy.protocol import default_store_config
 from hymy.timestamps import format_ts, utcnow
 from kiosk import migrations
 from kiosk.capture import build_response
 from kiosk.clock import ClockReading
 from kiosk.store import Store
-from sync.protocol import default_store_config
 
 CONFIG = default_store_config()
 

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from hymy.protocol import AlertRule, default_store_config
 from kiosk.capture import Recorder
 from kiosk.staffalert import LocalAlertMonitor
 from kiosk.store import Store
-from sync.protocol import AlertRule, default_store_config
 from tests.hardware import conftest as hw
 from tests.hardware.conftest import StepClock
 

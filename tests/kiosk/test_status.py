@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from hymy import __version__
 from hymy.cli import cli
+from hymy.protocol import default_store_config
 from hymy.timestamps import format_ts
 from kiosk.capture import build_response
 from kiosk.clock import ClockReading
@@ -17,7 +18,6 @@ from kiosk.config import load_config
 from kiosk.status import device_status, format_status
 from kiosk.store import Store
 from kiosk.storeconfig import write_store_config
-from sync.protocol import default_store_config
 
 KEYS = {"device_id", "device_name", "store", "store_id", "version", "config_file", "data_dir", "server_url",
         "enrolment", "pending", "oldest_pending_s", "quarantined", "last_sync", "clock_synced", "clock_source",

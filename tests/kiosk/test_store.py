@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from hymy.protocol import Flag, default_store_config
 from hymy.timestamps import format_ts, parse_ts
 from kiosk.capture import build_followup, build_response
 from kiosk.clock import ClockReading
 from kiosk.store import Store
-from sync.protocol import Flag, default_store_config
 
 CONFIG = default_store_config()
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -184,7 +184,7 @@ def test_clock_correction_fixes_unsent_unsynced_presses_of_the_same_boot(store):
     assert store.correct_clock("boot-a", T0 + timedelta(hours=1), 3_760_000) == 0
     assert parse_ts(store.get(early.id)["pressed_at"]) == T0 - timedelta(seconds=150)
     # the corrected body is still a valid protocol event
-    from sync.protocol import Response
+    from hymy.protocol import Response
 
     Response.model_validate(store.unsent()[0].payload())
 

@@ -8,10 +8,10 @@ import sqlite3
 import pytest
 
 from hymy.errors import StoreUnavailable
+from hymy.protocol import default_store_config
 from kiosk.capture import Recorder
 from kiosk.clock import SystemClock
 from kiosk.store import DeferredStore, Store, open_store
-from sync.protocol import default_store_config
 
 
 def test_open_store_defers_when_the_directory_cannot_be_written_and_recovers(tmp_path):

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from hymy.errors import StoreUnavailable
+from hymy.protocol import default_store_config
 from kiosk.capture import Recorder
 from kiosk.clock import SystemClock
 from kiosk.store import Store
-from sync.protocol import default_store_config
 
 CONFIG = default_store_config().model_copy(update={"response_interval_s": 0.0})
 

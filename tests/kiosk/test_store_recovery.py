@@ -280,7 +280,7 @@ RACER = textwrap.dedent(
     from kiosk.capture import Recorder
     from kiosk.clock import SystemClock
     from kiosk.store import Store
-    from sync.protocol import default_store_config
+    from hymy.protocol import default_store_config
     go = Path(sys.argv[2])
     Path(sys.argv[2] + "-ready-" + sys.argv[3]).touch()
     while not go.exists():

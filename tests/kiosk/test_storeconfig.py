@@ -6,8 +6,8 @@ import json
 import logging
 import os
 
+from hymy.protocol import default_store_config
 from kiosk.storeconfig import StoreConfigCache, read_store_config, write_store_config
-from sync.protocol import default_store_config
 
 
 def test_write_then_read_round_trip(tmp_path):

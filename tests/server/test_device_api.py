@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from hymy.protocol import AlertRule, EnrollResponse, StoreConfig
 from hymy.timestamps import format_ts
 from server import admin
 from server import tables as t
 from server.tokens import hash_secret
-from sync.protocol import AlertRule, EnrollResponse, StoreConfig
 
 from .conftest import followup, press
 

@@ -214,8 +214,8 @@ def test_ingest_flags_and_hours_in_store_local_time(client, world):
 
 def test_content_key_covers_every_field_but_the_device_correction():
     """A field added to the protocol must take part in telling a resend from a conflict."""
+    from hymy.protocol import Followup, Response
     from server.ingest import CORRECTION_FIELDS, EVENT, content_key
-    from sync.protocol import Followup, Response
 
     other = {"id": "0192f7c4-8b1a-7c3e-9f00-1234567890ac", "response_id": "0192f7c4-8b1a-7c3e-9f00-1234567890ad",
              "question_id": "q-other", "mood": 1, "scale": 5, "source": "button",

@@ -19,10 +19,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from hymy.protocol import AlertRule
 from server import admin
 from server.alerts.tables import alert_episodes
 from server.testing import serve
-from sync.protocol import AlertRule
 
 from .conftest import World, followup, press, with_alerts
 

@@ -11,12 +11,12 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from hymy.protocol import default_store_config
 from hymy.timestamps import utcnow
 from kiosk.capture import build_followup, build_response
 from kiosk.clock import ClockReading
 from kiosk.config import load_config
 from kiosk.store import Store
-from sync.protocol import default_store_config
 
 
 def write_config(tmp_path: Path, url: str, *, code: str | None = None, name: str = "kiosk.toml") -> Path:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hymy.protocol import Batch
 from sync.backoff import CAP_S, UNREACHABLE_CAP_S
 from sync.delivery import (
     AUTH_RETRY_S,
@@ -20,7 +21,6 @@ from sync.delivery import (
     plan_batch,
     settle,
 )
-from sync.protocol import Batch
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,11 @@ def test_plan_batch_counts_utf8_bytes_not_characters():
 
 
 def test_encode_batch_is_the_protocol_batch(tmp_path):
+    from hymy.protocol import default_store_config
     from hymy.timestamps import utcnow
     from kiosk.capture import build_response
     from kiosk.clock import ClockReading
     from kiosk.store import Store
-    from sync.protocol import default_store_config
 
     store = Store(tmp_path / "k.db")
     now = ClockReading(utcnow(), True, "boot", 1234)

@@ -14,11 +14,11 @@ from collections import Counter
 
 import pytest
 
+from hymy.protocol import default_store_config
 from kiosk.capture import Recorder
 from kiosk.clock import SystemClock
 from kiosk.store import Store
 from sync.agent import Agent
-from sync.protocol import default_store_config
 from tests.sync.conftest import start_server
 from tests.sync.helpers import device
 from tests.sync.proxy import FaultProxy

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from hymy.protocol import default_store_config
 from hymy.timestamps import utcnow
 from kiosk.capture import build_response
 from kiosk.clock import ClockReading
 from kiosk.store import Store
-from sync.protocol import default_store_config
 from sync.watch import ChangeWatcher
 
 

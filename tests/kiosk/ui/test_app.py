@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hymy.hours import WEEKDAYS
+from hymy.protocol import Reason, StoreConfig, Texts, default_store_config
 from kiosk.i18n import LANGUAGES
 from kiosk.ui.pinlock import hash_pin
-from sync.protocol import Reason, StoreConfig, Texts, default_store_config
 
 pytestmark = pytest.mark.kivy
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from hymy.protocol import Flag, StoreConfig, default_store_config
 from hymy.timestamps import utcnow
 from kiosk.capture import build_response
 from kiosk.clock import ClockReading
 from kiosk.ui.flow import MAX_OPTIONS, followup_after, today_percent
-from sync.protocol import Flag, StoreConfig, default_store_config
 
 
 def config(**changes) -> StoreConfig:
