@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from hymy import children
+
 #: Where the demo keeps its files (server database, kiosk data); made fresh at every start.
 DEMO_DIR = Path(".hymy") / "demo"
 DAYS = 30
@@ -169,8 +171,10 @@ def start(demo: Demo, *, screen: bool = True, days: float = DAYS, echo=print) ->
 
     def spawn(name: str, args: list[str], **env: str) -> subprocess.Popen:
         out = open(log / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(args, env=_env(demo, **env), stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        # its own session (Ctrl-C in the terminal reaches only the demo, which stops them in order);
+        # SIGTERM from the kernel when the demo ends without stopping them (kill -9, a crash)
+        proc = children.popen(args, env=_env(demo, **env), stdout=out, stderr=subprocess.STDOUT,
+                              start_new_session=True)
         demo.processes.append(proc)
         return proc
 

@@ -21,6 +21,8 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from hymy import children
+
 from .app import create_app
 from .settings import Settings
 
@@ -79,8 +81,8 @@ def run_server_process(database_url: str, env: dict[str, str] | None = None, tim
     """``hymy server`` as a child process on a free port; yields its base URL; stopped on exit."""
     port = free_port()
     child_env = {**os.environ, "HYMY_DATABASE_URL": database_url, **(env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(port)],
-                            env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = children.popen([sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(port)],
+                          env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     try:

@@ -10,6 +10,7 @@ import pytest
 
 from hymy.errors import ConfigError
 from hymy.provision import Provisioner, key_line, parse, scrub_secrets
+from tests import procs
 
 ZONES = {"Europe/Helsinki", "Europe/Stockholm", "UTC"}
 
@@ -247,11 +248,10 @@ def test_key_line_finds_tables_keys_and_dotted_keys() -> None:
 
 
 def test_firstboot_command_exit_code_and_message(root: Path) -> None:
-    import subprocess
     import sys
     (root / "boot/firmware/hymy.toml").write_text('[display]\nrotation = 7\n')
-    proc = subprocess.run([sys.executable, "-m", "hymy", "firstboot", "--root", str(root)],
-                          capture_output=True, text=True, timeout=60)
+    proc = procs.run([sys.executable, "-m", "hymy", "firstboot", "--root", str(root)],
+                     capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "line 2: display.rotation" in proc.stderr
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from hymy.errors import ConfigError
 from kiosk.config import DEFAULT_PATH, DEV_DATA_DIR, load_config, parse_config, resolve_path
+from tests import procs
 
 
 def problems(data: dict) -> list[str]:
@@ -125,8 +125,8 @@ def test_config_error_is_a_value_error_with_exit_code_2_from_the_cli(tmp_path):
     path = tmp_path / "kiosk.toml"
     path.write_text("[pins]\nbuttons = [4, 4]\n")
     assert issubclass(ConfigError, ValueError)
-    done = subprocess.run([sys.executable, "-m", "hymy", "status", "--config", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    done = procs.run([sys.executable, "-m", "hymy", "status", "--config", str(path)],
+                     capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "pins.buttons[1]: 4 is used twice (also pins.buttons[0])" in done.stderr
     assert "Traceback" not in done.stderr
