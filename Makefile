@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help test demo lint bench screenshots clean
+.PHONY: help test demo lint bench screenshots extras-check clean
 
 help:
 	@echo "make demo         run the whole system (server, kiosk screen, sync agent, demo data)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint         ruff"
 	@echo "make bench        every benchmark in bench/, at a size that finishes in minutes"
 	@echo "make screenshots  render every kiosk screen and dashboard page into build/screenshots/"
+	@echo "make extras-check each extra installed alone in a fresh venv and its process started (needs the package index)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Hymy needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -40,6 +41,9 @@ screenshots: $(STAMP)
 	@set -e; for m in kiosk.screenshots server.dashboard.screenshots; do \
 	  if $(BIN)/python -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('$$m') is None)" 2>/dev/null; then \
 	    $(BIN)/python -m $$m build/screenshots; fi; done
+
+extras-check: $(STAMP)
+	$(BIN)/python image/extras_check.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hymy

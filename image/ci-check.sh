@@ -68,7 +68,8 @@ if [ "$ARCH" != "$(dpkg --print-architecture)" ]; then
 fi
 
 echo "== wheel from this checkout"
-rm -rf build/wheels
+# build/lib: setuptools' scratch, which would carry a file of an older build into the wheel.
+rm -rf build/wheels build/lib build/bdist.*
 .venv/bin/pip wheel --no-deps -q -w build/wheels . 2>&1 | grep -v '^$' || true
 WHEEL="$(ls build/wheels/hymy-*.whl)"
 echo "  $WHEEL"
