@@ -24,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from hymy import children
+from hymy.invocation import hymy_command
 
 #: Where the demo keeps its files (server database, kiosk data); made fresh at every start.
 DEMO_DIR = Path(".hymy") / "demo"
@@ -231,13 +232,14 @@ def stop(demo: Demo, timeout_s: float = 10.0) -> None:
 
 
 def banner(demo: Demo) -> str:
+    hymy = hymy_command()  # `make demo` ran .venv/bin/hymy: the hints must run as printed
     return (
         "\n"
         "  Hymy demo is running.\n"
         f"  Dashboard:  {demo.url}/\n"
         f"  Login:      {demo.username} / {demo.password}\n"
         f"  Kiosk:      config {demo.kiosk_config}; logs in {demo.base / 'logs'}\n"
-        f"  Try:        hymy status --config {demo.kiosk_config}\n"
-        f"              hymy simulate --config {demo.kiosk_config} --days 0.05\n"
+        f"  Try:        {hymy} status --config {demo.kiosk_config}\n"
+        f"              {hymy} simulate --config {demo.kiosk_config} --days 0.05\n"
         "  Ctrl-C stops everything.\n"
     )
