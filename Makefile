@@ -48,8 +48,9 @@ extras-check: $(STAMP)
 clean:
 	rm -rf $(VENV) build .pytest_cache .hymy
 
-# The image check for arm64 (Raspberry Pi) under qemu-user-static: slow (about ten times the amd64
-# run), so not in CI. Needs root, debootstrap, qemu-user-static and binfmt-support.
+# The image check for arm64 (Raspberry Pi) under qemu-user-static: the aarch64 wheels install and run
+# (scope "wheels", see image/ci-check.sh); .ci/run runs it too. Needs root, debootstrap,
+# qemu-user-static and binfmt-support.
 .PHONY: image-check-arm64
 image-check-arm64: $(STAMP)
 	@command -v qemu-aarch64-static >/dev/null || { echo "apt-get install qemu-user-static binfmt-support"; exit 2; }

@@ -28,7 +28,6 @@ from pathlib import Path
 import pytest
 
 from hymy import children
-from hymy.children import preexec
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class Popen(subprocess.Popen):
     """:class:`subprocess.Popen` for tests: the child dies with the test run and is remembered."""
 
     def __init__(self, args, **kwargs):
-        super().__init__(args, preexec_fn=preexec(signal.SIGKILL), **kwargs)
+        super().__init__(args, preexec_fn=children.preexec(signal.SIGKILL), **kwargs)
         fields = _stat(self.pid)
         if fields is not None:
             _started.append(_Started(self.pid, int(fields[19]), bool(kwargs.get("start_new_session")),
