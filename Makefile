@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help test demo lint bench screenshots clean
+.PHONY: help test demo lint bench screenshots extras-check clean
 
 help:
 	@echo "make demo         run the whole system (server, kiosk screen, sync agent, demo data)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint         ruff"
 	@echo "make bench        every benchmark in bench/, at a size that finishes in minutes"
 	@echo "make screenshots  render every kiosk screen and dashboard page into build/screenshots/"
+	@echo "make extras-check each extra installed alone in a fresh venv and its process started (needs the package index)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Hymy needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -41,11 +42,15 @@ screenshots: $(STAMP)
 	  if $(BIN)/python -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('$$m') is None)" 2>/dev/null; then \
 	    $(BIN)/python -m $$m build/screenshots; fi; done
 
+extras-check: $(STAMP)
+	$(BIN)/python image/extras_check.py
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .hymy
 
-# The image check for arm64 (Raspberry Pi) under qemu-user-static: slow (about ten times the amd64
-# run), so not in CI. Needs root, debootstrap, qemu-user-static and binfmt-support.
+# The image check for arm64 (Raspberry Pi) under qemu-user-static: the aarch64 wheels install and run
+# (scope "wheels", see image/ci-check.sh); .ci/run runs it too. Needs root, debootstrap,
+# qemu-user-static and binfmt-support.
 .PHONY: image-check-arm64
 image-check-arm64: $(STAMP)
 	@command -v qemu-aarch64-static >/dev/null || { echo "apt-get install qemu-user-static binfmt-support"; exit 2; }

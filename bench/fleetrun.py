@@ -7,12 +7,22 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
+import signal
 import time
 from collections import Counter
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 from fleetload import Job, Kiosk, Samples, Traffic, child_main
+
+from hymy import children
+
+
+def _load_process(job: Job, conn, parent_pid: int) -> None:
+    """A load process: ends with the measuring process however that ends (SIGKILL too), then runs."""
+    children.die_with_parent(signal.SIGKILL, parent_pid)
+    child_main(job, conn)
 
 
 @dataclass
@@ -42,7 +52,7 @@ class LoadRun:
         for p in range(procs):
             job = Job(base_url, kiosks[p::procs], traffic, tuple(steps), report_steps, seed + p, grace_s)
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=child_main, args=(job, child), name=f"fleet-load-{p}", daemon=True)
+            proc = ctx.Process(target=_load_process, args=(job, child, os.getpid()), name=f"fleet-load-{p}", daemon=True)
             self.procs.append(proc)
             self.conns.append(parent)
         self.done_at: dict[int, float] = {}

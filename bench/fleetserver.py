@@ -4,49 +4,20 @@ its memory. Not a benchmark itself (``make bench`` skips it)."""
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
-
-from server.testing import free_port
+from server import testing
 
 
 @contextlib.contextmanager
 def server_process(url: str, env: dict[str, str], log: Path, timeout_s: float = 60.0):
-    """``hymy server`` (``python -m server``) on a free loopback port, its output going to ``log``; yields
-    (base URL, pid). Not ``server.testing.run_server_process``: that one pipes the server's stderr and reads
-    it only at the end, so a server that logs more than a pipe holds (64 KiB of tracebacks under overload)
-    blocks in its logging call and stops serving; and it does not give the pid."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(port)],
-                                env={**os.environ, "HYMY_DATABASE_URL": url, **env}, stdout=out,
-                                stderr=subprocess.STDOUT)
+    """``hymy server`` on a free loopback port, its output going to ``log``; yields (base URL, pid)."""
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"the server exited {proc.returncode}: {log.read_text()[-2000:]}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(base + "/readyz", timeout=1.0).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server on port {port} was not ready after {timeout_s:.0f} s")
-            time.sleep(0.1)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with testing.server_process(url, env, timeout_s, log=log) as running:
+            yield running.base_url, running.pid
+    except RuntimeError as exc:  # not ready, or exited: the benchmark stops with the reason
+        raise SystemExit(f"the server did not start: {exc}") from None
 
 
 def logged_errors(log: Path) -> Counter:

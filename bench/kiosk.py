@@ -34,6 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # This file is bench/kiosk.py: keep its folder off sys.path so ``import kiosk`` finds the package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
+
+from hymy import children  # noqa: E402
+
 WIDTH, HEIGHT, MAXFPS = 800, 480, 30
 
 
@@ -134,8 +137,8 @@ def _child(kind: str, touches: int) -> None:
 
 def _run(kind: str, touches: int) -> tuple[float, dict | None]:
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, __file__, "--child", kind, "--touches", str(touches)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    proc = children.popen([sys.executable, __file__, "--child", kind, "--touches", str(touches)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
     start = None
     result = None
     for line in proc.stdout:

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
+from hymy import children  # noqa: E402
 from hymy.protocol import default_store_config  # noqa: E402
 from hymy.timestamps import utcnow  # noqa: E402
 from kiosk.capture import Recorder, build_followup, build_response  # noqa: E402
@@ -188,8 +189,8 @@ def latency(root: Path, url: str, engine, code: str, presses: int) -> list[float
 def idle_cpu(root: Path, url: str, code: str, seconds: float) -> float:
     """CPU milliseconds per second of an idle ``python -m sync`` process (after start-up)."""
     path = device_config(root, url, code)
-    proc = subprocess.Popen([sys.executable, "-m", "sync", "--config", str(path)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = children.popen([sys.executable, "-m", "sync", "--config", str(path)], cwd=ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(2.0)  # start-up, enrolment, first heartbeat
         ticks = os.sysconf("SC_CLK_TCK")

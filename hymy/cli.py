@@ -14,6 +14,7 @@ import click
 
 from hymy import __version__
 from hymy.errors import HymyError
+from hymy.extras import missing_package
 
 # command name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
@@ -76,8 +77,15 @@ def config_option(func):
     )(func)
 
 
+def _command_name() -> str:
+    """``hymy <command>`` as typed (the first word of the command line that names a command)."""
+    name = next((arg for arg in sys.argv[1:] if arg in COMMANDS), None)
+    return f"`hymy {name}`" if name else "hymy"
+
+
 def main() -> None:
-    """Console entry point: a HymyError becomes one clear line and exit code 2, never a traceback."""
+    """Console entry point: a HymyError, or a package missing from this install (the message names the
+    extra to install), becomes one clear line and exit code 2, never a traceback."""
     try:
         rv = cli.main(prog_name="hymy", standalone_mode=False)
     except click.exceptions.Abort:
@@ -88,6 +96,10 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except HymyError as exc:
         click.echo(f"hymy: {exc}", err=True)
+        sys.exit(2)
+    except ModuleNotFoundError as exc:  # this install lacks the extra the command needs
+        logging.getLogger(__name__).debug("import failed", exc_info=True)
+        click.echo(f"hymy: {missing_package(exc, _command_name())}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

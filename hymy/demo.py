@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from hymy import children
+from hymy.invocation import hymy_command
+
 #: Where the demo keeps its files (server database, kiosk data); made fresh at every start.
 DEMO_DIR = Path(".hymy") / "demo"
 DAYS = 30
@@ -200,8 +203,10 @@ def start(demo: Demo, *, screen: bool = True, days: float = DAYS, echo=print) ->
 
     def spawn(name: str, args: list[str], **env: str) -> subprocess.Popen:
         out = open(log / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(args, env=_env(demo, **env), stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        # its own session (Ctrl-C in the terminal reaches only the demo, which stops them in order);
+        # SIGTERM from the kernel when the demo ends without stopping them (kill -9, a crash)
+        proc = children.popen(args, env=_env(demo, **env), stdout=out, stderr=subprocess.STDOUT,
+                              start_new_session=True)
         demo.processes.append(proc)
         return proc
 
@@ -276,6 +281,7 @@ def stop(demo: Demo, timeout_s: float = 10.0) -> None:
 
 def banner(demo: Demo) -> str:
     n = len(BUTTONS)
+    hymy = hymy_command()  # `make demo` ran .venv/bin/hymy: the hints must run as printed
     return (
         "\n"
         "  Hymy demo is running.\n"
@@ -285,7 +291,7 @@ def banner(demo: Demo) -> str:
         f"  Press:      {demo.press_command(n)}\n"
         f"              (another terminal; button 1-{n}: {demo.buttons_text()}"
         f"{f'; or keys 1-{n} in the kiosk window' if demo.screen and has_display() else ''})\n"
-        f"  Try:        hymy status --config {demo.kiosk_config}\n"
-        f"              hymy simulate --config {demo.kiosk_config} --days 0.05\n"
+        f"  Try:        {hymy} status --config {demo.kiosk_config}\n"
+        f"              {hymy} simulate --config {demo.kiosk_config} --days 0.05\n"
         "  Ctrl-C stops everything.\n"
     )

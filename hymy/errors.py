@@ -29,6 +29,21 @@ class ConfigError(HymyError, ValueError):
         super().__init__(text)
 
 
+class MissingPackage(HymyError, ImportError):
+    """A part of Hymy that was asked for cannot load: a package its extra provides is not installed.
+
+    The message names the part, the package and the extra to install, e.g. ``the dashboard cannot
+    start: the package 'babel' is not installed; install the server extra: pip install 'hymy[server]'``.
+    ``package`` is the missing distribution (or module), ``extra`` the extra that provides it (``""``: the
+    core; ``None``: unknown).
+    """
+
+    def __init__(self, message: str, package: str, extra: str | None):
+        super().__init__(message, name=package)
+        self.package = package
+        self.extra = extra
+
+
 class CaptureError(HymyError, ValueError):
     """A press cannot be recorded as asked (bad mood for the scale, unknown source...)."""
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from hymy import children
 
 SIZES = ((800, 480), (720, 1280))
 SCREENS = ("question", "followup-reason", "followup-praise", "comment", "thanks", "closed", "pin",
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     status = 0
     for w, h in SIZES:
-        run = subprocess.run([sys.executable, "-m", "kiosk.screenshots", str(args.outdir), "--size", f"{w}x{h}"])
+        run = children.run([sys.executable, "-m", "kiosk.screenshots", str(args.outdir), "--size", f"{w}x{h}"])
         status = status or run.returncode
     return status
 

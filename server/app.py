@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 from starlette.routing import Match
 
 from hymy import __version__
+from hymy.extras import missing_package
 from hymy.protocol import Batch
 
 from . import api_device, api_manager
@@ -68,22 +69,31 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 
 def _components(app: FastAPI, settings: Settings) -> None:
-    """Install the dashboard and alerts (``settings.components``) when their packages are importable."""
-    if "alerts" in settings.components:
-        try:
-            from server.alerts.install import install as install_alerts
-        except ImportError as exc:
-            log.warning("alerts not installed: %s", exc)
-        else:
-            install_alerts(app)
-    if "dashboard" in settings.components:
-        try:
-            from server.dashboard.data import DashboardData
-            from server.dashboard.routes import install as install_dashboard
-        except ImportError as exc:
-            log.warning("dashboard not installed: %s", exc)
-        else:
-            install_dashboard(app, DashboardData(app.state.engine, settings))
+    """Install the components of ``settings.components`` (alerts, then the dashboard).
+
+    A component that cannot load stops the start-up with :class:`hymy.errors.MissingPackage`, which names
+    the missing package and the extra to install: a server without its dashboard or alerts must never
+    start and look healthy.
+    """
+    for name, install in (("alerts", _install_alerts), ("dashboard", _install_dashboard)):
+        if name in settings.components:
+            try:
+                install(app, settings)
+            except ModuleNotFoundError as exc:
+                raise missing_package(exc, f"the server's {name}") from exc
+
+
+def _install_alerts(app: FastAPI, settings: Settings) -> None:
+    from server.alerts.install import install
+
+    install(app)
+
+
+def _install_dashboard(app: FastAPI, settings: Settings) -> None:
+    from server.dashboard.data import DashboardData
+    from server.dashboard.routes import install
+
+    install(app, DashboardData(app.state.engine, settings))
 
 
 def _ops(app: FastAPI) -> None:

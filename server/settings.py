@@ -47,8 +47,9 @@ class Settings:
     secure_cookies: bool = True
     #: Longest date range a results query may ask, in days (default 3 years).
     max_range_days: int = 3 * 366
-    #: Optional parts the app factory installs when their packages are present: the dashboard (HTML pages)
-    #: and alerts + reports (post-ingest evaluation, sweeps, e-mail). Tests of the core pass ``()``.
+    #: Parts the app factory installs: the dashboard (HTML pages) and alerts + reports (post-ingest
+    #: evaluation, sweeps, e-mail). One that cannot load stops the start-up (hymy.errors.MissingPackage
+    #: names the package and the extra). Tests of the core pass ``()``.
     components: tuple[str, ...] = ("dashboard", "alerts")
     #: Free-form options for the components (e.g. ``smtp``, ``public_url``; see their docs).
     extra: dict = field(default_factory=dict)

@@ -2,7 +2,8 @@
 
 - :func:`run_server` - Uvicorn in a thread of this process; yields the base URL (``http://127.0.0.1:PORT``).
   The app is available as ``run_server(...).app`` via :func:`serve` if the test needs ``app.state``.
-- :func:`run_server_process` - ``hymy server`` in a child process (scale-out tests: separate processes).
+- :func:`server_process` / :func:`run_server_process` - ``hymy server`` in a child process (scale-out tests,
+  benchmarks: separate processes), its output in a log file.
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
+from hymy import children
 
 from .app import create_app
 from .settings import Settings
@@ -74,35 +79,54 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class ServerProcess:
+    base_url: str
+    pid: int
+    #: Where its stdout and stderr go (a file, never a pipe: a pipe nobody reads fills up under load and
+    #: the server then blocks in its logging call and stops serving).
+    log: Path
+
+
+@contextlib.contextmanager
+def server_process(database_url: str, env: dict[str, str] | None = None, timeout_s: float = 30.0,
+                   port: int | None = None, log: Path | None = None) -> Iterator[ServerProcess]:
+    """``hymy server`` as a child process on ``port`` (default a free one), its output in ``log`` (default
+    a temporary file, removed afterwards); stopped on exit. The child dies with this process."""
+    port = port or free_port()
+    child_env = {**os.environ, "HYMY_DATABASE_URL": database_url, **(env or {})}
+    with contextlib.ExitStack() as stack:
+        if log is None:
+            log = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hymy-server-"))) / "server.log"
+        with open(log, "wb") as out:
+            proc = children.popen([sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(port)],
+                                  env=child_env, stdout=out, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout_s
+        try:
+            while True:
+                if proc.poll() is not None:
+                    tail = log.read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"server process exited {proc.returncode}: {tail}")
+                with contextlib.suppress(httpx.TransportError):
+                    if httpx.get(base + "/readyz", timeout=1.0).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server process on port {port} not ready after {timeout_s} s")
+                time.sleep(0.1)
+            yield ServerProcess(base, proc.pid, log)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 @contextlib.contextmanager
 def run_server_process(database_url: str, env: dict[str, str] | None = None, timeout_s: float = 30.0,
                        port: int | None = None) -> Iterator[str]:
     """``hymy server`` as a child process on ``port`` (default a free one); yields its base URL; stopped on exit."""
-    port = port or free_port()
-    child_env = {**os.environ, "HYMY_DATABASE_URL": database_url, **(env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(port)],
-                            env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server process exited {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
-            try:
-                if httpx.get(base + "/readyz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server process on port {port} not ready after {timeout_s} s")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+    with server_process(database_url, env, timeout_s, port) as running:
+        yield running.base_url

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# Every child process of a test ends with the run, however it ends (tests/procs.py).
+from tests.procs import no_leftover_children  # noqa: F401 - the session fixture, active for every test
+
 # Before anything imports Kivy or gpiozero: headless Kivy with its own home, gpiozero's mock pins.
 _KIVY_HOME = tempfile.mkdtemp(prefix="hymy-kivy-home-")
 os.environ.setdefault("KIVY_HOME", _KIVY_HOME)

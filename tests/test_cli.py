@@ -5,7 +5,6 @@ Iterates ``hymy.cli.COMMANDS``, so commands added later are covered without touc
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import click
@@ -13,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from hymy.cli import COMMANDS, cli
+from tests import procs
 
 
 def _walk(name: str, command: click.Command, path: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -33,7 +33,7 @@ def all_command_paths() -> list[tuple[str, ...]]:
 
 
 def test_hymy_help_lists_every_command():
-    done = subprocess.run([sys.executable, "-m", "hymy", "--help"], capture_output=True, text=True, timeout=60)
+    done = procs.run([sys.executable, "-m", "hymy", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     listed = done.stdout.split("Commands:", 1)[1]
     for name in COMMANDS:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import threading
 import time
 from contextlib import contextmanager
@@ -14,6 +13,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+
+from tests import procs
 
 
 @dataclass
@@ -112,7 +113,7 @@ class MailSink:
 def make_cert(tmp: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 made with the openssl command."""
     key, cert = tmp / "smtp.key", tmp / "smtp.crt"
-    subprocess.run(
+    procs.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
          "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
         check=True, capture_output=True,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hymy.update import UnitState
+from tests import procs
 
 
 @dataclass
@@ -79,7 +80,7 @@ class Supervisor:
         u.ready = False
         u.exited_at = None
         u.last_ping = time.monotonic()
-        u.proc = subprocess.Popen(u.argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        u.proc = procs.Popen(u.argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _stop(self, u: _Unit) -> None:
         if u.proc is not None and u.proc.poll() is None:

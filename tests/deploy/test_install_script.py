@@ -3,10 +3,9 @@ is image/ci-check.sh, in a debootstrap root, run by .ci/run)."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
+from tests import procs
 from tests.conftest import ROOT
 
 SCRIPTS = ["image/install.sh", "image/ci-check.sh", "image/pi-gen/stage-hymy/prerun.sh",
@@ -17,18 +16,18 @@ SCRIPTS = ["image/install.sh", "image/ci-check.sh", "image/pi-gen/stage-hymy/pre
 def test_install_scripts_parse_and_are_executable(script: str) -> None:
     path = ROOT / script
     assert path.stat().st_mode & 0o111, f"{script} is not executable"
-    proc = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True, timeout=30)
+    proc = procs.run(["bash", "-n", str(path)], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
 
 
 def test_install_script_help_and_missing_source() -> None:
-    help_ = subprocess.run(["bash", str(ROOT / "image/install.sh"), "--help"], capture_output=True, text=True,
-                           timeout=30)
+    help_ = procs.run(["bash", str(ROOT / "image/install.sh"), "--help"], capture_output=True, text=True,
+                      timeout=30)
     assert help_.returncode == 0 and "--wheelhouse DIR" in help_.stdout
-    bare = subprocess.run(["bash", str(ROOT / "image/install.sh")], capture_output=True, text=True, timeout=30)
+    bare = procs.run(["bash", str(ROOT / "image/install.sh")], capture_output=True, text=True, timeout=30)
     assert bare.returncode == 2 and "give --wheel, --source or --wheelhouse" in bare.stderr
-    wrong = subprocess.run(["bash", str(ROOT / "image/install.sh"), "--frobnicate"], capture_output=True,
-                           text=True, timeout=30)
+    wrong = procs.run(["bash", str(ROOT / "image/install.sh"), "--frobnicate"], capture_output=True,
+                      text=True, timeout=30)
     assert wrong.returncode == 2 and "unknown option --frobnicate" in wrong.stderr
 
 

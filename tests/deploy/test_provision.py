@@ -13,6 +13,7 @@ from hymy.errors import ConfigError
 from hymy.provision import Provisioner, scrub_secrets
 from hymy.provisionfile import PLACEHOLDERS, ProvisioningFile, parse
 from hymy.tomllines import key_lines
+from tests import procs
 
 ZONES = {"Europe/Helsinki", "Europe/Stockholm", "UTC"}
 
@@ -256,11 +257,10 @@ def test_provision_removes_used_enrolment_code_once_enrolled(root: Path) -> None
 
 
 def test_firstboot_command_exit_code_and_message(root: Path) -> None:
-    import subprocess
     import sys
     (root / "boot/firmware/hymy.toml").write_text('[display]\nrotation = 7\n')
-    proc = subprocess.run([sys.executable, "-m", "hymy", "firstboot", "--root", str(root)],
-                          capture_output=True, text=True, timeout=60)
+    proc = procs.run([sys.executable, "-m", "hymy", "firstboot", "--root", str(root)],
+                     capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "line 2: display.rotation: 7 is not one of the choices; use 0, 90, 180 or 270" in proc.stderr
     assert proc.stderr.count("display.rotation") == 1, proc.stderr  # the problems are listed once

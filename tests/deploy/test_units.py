@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests import procs
 from tests.conftest import ROOT, need
 
 UNITS = sorted((ROOT / "systemd").glob("*.service"))
@@ -50,8 +50,8 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
         assert "/opt/hymy/current/bin/hymy" in text
         (units / unit.name).write_text(text.replace("/opt/hymy/current/bin/hymy", str(fake)))
     env = {**os.environ, "SYSTEMD_UNIT_PATH": f"{units}:", "SYSTEMD_LOG_LEVEL": "notice"}
-    proc = subprocess.run([analyze, "verify", *[str(units / u.name) for u in UNITS]],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = procs.run([analyze, "verify", *[str(units / u.name) for u in UNITS]],
+                     capture_output=True, text=True, env=env, timeout=120)
     complaints = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "hymy" in ln]
     assert proc.returncode == 0, proc.stderr
     # verify only warns (exit 0) for unknown keys or bad values: any line naming our units fails
@@ -64,8 +64,8 @@ def test_units_verify_catches_a_broken_unit(tmp_path: Path) -> None:
     need("systemd", analyze is not None, "install systemd (systemd-analyze)")
     unit = tmp_path / "hymy-broken.service"
     unit.write_text("[Service]\nType=notifyy\nExecStart=/bin/true\nProtectSystm=strict\n")
-    proc = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "SYSTEMD_UNIT_PATH": f"{tmp_path}:"})
+    proc = procs.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60,
+                     env={**os.environ, "SYSTEMD_UNIT_PATH": f"{tmp_path}:"})
     out = proc.stdout + proc.stderr
     assert "ProtectSystm" in out and "notifyy" in out
 

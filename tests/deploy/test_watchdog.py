@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import procs
+
 from .supervisor import Supervisor
 
 pytestmark = pytest.mark.slow
@@ -76,8 +78,8 @@ def test_watchdog_real_main_loop_pings_and_stops_when_hung(tmp_path: Path, kind:
     env = {**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": str(int(WATCHDOG_S * 1e6)),
            "GPIOZERO_PIN_FACTORY": "mock"}
     env.pop("WATCHDOG_PID", None)
-    proc = subprocess.Popen(_argv(kind, _config(tmp_path, kind)), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = procs.Popen(_argv(kind, _config(tmp_path, kind)), env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         ready = _recv_until(sock, "READY=1", 60)
         assert ready and "READY=1" in ready[-1][1].splitlines(), (ready, proc.poll())

@@ -29,6 +29,7 @@ from server.auth.users import create_user
 from server.db import make_engine
 from server.migrate import upgrade
 from server.testing import free_port
+from tests import procs
 
 ALL_DAY = {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 PASSWORD = "e2e-password-123"
@@ -154,8 +155,8 @@ class System:
         """``python -m hymy ARGS`` as process ``name`` (its own process group), logging to logs/NAME.log."""
         self.stop(name)
         log = open(self.root / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - closed by the child's exit
-        proc = subprocess.Popen([sys.executable, "-m", "hymy", *args], env=self.env(**env), stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = procs.Popen([sys.executable, "-m", "hymy", *args], env=self.env(**env), stdout=log,
+                           stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.procs[name] = proc
         return proc
@@ -258,6 +259,6 @@ class System:
 
 
 def status(kiosk: Kiosk) -> dict:
-    out = subprocess.run([sys.executable, "-m", "hymy", "status", "--json", "--config", str(kiosk.config)],
-                         capture_output=True, text=True, check=True).stdout
+    out = procs.run([sys.executable, "-m", "hymy", "status", "--json", "--config", str(kiosk.config)],
+                    capture_output=True, text=True, check=True).stdout
     return json.loads(out)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import procs
+
 pytestmark = pytest.mark.slow
 
 
@@ -65,8 +67,8 @@ def _device_responses(base: Path) -> int:
 
 
 def _status(config: Path) -> dict:
-    out = subprocess.run([sys.executable, "-m", "hymy", "status", "--json", "--config", str(config)],
-                         capture_output=True, text=True, check=True).stdout
+    out = procs.run([sys.executable, "-m", "hymy", "status", "--json", "--config", str(config)],
+                    capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
 
@@ -75,9 +77,9 @@ def test_demo_runs_the_whole_system_and_a_simulated_press_arrives(tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "hymy", "demo", "--port", "0", "--days", "2", "--dir", str(base)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True)
+    proc = procs.Popen([sys.executable, "-m", "hymy", "demo", "--port", "0", "--days", "2", "--dir", str(base)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                       start_new_session=True)
     q: queue.Queue = queue.Queue()
     everything: list[str] = []
     reader = threading.Thread(target=_pump, args=(proc.stdout, q, everything), daemon=True)
@@ -98,7 +100,7 @@ def test_demo_runs_the_whole_system_and_a_simulated_press_arrives(tmp_path):
         config_text = (base / "kiosk.toml").read_text()
         assert "4 buttons" in config_text and "1-5" not in config_text  # the text follows the real buttons
         device_before = _device_responses(base)
-        subprocess.run(press, shell=True, check=True, timeout=10, cwd=tmp_path)
+        procs.run(press, shell=True, check=True, timeout=10, cwd=tmp_path)
         deadline = time.monotonic() + 30
         while _device_responses(base) == device_before and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -123,8 +125,8 @@ def test_demo_runs_the_whole_system_and_a_simulated_press_arrives(tmp_path):
         before = _server_count(db)
 
         device_before = _device_responses(base)
-        subprocess.run([sys.executable, "-m", "hymy", "simulate", "--config", str(config), "--days", "0.1",
-                        "--seed", "99", "--rate", "60"], check=True, capture_output=True, env=env)
+        procs.run([sys.executable, "-m", "hymy", "simulate", "--config", str(config), "--days", "0.1",
+                   "--seed", "99", "--rate", "60"], check=True, capture_output=True, env=env)
         added = _device_responses(base) - device_before
         deadline = time.monotonic() + 30
         while _server_count(db) == before and time.monotonic() < deadline:

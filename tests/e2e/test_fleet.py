@@ -18,6 +18,7 @@ import pytest
 
 from server import admin
 from server.db import make_engine
+from tests import procs
 from tests.e2e.system import System
 
 pytestmark = pytest.mark.slow
@@ -37,17 +38,17 @@ def test_200_kiosks_sync_at_once_without_error_or_loss(tmp_path):
         engine.dispose()
 
         start_at = time.time() + 8  # every worker has made its stores by then
-        procs = []
+        workers = []
         for w in range(WORKERS):
             spec = {"server": system.url, "root": str(tmp_path / f"w{w}"), "start_at": start_at, "hours": 3,
                     "rate": 10, "store_config": store_config,
                     "devices": [{"index": i, "code": codes[i]} for i in range(w, DEVICES, WORKERS)]}
             path = tmp_path / f"worker{w}.json"
             path.write_text(json.dumps(spec))
-            procs.append(subprocess.Popen([sys.executable, "-m", "tests.e2e.fleetworker", str(path)], cwd=ROOT,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            workers.append(procs.Popen([sys.executable, "-m", "tests.e2e.fleetworker", str(path)], cwd=ROOT,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         results = []
-        for p in procs:
+        for p in workers:
             out, err = p.communicate(timeout=180)
             assert p.returncode == 0, err[-3000:]
             results += [json.loads(line) for line in out.splitlines() if line.startswith("{")]

@@ -7,12 +7,12 @@ press (the capture core in a new process) is linked to it on the server. Nothing
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 
 import pytest
 
+from tests import procs
 from tests.e2e.system import status, wait_until
 
 pytestmark = pytest.mark.slow
@@ -45,8 +45,8 @@ def test_kiosk_killed_mid_followup_press_kept_once_and_late_followup_linked(syst
 
     system.start_kiosk(kiosk, screen=True)
     second = kiosk.press_stored(4, timeout_s=60)  # the restarted kiosk records again
-    out = subprocess.run([sys.executable, "-c", LATE_FOLLOWUP, str(kiosk.config), first], check=True,
-                         capture_output=True, text=True, env=system.env()).stdout
+    out = procs.run([sys.executable, "-c", LATE_FOLLOWUP, str(kiosk.config), first], check=True,
+                    capture_output=True, text=True, env=system.env()).stdout
     late = out.strip().splitlines()[-1]
 
     with system.logs_on_failure():

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 
 import pytest
 
+from tests import procs
 from tests.e2e.system import status, wait_until
 
 pytestmark = pytest.mark.slow
@@ -21,8 +21,8 @@ def test_server_killed_and_restarted_during_delivery_everything_arrives_once(sys
     system.stop(f"{kiosk.name}-sync")  # a backlog builds up while the agent is off (e.g. no network)
 
     # a backlog of several days of presses through the real capture path, plus live button presses
-    subprocess.run([sys.executable, "-m", "hymy", "simulate", "--config", str(kiosk.config), "--days", "7",
-                    "--rate", "60", "--seed", "5"], check=True, capture_output=True, env=system.env())
+    procs.run([sys.executable, "-m", "hymy", "simulate", "--config", str(kiosk.config), "--days", "7",
+               "--rate", "60", "--seed", "5"], check=True, capture_output=True, env=system.env())
     for button in (1, 2, 3, 4):
         kiosk.press_stored(button)
     backlog = len(kiosk.events())

@@ -19,6 +19,7 @@ from hymy.protocol import AlertRule, Question, Texts, default_store_config
 from kiosk.config import parse_config
 from kiosk.store import Store
 from kiosk.storeconfig import write_store_config
+from tests import procs
 
 from .conftest import BUTTONS, LAMP, LEDS, ROOT_DIR, responses, wait_for
 
@@ -168,8 +169,8 @@ def test_headless_kiosk_command_stops_cleanly_on_sigterm(tmp_path, notify_socket
     toml.write_text(f'[device]\ndata_dir = "{tmp_path / "data"}"\nclock = "trust"\n'
                     f"[pins]\nbuttons = {BUTTONS}\nleds = {LEDS}\n")
     env = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock", "NOTIFY_SOCKET": notify_socket.getsockname()}
-    proc = subprocess.Popen([sys.executable, "-m", "hymy", "kiosk", "--no-screen", "--config", str(toml)],
-                            cwd=ROOT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = procs.Popen([sys.executable, "-m", "hymy", "kiosk", "--no-screen", "--config", str(toml)],
+                       cwd=ROOT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert notify_socket.recv(1024).decode().startswith("READY=1")
         proc.send_signal(signal.SIGTERM)

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from hymy.children import die_with_parent  # noqa: E402
 from hymy.protocol import default_store_config  # noqa: E402
 from kiosk.capture import Recorder, build_response  # noqa: E402
 from kiosk.clock import ClockReading, SystemClock  # noqa: E402
@@ -72,9 +74,11 @@ def main() -> None:
         if not words or words[0] == "quit":
             return
         if words[0] == "fork":
+            parent = os.getpid()
             pid = os.fork()
             if pid == 0:
                 try:
+                    die_with_parent(signal.SIGKILL, parent)  # a fork does not inherit the zygote's request
                     writer(words[1], int(words[2]))
                 finally:
                     os._exit(3)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from kiosk.config import (
     parse_config,
     resolve_path,
 )
+from tests import procs
 
 
 def problems(data: dict) -> list[str]:
@@ -221,8 +221,8 @@ def test_config_error_is_a_value_error_with_exit_code_2_from_the_cli(tmp_path):
     path = tmp_path / "kiosk.toml"
     path.write_text("[pins]\nbuttons = [4, 4]\n")
     assert issubclass(ConfigError, ValueError)
-    done = subprocess.run([sys.executable, "-m", "hymy", "status", "--config", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    done = procs.run([sys.executable, "-m", "hymy", "status", "--config", str(path)],
+                     capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "pins.buttons[1]: 4 is used twice (also pins.buttons[0])" in done.stderr
     assert "Traceback" not in done.stderr

@@ -16,6 +16,7 @@ from kiosk import migrations
 from kiosk.capture import build_response
 from kiosk.clock import ClockReading
 from kiosk.store import Store
+from tests import procs
 
 CONFIG = default_store_config()
 
@@ -156,14 +157,14 @@ def test_two_processes_migrating_at_once_both_succeed(tmp_path, start_version):
     go = tmp_path / "go"
     script = tmp_path / "migrator.py"
     script.write_text(MIGRATOR.format(root=str(ROOT)))
-    procs = [subprocess.Popen([sys.executable, str(script), str(path), str(go), str(n)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for n in range(4)]
+    migrators = [procs.Popen([sys.executable, str(script), str(path), str(go), str(n)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for n in range(4)]
     deadline = time.monotonic() + 30  # every process at the start line (imports done), then all at once
     while not all((tmp_path / f"go-ready-{n}").exists() for n in range(4)) and time.monotonic() < deadline:
         time.sleep(0.005)
     go.touch()
-    outs = [p.communicate(timeout=60) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    outs = [p.communicate(timeout=60) for p in migrators]
+    for p, (out, err) in zip(migrators, outs, strict=True):
         assert p.returncode == 0, err
         assert out.strip() == "ok"
     with Store(path) as store:

@@ -18,6 +18,7 @@ from hymy.timestamps import format_ts, parse_ts
 from kiosk.capture import build_followup, build_response
 from kiosk.clock import ClockReading
 from kiosk.store import Store
+from tests import procs
 
 CONFIG = default_store_config()
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -303,8 +304,8 @@ def test_kiosk_writer_and_sync_reader_share_one_file(tmp_path):
     script = tmp_path / "reader.py"
     script.write_text(READER.format(root=str(ROOT)))
     total = 400
-    reader = subprocess.Popen([sys.executable, str(script), str(path), str(total)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    reader = procs.Popen([sys.executable, str(script), str(path), str(total)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
     try:
         written = []
         for i in range(total):

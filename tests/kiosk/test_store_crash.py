@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import procs
+
 CHILD = Path(__file__).with_name("crash_child.py")
 KILLS = int(os.environ.get("HYMY_CRASH_KILLS", "220"))
 
@@ -22,8 +24,8 @@ class Zygote:
     """Drives crash_child.py: fork a writer, read its acknowledgements, kill it."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(CHILD)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     bufsize=0)
+        self.proc = procs.Popen([sys.executable, str(CHILD)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                bufsize=0)
         os.set_blocking(self.proc.stdout.fileno(), False)
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)

@@ -24,6 +24,7 @@ from hymy.protocol import default_store_config
 from kiosk.capture import Recorder
 from kiosk.clock import SystemClock
 from kiosk.store import Store
+from tests import procs
 
 CONFIG = default_store_config().model_copy(update={"response_interval_s": 0.0})
 
@@ -33,8 +34,8 @@ def tmpfs(where: Path, size: str = "1m"):
     """A real tmpfs of ``size`` at ``where``; skips the test when this machine cannot mount."""
     where.mkdir()
     try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
-                              capture_output=True, text=True, timeout=10)
+        done = procs.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
+                         capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired) as exc:
         pytest.skip(f"cannot mount a tmpfs here ({exc}); the fault-injected test covers SQLITE_FULL")
     if done.returncode:
@@ -43,11 +44,11 @@ def tmpfs(where: Path, size: str = "1m"):
         yield where
     finally:
         for _ in range(50):  # bounded: a lazy unmount as the last resort
-            if subprocess.run(["umount", str(where)], capture_output=True).returncode == 0:
+            if procs.run(["umount", str(where)], capture_output=True).returncode == 0:
                 break
             time.sleep(0.05)
         else:
-            subprocess.run(["umount", "-l", str(where)], capture_output=True)
+            procs.run(["umount", "-l", str(where)], capture_output=True)
 
 
 def fill(directory: Path) -> Path:
@@ -157,7 +158,7 @@ def test_store_on_read_only_mount_gives_a_clear_error(tmp_path):
     with tmpfs(tmp_path / "fs") as fs:
         with Store(fs / "kiosk.db") as store:
             store.append(_one(Recorder(store, lambda: CONFIG, SystemClock(trust=True), retry_s=0)))
-        ro = subprocess.run(["mount", "-o", "remount,ro", str(fs)], capture_output=True, text=True)
+        ro = procs.run(["mount", "-o", "remount,ro", str(fs)], capture_output=True, text=True)
         if ro.returncode:
             pytest.skip(f"cannot remount read-only: {ro.stderr.strip()}")
         with pytest.raises(StoreUnavailable, match=r"kiosk\.db: cannot open the store: .*(readonly|unable to open)"):

@@ -26,6 +26,7 @@ from kiosk.clock import SystemClock
 from kiosk.config import load_config
 from kiosk.status import device_status, format_status
 from kiosk.store import Store
+from tests import procs
 from tests.kiosk.damage import CONFIG, PAGE, filled_store, garbage, moved_aside, pages_of, presses
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -303,14 +304,14 @@ def test_two_processes_meeting_the_damage_at_once_move_it_aside_once(tmp_path):
     script = tmp_path / "racer.py"
     script.write_text(RACER.format(root=str(ROOT)))
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, str(script), str(path), str(go), str(i)], stdout=subprocess.PIPE,
-                              text=True) for i in range(2)]
+    racers = [procs.Popen([sys.executable, str(script), str(path), str(go), str(i)], stdout=subprocess.PIPE,
+                          text=True) for i in range(2)]
     deadline = time.monotonic() + 60
     while not all(Path(f"{go}-ready-{i}").exists() for i in range(2)) and time.monotonic() < deadline:
         time.sleep(0.01)
     go.touch()
-    answers = [p.communicate(timeout=120)[0].split() for p in procs]
-    assert all(p.returncode == 0 for p in procs)
+    answers = [p.communicate(timeout=120)[0].split() for p in racers]
+    assert all(p.returncode == 0 for p in racers)
     assert len(moved_aside(tmp_path)) == 1, "moved aside once"
     with Store(path) as store:
         store.wait_salvaged(60)

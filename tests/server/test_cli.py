@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from hymy.cli import cli
 from server import migrate
 from server.db import make_engine
+from tests import procs
 
 ADMIN = ["add-region", "add-store", "add-device", "new-code", "revoke-device", "add-user", "add-token", "list",
          "delete-comment", "prune", "move-store"]
@@ -72,7 +73,6 @@ def test_cli_reading_commands_never_create_a_database(tmp_path, monkeypatch, arg
 def test_new_code_for_a_revoked_device_is_refused_and_writes_nothing(tmp_path):
     """``hymy admin new-code`` of a revoked device: exit 2 with a message saying to add a new device, no
     code stored (it could never enrol), no traceback."""
-    import subprocess
     import sys
 
     from sqlalchemy import func, select
@@ -89,7 +89,7 @@ def test_new_code_for_a_revoked_device_is_refused_and_writes_nothing(tmp_path):
     count = select(func.count()).select_from(t.enrolment_codes)
     with engine.connect() as conn:
         before = conn.execute(count).scalar_one()
-    r = subprocess.run([sys.executable, "-m", "hymy", "admin", "new-code", device, "--database-url", url],
+    r = procs.run([sys.executable, "-m", "hymy", "admin", "new-code", device, "--database-url", url],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2, r.stdout + r.stderr
     assert "revoked" in r.stderr and "add a new device instead (hymy admin add-device --store main)" in r.stderr, r.stderr

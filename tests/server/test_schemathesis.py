@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from hymy.protocol import AlertRule
 from server import admin
 from server.alerts.tables import alert_episodes
 from server.testing import serve
+from tests import procs
 
 from .conftest import World, followup, press, with_alerts
 
@@ -106,7 +106,7 @@ def test_schemathesis_every_operation_with_device_and_admin_tokens_and_real_ids(
         config = tmp_path / "schemathesis.toml"
         config.write_text(_config(world.tokens["s1"], world.api_tokens["admin"], ids))
         junit = tmp_path / "junit.xml"
-        run = subprocess.run(
+        run = procs.run(
             [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
              f"{running.base_url}/openapi.json", "--workers", "1",
              "--phases", "examples,coverage,fuzzing", "--report", "junit", "--report-junit-path", str(junit)],

@@ -14,6 +14,7 @@ from sync.agent import REVOKED, Agent
 from sync.client import Client
 from sync.delivery import encode_batch
 from sync.enrolment import read_token
+from tests import procs
 from tests.sync.helpers import device, presses
 
 
@@ -285,7 +286,6 @@ def test_heartbeat_lets_the_server_correct_presses_sent_before_the_clock_synced(
 
 
 def test_cli_once_enrols_delivers_and_exits_zero(tmp_path, live_server):
-    import subprocess
     import sys
 
     from tests.sync.helpers import write_config
@@ -294,8 +294,8 @@ def test_cli_once_enrols_delivers_and_exits_zero(tmp_path, live_server):
     path = write_config(tmp_path, live_server.url, code=code)
     kiosk = Store(tmp_path / "data" / "kiosk.db")
     ids = presses(kiosk, 40)
-    out = subprocess.run([sys.executable, "-m", "hymy", "sync", "--once", "--config", str(path)],
-                         capture_output=True, text=True, timeout=60)
+    out = procs.run([sys.executable, "-m", "hymy", "sync", "--once", "--config", str(path)],
+                    capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert f"sent {len(ids)}, quarantined 0, pending 0" in out.stdout
     assert sorted(live_server.ids(device_id)) == sorted(ids)

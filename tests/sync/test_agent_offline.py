@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from kiosk.store import Store
 from sync.agent import Agent
 from sync.backoff import CAP_S, UNREACHABLE_CAP_S
 from sync.enrolment import write_token
+from tests import procs
 from tests.sync.helpers import SlamServer, closed_port, device, presses, write_config
 
 
@@ -105,8 +105,8 @@ def test_cli_once_exits_nonzero_with_the_server_down(tmp_path):
     presses(cfg_store, 2)
     write_token(tmp_path / "data" / "device-token", "tok")
     t = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "hymy", "sync", "--once", "--config", str(path)],
-                         capture_output=True, text=True, timeout=60)
+    out = procs.run([sys.executable, "-m", "hymy", "sync", "--once", "--config", str(path)],
+                    capture_output=True, text=True, timeout=60)
     assert out.returncode == 1, out.stderr
     assert "pending 3" in out.stdout and "connection refused" in out.stdout
     assert time.monotonic() - t < 30

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import shutil
 import ssl
-import subprocess
 
 import pytest
 
 from hymy.errors import SyncError
 from sync.client import Client, Token
+from tests import procs
 from tests.sync.helpers import answering_server
 
 
@@ -23,7 +23,7 @@ def tls_server(tmp_path_factory):
     if not shutil.which("openssl"):
         pytest.skip("openssl CLI not installed")
     d = tmp_path_factory.mktemp("tls")
-    subprocess.run(
+    procs.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
          "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
         check=True, capture_output=True,

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from sync.agent import Agent
+from tests import procs
 from tests.sync.helpers import device, presses
 
 ROUNDS = 120
@@ -46,8 +47,8 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(tmp_path, live_serve
 
     writer = threading.Thread(target=kiosk, daemon=True)
     writer.start()
-    zygote = subprocess.Popen([sys.executable, "-m", "tests.sync.zygote", str(cfg.source), "25"], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+    zygote = procs.Popen([sys.executable, "-m", "tests.sync.zygote", str(cfg.source), "25"], cwd=ROOT,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
     rng = random.Random(5)
     killed = 0
     mid_answer = 0  # rounds killed after the server committed but before the device marked sent

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from kiosk.store import Store
+from tests import procs
 from tests.sync.helpers import presses, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,8 +29,8 @@ def test_service_process_notifies_systemd_delivers_and_stops_on_sigterm(tmp_path
     sock.settimeout(0.2)
     env = {**os.environ, "NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "200000"}
     env.pop("WATCHDOG_PID", None)
-    proc = subprocess.Popen([sys.executable, "-m", "sync", "--config", str(config)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = procs.Popen([sys.executable, "-m", "sync", "--config", str(config)], cwd=ROOT, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     messages: list[str] = []
 
     def collect(until: float, want) -> None:

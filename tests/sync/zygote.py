@@ -17,6 +17,7 @@ import random
 import signal
 import sys
 
+from hymy.children import die_with_parent
 from kiosk.config import load_config
 from sync.agent import Agent
 
@@ -38,9 +39,11 @@ def main() -> None:
             break
         if cmd != "fork":
             continue
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
             try:
+                die_with_parent(signal.SIGKILL, parent)  # a fork does not inherit the zygote's request
                 _child(config_path, max_events)
             finally:
                 os._exit(1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from babel.messages.pofile import read_po
 
 import assets
 from kiosk.i18n import LANGUAGES, Translator, default_language, language_name
+from tests import procs
 
 ROOT = Path(__file__).resolve().parents[3]
 KV_FILES = sorted((ROOT / "kiosk" / "ui").glob("*.kv"))
@@ -47,9 +47,9 @@ def test_i18n_compiled_mo_matches_po():
 def test_i18n_template_has_every_string_in_the_code(tmp_path):
     """Babel extraction over kiosk/ (.py and .kv) finds exactly the template's messages."""
     out = tmp_path / "fresh.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(ROOT / "assets" / "babel.cfg"),
-                    "-k", "tr:1", "-k", "N_", "--no-location", "-o", str(out), str(ROOT / "kiosk")],
-                   check=True, capture_output=True, cwd=ROOT)
+    procs.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(ROOT / "assets" / "babel.cfg"),
+               "-k", "tr:1", "-k", "N_", "--no-location", "-o", str(out), str(ROOT / "kiosk")],
+              check=True, capture_output=True, cwd=ROOT)
     with open(out, "rb") as f:
         fresh = {m.id for m in read_po(f) if m.id}
     with open(assets.locale_dir() / "hymy.pot", "rb") as f:

@@ -10,6 +10,7 @@ import pytest
 import assets
 from kiosk.config import parse_config
 from kiosk.ui.window import graphics_settings, prepare_environment
+from tests import procs
 
 
 def test_window_settings_follow_display_config():
@@ -51,7 +52,6 @@ def test_window_environment_keeps_what_is_set(monkeypatch, tmp_path):
 @pytest.mark.kivy
 def test_window_screenshots_render_every_screen_in_every_language(tmp_path):
     """``python -m kiosk.screenshots`` at one size: 9 screens x 3 languages, none blank."""
-    import subprocess
     import sys
 
     from PIL import Image
@@ -60,8 +60,8 @@ def test_window_screenshots_render_every_screen_in_every_language(tmp_path):
     from kiosk.screenshots import SCREENS
 
     env = {**os.environ, "SDL_VIDEODRIVER": "offscreen"}
-    run = subprocess.run([sys.executable, "-m", "kiosk.screenshots", str(tmp_path), "--size", "720x1280"],
-                         capture_output=True, text=True, env=env, timeout=120)
+    run = procs.run([sys.executable, "-m", "kiosk.screenshots", str(tmp_path), "--size", "720x1280"],
+                    capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     for lang in LANGUAGES:
         for screen in SCREENS:
