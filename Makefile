@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo         run the whole system (server, kiosk screen, sync agent, demo data)"
 	@echo "make test         run the test suite"
-	@echo "make lint         ruff"
+	@echo "make lint         ruff, and lint-imports (the layer contracts in .importlinter)"
 	@echo "make bench        every benchmark in bench/, at a size that finishes in minutes"
 	@echo "make screenshots  render every kiosk screen and dashboard page into build/screenshots/"
 
@@ -31,6 +31,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	@set -e; for b in bench/*.py; do grep -q '^if __name__ == "__main__":' $$b || continue; echo "== $$b"; $(BIN)/python $$b --quick; done
