@@ -42,6 +42,8 @@ log = logging.getLogger("hymy.sync")
 
 #: Seconds between clock-sync checks (the kernel's adjtimex is cheap, but not free).
 CLOCK_CHECK_S = 5.0
+#: Seconds between prunes of events sent longer ago than ``device.retention_days`` (one hour).
+PRUNE_EVERY_S = 3600.0
 #: While draining successfully, ``last_sync`` is rewritten at most this often (seconds).
 LAST_SYNC_EVERY_S = 1.0
 #: Shortest gap between two batches that were not full (seconds): presses trickling in one by one are
@@ -102,6 +104,7 @@ class Agent(EnrolmentSteps, DeliverySteps, CheckInSteps):
         self._next_beat = 0.0
         self._next_enrol = 0.0
         self._next_clock = 0.0
+        self._next_prune = 0.0
         self._clock_was_synced: bool | None = None
         self._refused_code: str | None = None
         self._sync_request = self.store.get_meta(SYNC_REQUESTED)
@@ -169,6 +172,9 @@ class Agent(EnrolmentSteps, DeliverySteps, CheckInSteps):
         if now >= self._next_clock:
             self._next_clock = now + CLOCK_CHECK_S
             self.correct_clock()
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY_S
+            self.prune()
         if now >= self._next_beat:
             self._next_beat = now + self.heartbeat_s
             if self.heartbeat():  # no config pull through a network that just failed the heartbeat
@@ -207,6 +213,13 @@ class Agent(EnrolmentSteps, DeliverySteps, CheckInSteps):
         self.side_backoff.success()
         self._next_send = self._next_beat = self._next_enrol = 0.0
         self._dirty = True
+
+    def prune(self) -> int:
+        """Delete the events sent more than ``device.retention_days`` ago (unsent ones never); how many."""
+        pruned = self.store.prune(self.config.device.retention_days)
+        if pruned:
+            log.info("pruned %d events sent more than %d days ago", pruned, self.config.device.retention_days)
+        return pruned
 
     def once(self) -> DrainResult:
         """Everything a sync does, once: enrol if needed, pull config, drain the outbox, heartbeat."""

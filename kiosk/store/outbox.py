@@ -23,6 +23,8 @@ from kiosk.store.file import StoreFile
 
 #: The meta key the sync agent polls: set by :meth:`Outbox.request_sync`.
 SYNC_REQUESTED = "sync_requested_at"
+#: Rows deleted per transaction when pruning (a few milliseconds of the write lock each).
+PRUNE_CHUNK = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,11 +171,20 @@ class Outbox(StoreFile):
                 changed += 1
         return changed
 
-    def prune(self, days: int, now: datetime | None = None) -> int:
-        """Delete sent events sent more than ``days`` days ago; unsent events are never pruned."""
+    def prune(self, days: int, now: datetime | None = None, *, chunk: int = PRUNE_CHUNK) -> int:
+        """Delete sent events sent more than ``days`` days ago; unsent events are never pruned. Returns
+        how many were deleted. ``chunk`` rows per transaction (default ``PRUNE_CHUNK``), so the kiosk's
+        next press never waits behind a long delete."""
         cutoff = format_ts((now or utcnow()) - timedelta(days=days))
-        with self._write() as conn:
-            return conn.execute("DELETE FROM events WHERE sent_at IS NOT NULL AND sent_at < ?", (cutoff,)).rowcount
+        deleted = 0
+        while True:
+            with self._write() as conn:
+                n = conn.execute(
+                    "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE sent_at IS NOT NULL"
+                    " AND sent_at < ? ORDER BY seq LIMIT ?)", (cutoff, chunk)).rowcount
+            deleted += n
+            if n < chunk:
+                return deleted
 
 
 def _row(event: Response | Followup, stored_at: str) -> tuple:
