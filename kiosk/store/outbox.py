@@ -23,7 +23,8 @@ from kiosk.store.file import StoreFile
 
 #: The meta key the sync agent polls: set by :meth:`Outbox.request_sync`.
 SYNC_REQUESTED = "sync_requested_at"
-#: Rows deleted per transaction when pruning (a few milliseconds of the write lock each).
+#: Rows deleted per transaction when pruning (a few milliseconds of the write lock each; SQLite
+#: allows 32,766 parameters per statement).
 PRUNE_CHUNK = 2000
 
 
@@ -173,17 +174,21 @@ class Outbox(StoreFile):
 
     def prune(self, days: int, now: datetime | None = None, *, chunk: int = PRUNE_CHUNK) -> int:
         """Delete sent events sent more than ``days`` days ago; unsent events are never pruned. Returns
-        how many were deleted. ``chunk`` rows per transaction (default ``PRUNE_CHUNK``), so the kiosk's
-        next press never waits behind a long delete."""
+        how many were deleted. The old events are looked up without the write lock (a WAL reader never
+        blocks the kiosk), then deleted by order number, ``chunk`` per transaction (default
+        ``PRUNE_CHUNK``), so the kiosk's next press never waits behind a long delete."""
         cutoff = format_ts((now or utcnow()) - timedelta(days=days))
         deleted = 0
         while True:
+            seqs = [r[0] for r in self._read(
+                "SELECT seq FROM events WHERE sent_at IS NOT NULL AND sent_at < ? ORDER BY seq LIMIT ?", (cutoff, chunk))]
+            if not seqs:
+                return deleted
             with self._write() as conn:
-                n = conn.execute(
-                    "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE sent_at IS NOT NULL"
-                    " AND sent_at < ? ORDER BY seq LIMIT ?)", (cutoff, chunk)).rowcount
-            deleted += n
-            if n < chunk:
+                deleted += conn.execute(
+                    f"DELETE FROM events WHERE seq IN ({','.join('?' * len(seqs))}) AND sent_at IS NOT NULL"
+                    " AND sent_at < ?", (*seqs, cutoff)).rowcount
+            if len(seqs) < chunk:
                 return deleted
 
 
