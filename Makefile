@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo         run the whole system (server, kiosk screen, sync agent, demo data)"
 	@echo "make test         run the test suite"
-	@echo "make lint         ruff"
+	@echo "make lint         ruff, and lint-imports (the layer contracts in .importlinter)"
 	@echo "make bench        every benchmark in bench/, at a size that finishes in minutes"
 	@echo "make screenshots  render every kiosk screen and dashboard page into build/screenshots/"
 	@echo "make extras-check each extra installed alone in a fresh venv and its process started (needs the package index)"
@@ -32,13 +32,14 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	@set -e; for b in bench/*.py; do grep -q '^if __name__ == "__main__":' $$b || continue; echo "== $$b"; $(BIN)/python $$b --quick; done
 
 screenshots: $(STAMP)
 	@mkdir -p build/screenshots
-	@set -e; for m in kiosk.screenshots server.dashboard.screenshots; do \
+	@set -e; for m in kiosk.ui.screenshots server.dashboard.screenshots; do \
 	  if $(BIN)/python -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('$$m') is None)" 2>/dev/null; then \
 	    $(BIN)/python -m $$m build/screenshots; fi; done
 

@@ -67,7 +67,7 @@ class SchemaFloor(Floor):
     """The bare insert into the store's own schema (same indexes), with the store's SQL."""
 
     def __init__(self, path: Path):
-        from kiosk import migrations
+        from kiosk.store import migrations
 
         self.conn = sqlite3.connect(path, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode = WAL")

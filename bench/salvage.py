@@ -25,8 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kiosk import recovery  # noqa: E402
-from kiosk.store import Store  # noqa: E402
+from kiosk.store import Store, recovery  # noqa: E402
 from tests.kiosk.damage import garbage, pages_of, presses  # noqa: E402
 
 

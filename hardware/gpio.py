@@ -54,6 +54,17 @@ def is_mock(factory) -> bool:
     return isinstance(factory, MockFactory)
 
 
+def mock_factory_in_use():
+    """gpiozero's pin factory in use when it is a MockFactory (development, the demo), else None
+    (real pins, no factory made yet, or gpiozero not installed)."""
+    try:
+        from gpiozero import Device
+    except ImportError:
+        return None
+    factory = Device.pin_factory
+    return factory if factory is not None and is_mock(factory) else None
+
+
 def prepare_mock_pwm(factory, pins) -> None:
     """On a MockFactory, make ``pins`` PWM-capable (``MockPWMPin``) before a PWMLED claims them.
 

@@ -7,6 +7,8 @@ or buzzer. It never touches the store: presses here are not customers' presses.
 
 The questions go through a ``HwTestUI`` so the same test runs at a terminal (``ConsoleUI``) and in CI
 (``AutoUI``: gpiozero's MockFactory, pressing the asked button itself and reading the LED pins back).
+It is given the pin map and the question's scale; ``hymy hwtest`` (``kiosk.cli``) reads them from the
+device config and the cached store config.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Protocol
 from hardware.debounce import Debouncer
 from hardware.gpio import describe_gpio_error, mock_press, resolve_factory
 from hardware.labels import button_colour, face_name
-from hardware.pins import scale_problems
+from hardware.pins import example_pins, scale_problems
 from hymy.errors import HardwareError
 
 #: Seconds to wait for each asked press before flagging the button as missing.
@@ -75,7 +77,7 @@ def run_hwtest(pins, scale: int, ui: HwTestUI, *, pin_factory=None,
                timeout_s: float = PRESS_TIMEOUT_S) -> list[Check]:
     """Test every configured button, LED and the staff output; return one Check per part.
 
-    ``pins``: the device config's ``PinsSection``; ``scale``: faces of the current question.
+    ``pins``: a ``hardware.pins.PinsSection``; ``scale``: faces of the current question.
     Raises HardwareError (in plain words) when GPIO cannot be used at all.
     """
     from gpiozero import LED, ButtonBoard
@@ -247,34 +249,16 @@ class AutoUI:
         return ok
 
 
-def example_pins(count: int = 4):
-    """The example pin map of docs/hardware.md with ``count`` buttons and LEDs and a staff lamp."""
-    from hardware.pins import EXAMPLE_BUTTONS, EXAMPLE_LEDS, EXAMPLE_STAFF_ALERT
-    from kiosk.config import PinsSection
+def check_hardware(pins, scale: int, *, auto: bool = False, timeout_s: float = PRESS_TIMEOUT_S, echo=print,
+                   pin_factory=None, ui: HwTestUI | None = None) -> list[Check]:
+    """The whole self-test of ``hymy hwtest``: ``pins`` (a ``hardware.pins.PinsSection``) for a question
+    of ``scale`` faces (3, 4 or 5); returns the checks.
 
-    return PinsSection(buttons=list(EXAMPLE_BUTTONS[:count]), leds=list(EXAMPLE_LEDS[:count]),
-                       staff_alert=EXAMPLE_STAFF_ALERT)
-
-
-def question_scale(config) -> int:
-    """Faces of the cached store question (read-only), else one per configured button (default 4)."""
-    from kiosk.storeconfig import read_store_config
-
-    try:
-        return read_store_config(config.store_config_path)[0].question.scale
-    except (OSError, ValueError):
-        n = len(config.pins.buttons)
-        return n if n in (3, 4, 5) else 4
-
-
-def run_from_config(config, *, auto: bool = False, timeout_s: float = PRESS_TIMEOUT_S, echo=print,
-                    pin_factory=None, ui: HwTestUI | None = None) -> list[Check]:
-    """``hymy hwtest``: test the pins of ``config`` (a DeviceConfig) and return the checks.
-
-    ``auto`` uses a fresh MockFactory (unless ``pin_factory`` is given) and ``AutoUI``; a config
-    with no pins at all is then tested with the example pin map, so CI exercises the whole path.
+    A technician answers at the terminal (``ConsoleUI``, ``echo`` prints) unless ``ui`` is given.
+    ``auto`` uses a fresh MockFactory (unless ``pin_factory`` is given) and ``AutoUI``; a pin map with
+    no buttons and no lamp is then tested with the example pin map, so CI exercises the whole path.
+    ``timeout_s``: seconds to wait for each press (default 20).
     """
-    pins, scale = config.pins, question_scale(config)
     if not auto:
         return run_hwtest(pins, scale, ui or ConsoleUI(echo=echo), pin_factory=pin_factory, timeout_s=timeout_s)
     from gpiozero.pins.mock import MockFactory

@@ -1,11 +1,18 @@
-"""Pin-map rules for the Raspberry Pi 40-pin header (BCM numbers), checked before any GPIO is touched.
+"""The pin map (``[pins]`` of the device config) and its rules for the Raspberry Pi 40-pin header (BCM
+numbers), checked before any GPIO is touched.
 
+``PinsSection`` is the table's model; the device config (``kiosk.config.DeviceConfig``) composes it.
 Pure: imports no gpiozero, so the device config validates on any machine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from hymy.configfile.section import Section
 
 #: BCM GPIO numbers a smiley panel may use (0 and 1 are the HAT ID EEPROM's I2C bus).
 USABLE = range(2, 28)
@@ -70,7 +77,59 @@ def scale_problems(buttons: list[int], scale: int) -> list[str]:
     ]
 
 
+#: A BCM GPIO number (``pin_problems`` checks which ones are usable).
+Pin = Annotated[int, Field(description="a BCM pin number 2-27, without quotes (GPIO5 is written 5)")]
+
+
+class PinsSection(Section):
+    """The ``[pins]`` table: which BCM pins the buttons, their LEDs and the staff lamp use. Checked as
+    a whole when read (``pin_problems``); against the question's scale when used (``scale_problems``)."""
+
+    #: BCM pins of the smiley buttons, most negative face first (3-5 of them; empty = no buttons).
+    #: Pins are strict integers: ``"5"`` or ``true`` in the file is a type error, not pin 5 or 1.
+    buttons: list[Pin] = Field(default_factory=list, max_length=5, description=(
+        "a list of at most 5 BCM pin numbers, one per face, most negative first, e.g. [5, 6, 13, 19]"))
+    #: BCM pins of the buttons' LEDs, in the same order (empty = no LEDs).
+    leds: list[Pin] = Field(default_factory=list, max_length=5, description=(
+        "a list of at most 5 BCM pin numbers, one per button in the same order, e.g. [17, 27, 22, 23]"))
+    #: LEDs are on PWM-capable drivers: pulse softly while idle, dim blink for repeats.
+    pwm: bool = False
+    idle_pulse: bool = True
+    staff_alert: Pin | None = None
+    staff_alert_kind: Literal["lamp", "buzzer"] = "lamp"
+    #: Buses in use on this Pi; their pins may not be used for buttons or LEDs.
+    reserved: list[Literal["i2c", "spi", "uart"]] = Field(default_factory=list)
+    #: Contact-bounce filter, in milliseconds.
+    bounce_ms: int = Field(20, ge=1, le=200)
+    #: Colours of the arcade buttons, same order (``hymy hwtest`` asks for them by colour); empty = defaults.
+    colours: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list, max_length=5)
+
+    @model_validator(mode="after")
+    def _pin_map(self) -> PinsSection:
+        named = [(f"pins.buttons[{i}]", p) for i, p in enumerate(self.buttons)]
+        named += [(f"pins.leds[{i}]", p) for i, p in enumerate(self.leds)]
+        named.append(("pins.staff_alert", self.staff_alert))
+        problems = [tuple(p.split(": ", 1)) for p in pin_problems(named, self.reserved)]
+        if self.leds and len(self.leds) != len(self.buttons):
+            problems.append(("pins.leds", f"{len(self.leds)} LEDs for {len(self.buttons)} buttons; "
+                                          "give one LED per button or none"))
+        if self.colours and len(self.colours) != len(self.buttons):
+            problems.append(("pins.colours", f"{len(self.colours)} colours for {len(self.buttons)} buttons; "
+                                             "name every button or none"))
+        if problems:
+            from hymy.configfile.messages import Problems  # the wording, only when wrong
+
+            raise Problems(problems)
+        return self
+
+
 #: The example pin map of docs/hardware.md (4 or 5 buttons): no I2C, SPI or UART pin is used.
 EXAMPLE_BUTTONS = (5, 6, 13, 19, 26)
 EXAMPLE_LEDS = (17, 27, 22, 23, 24)
 EXAMPLE_STAFF_ALERT = 18
+
+
+def example_pins(count: int = 4) -> PinsSection:
+    """The example pin map of docs/hardware.md with ``count`` buttons and LEDs (at most 5) and a staff lamp."""
+    return PinsSection(buttons=list(EXAMPLE_BUTTONS[:count]), leds=list(EXAMPLE_LEDS[:count]),
+                       staff_alert=EXAMPLE_STAFF_ALERT)

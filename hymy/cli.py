@@ -1,7 +1,9 @@
 """The ``hymy`` command: one entry point, each command a few lines over a package's Python API.
 
-Commands live in the package that owns them (``kiosk/cli.py``, ``sync/cli.py``...). They are imported
-only when run or when ``--help`` lists them, so ``hymy status`` never loads Kivy or FastAPI.
+Commands live in the package that owns them (``kiosk/cli.py``, ``sync/cli.py``, ``deploy/cli.py``...).
+``COMMANDS`` names each one's module as a string, a registry rather than an import (the core sits below
+every package, docs/architecture.md), and a module is imported only when its command runs or ``--help``
+lists it, so ``hymy status`` never loads Kivy or FastAPI.
 """
 
 from __future__ import annotations
@@ -19,17 +21,17 @@ from hymy.extras import missing_package
 # command name -> "module:attribute" of a click command. Keep sorted by name.
 COMMANDS: dict[str, str] = {
     "admin": "server.cli:admin",
-    "demo": "hymy.democli:demo",
+    "demo": "deploy.cli:demo",
     "export": "server.cli:export",
-    "firstboot": "hymy.deploycli:firstboot",
-    "hwtest": "hardware.cli:hwtest",
+    "firstboot": "deploy.cli:firstboot",
+    "hwtest": "kiosk.cli:hwtest",
     "kiosk": "kiosk.cli:kiosk",
     "report": "server.reports.cli:report",
     "server": "server.cli:server",
-    "simulate": "kiosk.simulate_cli:simulate",
+    "simulate": "deploy.cli:simulate",
     "status": "kiosk.cli:status",
     "sync": "sync.cli:sync",
-    "update": "hymy.deploycli:update",
+    "update": "deploy.cli:update",
 }
 
 

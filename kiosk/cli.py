@@ -1,4 +1,4 @@
-"""Device commands: ``hymy status`` (and ``hymy kiosk``, added with the screen)."""
+"""The device's commands: ``hymy status``, ``hymy kiosk`` and ``hymy hwtest``."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def kiosk(config_path: str | None, no_screen: bool) -> int | None:
 
     config = load_config(config_path)
     if no_screen or not config.display.enabled:
-        from hardware.headless import run
+        from kiosk.headless import run
 
         return run(config)
     from kiosk.ui.window import configure, prepare_environment
@@ -47,3 +47,32 @@ def kiosk(config_path: str | None, no_screen: bool) -> int | None:
     from kiosk.ui.app import run_kiosk
 
     run_kiosk(config)
+
+
+@click.command()
+@config_option
+@click.option("--auto", is_flag=True,
+              help="No person needed: drive gpiozero's mock pins, press every button and read the LEDs back (CI).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(0.1, 600), default=20.0, show_default=True,
+              help="Seconds to wait for each button before flagging it as missing.")
+def hwtest(config_path: str | None, auto: bool, timeout_s: float) -> None:
+    """Test every smiley button, its LED and the staff lamp; print a pass/fail table per pin.
+
+    Asks for each button in turn by colour and face. Exit code 0 when every part works, 1 otherwise.
+    Presses made here are never recorded. Stop the kiosk service first: it holds the pins.
+    """
+    from hardware.hwtest import check_hardware, format_table, passed
+    from hymy.errors import HardwareError
+    from kiosk.config import load_config
+    from kiosk.storeconfig import cached_scale
+
+    config = load_config(config_path)
+    scale = cached_scale(config.store_config_path, len(config.pins.buttons))
+    try:
+        checks = check_hardware(config.pins, scale, auto=auto, timeout_s=timeout_s, echo=click.echo)
+    except HardwareError as exc:
+        click.echo(f"FAIL: {exc}", err=True)
+        sys.exit(1)
+    click.echo("")
+    click.echo(format_table(checks))
+    sys.exit(0 if passed(checks) else 1)

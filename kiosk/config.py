@@ -2,7 +2,7 @@
 
 What a store asks (questions, reasons, opening hours...) comes from the server and is cached in the
 data dir (see ``kiosk.storeconfig``). Validation happens at start: every error names the file, line and
-key, what is wrong and what is valid (worded by ``hymy.tomlerrors`` and ``hymy.configerrors``); unknown
+key, what is wrong and what is valid (worded by ``hymy.configfile.syntax`` and ``hymy.configfile.messages``); unknown
 keys are errors, so a typo never silently does nothing. Every key is explained in ``kiosk.toml.example``
 next to this file (a test keeps the two in step).
 """
@@ -14,18 +14,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    StringConstraints,
-    ValidationError,
-    model_validator,
-)
+from pydantic import AfterValidator, Field, PrivateAttr, StringConstraints, ValidationError
 
-from hardware.pins import pin_problems
+from hardware.pins import PinsSection
+from hymy.configfile.section import Section
 from hymy.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/hymy/kiosk.toml")
@@ -35,19 +27,14 @@ EXAMPLE_PATH = Path(__file__).with_name("kiosk.toml.example")
 #: Where development runs keep their data when no config names a data dir.
 DEV_DATA_DIR = Path(".hymy")
 #: The file in the data dir where ``hymy firstboot`` explains a refused provisioning file: the same
-#: name as ``hymy.provision.ERROR_FILE_NAME`` (a test keeps them equal), named here so the kiosk's
+#: name as ``deploy.provision.ERROR_FILE_NAME`` (a test keeps them equal), named here so the kiosk's
 #: first frame does not wait for the provisioning code to load.
 PROVISION_ERROR_FILE = "provision-error.txt"
 
 
-class Section(BaseModel):
-    """A table of a config file: unknown keys are errors, and TOML types are taken as written
-    (strict: ``"800"`` is text, not a number; ``"true"`` is not a boolean)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-# Field types shared with the provisioning file (``hymy.provisionfile``): one copy of each rule.
+# Field types shared with the provisioning file (``deploy.provisionfile``): one copy of each rule. The
+# tables' base, ``Section``, is the core's (``hymy.configfile.section``); the pin map, ``PinsSection``,
+# is the hardware's (``hardware.pins``), composed here.
 
 
 def _server_url(value: str) -> str:
@@ -71,8 +58,6 @@ EnrolmentCode = Annotated[str, StringConstraints(strip_whitespace=True, min_leng
                                                         'in "double quotes", no spaces')]
 DeviceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Rotation = Literal[0, 90, 180, 270]
-#: A BCM GPIO number (the pin map's rules, hardware.pins, check which ones are usable).
-Pin = Annotated[int, Field(description="a BCM pin number 2-27, without quotes (GPIO5 is written 5)")]
 #: A file or directory; written as a TOML string.
 FilePath = Annotated[Path, Field(strict=False)]
 
@@ -98,45 +83,6 @@ class ServerSection(Section):
     ca_bundle: FilePath | None = None
     #: Where the device token is kept (mode 0600). Default: <data_dir>/device-token.
     token_file: FilePath | None = None
-
-
-class PinsSection(Section):
-    #: BCM pins of the smiley buttons, most negative face first (3-5 of them; empty = no buttons).
-    #: Pins are strict integers: ``"5"`` or ``true`` in the file is a type error, not pin 5 or 1.
-    buttons: list[Pin] = Field(default_factory=list, max_length=5, description=(
-        "a list of at most 5 BCM pin numbers, one per face, most negative first, e.g. [5, 6, 13, 19]"))
-    #: BCM pins of the buttons' LEDs, in the same order (empty = no LEDs).
-    leds: list[Pin] = Field(default_factory=list, max_length=5, description=(
-        "a list of at most 5 BCM pin numbers, one per button in the same order, e.g. [17, 27, 22, 23]"))
-    #: LEDs are on PWM-capable drivers: pulse softly while idle, dim blink for repeats.
-    pwm: bool = False
-    idle_pulse: bool = True
-    staff_alert: Pin | None = None
-    staff_alert_kind: Literal["lamp", "buzzer"] = "lamp"
-    #: Buses in use on this Pi; their pins may not be used for buttons or LEDs.
-    reserved: list[Literal["i2c", "spi", "uart"]] = Field(default_factory=list)
-    #: Contact-bounce filter, in milliseconds.
-    bounce_ms: int = Field(20, ge=1, le=200)
-    #: Colours of the arcade buttons, same order (``hymy hwtest`` asks for them by colour); empty = defaults.
-    colours: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list, max_length=5)
-
-    @model_validator(mode="after")
-    def _pin_map(self) -> PinsSection:
-        named = [(f"pins.buttons[{i}]", p) for i, p in enumerate(self.buttons)]
-        named += [(f"pins.leds[{i}]", p) for i, p in enumerate(self.leds)]
-        named.append(("pins.staff_alert", self.staff_alert))
-        problems = [tuple(p.split(": ", 1)) for p in pin_problems(named, self.reserved)]
-        if self.leds and len(self.leds) != len(self.buttons):
-            problems.append(("pins.leds", f"{len(self.leds)} LEDs for {len(self.buttons)} buttons; "
-                                          "give one LED per button or none"))
-        if self.colours and len(self.colours) != len(self.buttons):
-            problems.append(("pins.colours", f"{len(self.colours)} colours for {len(self.buttons)} buttons; "
-                                             "name every button or none"))
-        if problems:
-            from hymy.configerrors import Problems
-
-            raise Problems(problems)
-        return self
 
 
 class DisplaySection(Section):
@@ -206,7 +152,7 @@ def parse_config(data: dict[str, Any], source: str | Path | None = None, *, text
     try:
         cfg = DeviceConfig.model_validate(data)
     except ValidationError as exc:
-        from hymy.configerrors import validation_problems
+        from hymy.configfile.messages import validation_problems
 
         raise ConfigError(validation_problems(exc, DeviceConfig, text), where) from None
     cfg._source = Path(source) if source else None
@@ -223,7 +169,7 @@ def load_config(path: str | Path | None = None, *, missing_ok: bool = True) -> D
 
     A missing file at the default path gives the development defaults (data in ``.hymy/``) when
     ``missing_ok``; a file named explicitly must exist. Every error names the file, and the line and
-    key where there is one (``hymy.configerrors``).
+    key where there is one (``hymy.configfile.messages``).
     """
     explicit = path is not None or bool(os.environ.get("HYMY_CONFIG"))
     p = resolve_path(path)
@@ -236,13 +182,13 @@ def load_config(path: str | Path | None = None, *, missing_ok: bool = True) -> D
         return parse_config({"device": {"data_dir": str(DEV_DATA_DIR), "clock": "trust"}})
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", str(p)) from None
-    import tomllib  # the error wording (hymy.tomlerrors) is only imported when something is wrong
+    import tomllib  # the error wording (hymy.configfile.syntax) is only imported when something is wrong
 
     try:
         text = raw.decode("utf-8")
         data = tomllib.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-        from hymy.tomlerrors import file_error
+        from hymy.configfile.syntax import file_error
 
         raise file_error(raw, p) from None
     return parse_config(data, p, text=text)

@@ -4,7 +4,8 @@
 Saturdays, a mostly happy mood with one bad hour, follow-up answers, children pressing twice (repeats)
 and a cleaner's presses after closing time. ``simulate_into_store`` replays a plan through
 ``kiosk.capture.Recorder`` with a simulated clock, so flags, ids and follow-ups are exactly what a real
-kiosk would store; the sync agent (or ``deliver``) then sends them like any other press.
+kiosk would store; the sync agent then sends them like any other press (``deploy.simulate`` does
+both for a simulated device that feeds a server).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from hymy.errors import SyncError
 from hymy.hours import is_open, zone
 from hymy.protocol import FollowupKind, Source, StoreConfig
 from kiosk.capture import Recorder
@@ -140,31 +140,3 @@ def simulate_device_store(config, span: timedelta, *, rate: float = 12.0, seed: 
     with Store(config.store_path) as store:
         store_config = StoreConfigCache(config.store_config_path)()
         return simulate_into_store(store, store_config, end - span, end, seed=seed, rate=rate, progress=progress)
-
-
-def deliver_simulated(server_url: str, code: str, data_dir, span: timedelta, *, rate: float = 12.0,
-                      seed: int = 1, progress: Callable[[int], None] | None = None) -> int:
-    """Enrol a simulated device with ``code``, simulate ``span`` of presses with the store config the
-    server gave it, and deliver them through the device API with the real sync agent. Returns events sent."""
-    from kiosk.config import parse_config
-    from kiosk.store import Store
-    from kiosk.storeconfig import StoreConfigCache
-    from sync.agent import Agent
-
-    config = parse_config({"device": {"data_dir": str(data_dir), "clock": "trust", "name": f"sim-{seed}"},
-                           "server": {"url": server_url, "enrolment_code": code}})
-    with Store(config.store_path) as store:
-        agent = Agent(config, store=store)
-        try:
-            if not agent.enrol():
-                raise SyncError(f"enrolment with code {code[:4]}... failed: {agent.last_error}")
-            store_config = StoreConfigCache(config.store_config_path)()
-            end = datetime.now(UTC)
-            simulate_into_store(store, store_config, end - span, end, seed=seed, rate=rate, progress=progress,
-                                boot_id=f"sim-boot-{seed}")
-            result = agent.drain()
-            if result.error:
-                raise SyncError(f"delivery stopped: {result.error} ({result.pending} events still pending)")
-            return result.sent
-        finally:
-            agent.close()

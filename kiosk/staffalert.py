@@ -19,9 +19,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from hymy.protocol import FollowupKind, StoreConfig
+from hymy.protocol import StoreConfig
 from hymy.rules import EpisodeState, Evaluation, Transition, counted_presses, evaluate, longest_window, step
-from hymy.timestamps import format_ts, utcnow
+from hymy.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class LocalAlertMonitor:
             if rules:
                 since = now - longest_window(rules)
                 rows = self.store.recent_responses(since)
-                voided = _voided_since(self.store, since)
+                voided = self.store.voided_since(since)
                 presses = counted_presses(rows, voided, hours=cfg.opening_hours, tz=cfg.timezone)
                 for rule in rules:
                     ev = evaluate(rule, presses, now, hours=cfg.opening_hours, tz=cfg.timezone)
@@ -177,16 +177,3 @@ class LocalAlertMonitor:
             lamp.blink(*pattern)
         else:
             lamp.on()
-
-
-def _voided_since(store, since: datetime) -> set[str]:
-    """Ids of responses voided by a ``void`` follow-up recorded at or after ``since``.
-
-    A void always comes after its press, so voids since the window start cover every press in it.
-    Read straight from the store's events table (``kind`` column) in one indexed query.
-    """
-    rows = store._read(
-        "SELECT response_id FROM events WHERE type = 'followup' AND kind = ? AND pressed_at >= ?",
-        (FollowupKind.void.value, format_ts(since)),
-    )
-    return {r[0] for r in rows}

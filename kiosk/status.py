@@ -2,7 +2,7 @@
 
 ``hymy status`` only reads: it never creates a store (nor its directory, lock or reserve file) and
 never moves a damaged one aside; it says there is no store, or that the store is damaged, plainly.
-The kiosk and the sync agent do the recovery when they open the file (``kiosk.recovery``).
+The kiosk and the sync agent do the recovery when they open the file (``kiosk.store.recovery``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from typing import Any
 
 from hymy import __version__
 from hymy.errors import StoreCorrupt, StoreUnavailable
-from kiosk import recovery
 from kiosk.clock import SystemClock
 from kiosk.config import DeviceConfig
-from kiosk.store import Store
+from kiosk.store import Store, recovery
 from kiosk.storeconfig import StoreConfigCache
 
 #: The ``store_file`` states.

@@ -35,6 +35,15 @@ def read_store_config(path: Path) -> tuple[StoreConfig, str | None]:
         raise ValueError(f"{path}: invalid store config: {exc}") from None
 
 
+def cached_scale(path: Path, buttons: int = 0) -> int:
+    """Faces of the cached question at ``path`` (only read: no file is made), else ``buttons`` (the
+    number wired) when it is a valid scale (3, 4 or 5), else 4, the default scale."""
+    try:
+        return read_store_config(path)[0].question.scale
+    except (OSError, ValueError):
+        return buttons if buttons in (3, 4, 5) else 4
+
+
 class StoreConfigCache:
     """The kiosk's view of the store config: re-read when the file changes, else the last good one.
 

@@ -14,44 +14,36 @@ server's idempotent ids absorb the batch that was in flight.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TypeVar
+from concurrent.futures import ThreadPoolExecutor
 
 from hymy import notify
-from hymy.errors import NotEnrolled, ServerUnreachable, StoreError, SyncError
+from hymy.errors import StoreError, SyncError
 from hymy.protocol import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 from hymy.timestamps import format_ts, utcnow
-from kiosk import recovery
 from kiosk.clock import ClockReading, SystemClock
 from kiosk.config import DeviceConfig
-from kiosk.store import SYNC_REQUESTED, Store
-from kiosk.storeconfig import read_store_config, write_store_config
-from sync import enrolment
-from sync.backoff import BASE_S, CAP_S, Backoff, Failure
-from sync.client import Client, gzip_body, parse_config
-from sync.delivery import AUTH_RETRY_S, DeliveryPolicy, Step, Verdict, encode_batch
-from sync.heartbeat import HEARTBEAT_S, build_heartbeat, cpu_temp_c, disk_free_mb
+from kiosk.store.outbox import SYNC_REQUESTED, Outbox
+from sync.backoff import BASE_S, CAP_S, Backoff
+from sync.checkin import CheckInSteps
+from sync.client import Client
+from sync.delivery import AUTH_RETRY_S, DeliveryPolicy, Verdict
+from sync.enrolment import EnrolmentSteps
+from sync.heartbeat import HEARTBEAT_S
+from sync.sender import PIPELINE_BATCHES, DeliverySteps, DrainResult
 from sync.watch import POLL_S, ChangeWatcher
 
 log = logging.getLogger("hymy.sync")
-_T = TypeVar("_T")
 
-#: What ``meta.enrolment`` says after a 401/403 (``hymy status`` and the maintenance screen show it).
-REVOKED = "revoked: device not enrolled or revoked"
-#: ``meta`` key holding the SHA-256 of the enrolment code the device enrolled with (never the code).
-CODE_HASH_KEY = "enrolment_code_sha256"
 #: Seconds between clock-sync checks (the kernel's adjtimex is cheap, but not free).
 CLOCK_CHECK_S = 5.0
+#: Seconds between prunes of events sent longer ago than ``device.retention_days`` (one hour).
+PRUNE_EVERY_S = 3600.0
 #: While draining successfully, ``last_sync`` is rewritten at most this often (seconds).
 LAST_SYNC_EVERY_S = 1.0
 #: Shortest gap between two batches that were not full (seconds): presses trickling in one by one are
@@ -59,29 +51,16 @@ LAST_SYNC_EVERY_S = 1.0
 #: (120 requests/min by default) while a press still reaches the server within about a second.
 #: A backlog (full batches) is sent back to back.
 TRICKLE_GAP_S = 0.5
-#: Most batches sent back to back (pipelined) in one loop turn, before the loop looks around again.
-PIPELINE_BATCHES = 20
 
 
-@dataclass
-class DrainResult:
-    """What ``Agent.drain`` did: events marked sent, quarantined, still pending, and the last error."""
-
-    sent: int = 0
-    quarantined: int = 0
-    batches: int = 0
-    pending: int = 0
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.pending == 0 and self.error is None
-
-
-class Agent:
+class Agent(EnrolmentSteps, DeliverySteps, CheckInSteps):
     """Delivers one device's outbox. Build it with the device config; everything else is injectable.
 
-    ``store`` (a ``kiosk.store.Store``) and ``client`` (a ``sync.client.Client``) default to the ones
+    Its steps, by concept: enrolment (``sync.enrolment.EnrolmentSteps``), delivery
+    (``sync.sender.DeliverySteps``: ``send``, ``drain``) and the check-in (``sync.checkin.CheckInSteps``:
+    heartbeat, config pull, clock correction); this class holds their state and runs the loop.
+
+    ``store`` (a ``kiosk.store.outbox.Outbox``) and ``client`` (a ``sync.client.Client``) default to the ones
     the config names; ``clock`` returns a ``ClockReading``; ``monotonic`` is seconds. ``max_events`` /
     ``max_bytes`` bound a batch (500 / 256 KiB); ``backoff_base_s`` / ``backoff_cap_s`` the full-jitter
     backoff (1 s / 300 s; a server that cannot be reached at all is retried on
@@ -91,7 +70,7 @@ class Agent:
     full (0.5 s).
     """
 
-    def __init__(self, config: DeviceConfig, *, store: Store | None = None, client: Client | None = None,
+    def __init__(self, config: DeviceConfig, *, store: Outbox | None = None, client: Client | None = None,
                  clock: Callable[[], ClockReading] | None = None, rand: Callable[[], float] = random.random,
                  monotonic: Callable[[], float] = time.monotonic,
                  max_events: int = MAX_BATCH_EVENTS, max_bytes: int = MAX_BATCH_BYTES,
@@ -101,7 +80,7 @@ class Agent:
         if not config.server.url and client is None:
             raise SyncError("server.url is not set in the device config; add [server] url = \"https://...\"")
         self.config = config
-        self.store = store or Store(config.store_path)
+        self.store = store or Outbox(config.store_path)
         self._own_store = store is None
         self.client = client or Client(config.server.url, ca_bundle=config.server.ca_bundle)
         self.clock = clock or SystemClock.for_config(config.device)
@@ -125,6 +104,7 @@ class Agent:
         self._next_beat = 0.0
         self._next_enrol = 0.0
         self._next_clock = 0.0
+        self._next_prune = 0.0
         self._clock_was_synced: bool | None = None
         self._refused_code: str | None = None
         self._sync_request = self.store.get_meta(SYNC_REQUESTED)
@@ -192,6 +172,9 @@ class Agent:
         if now >= self._next_clock:
             self._next_clock = now + CLOCK_CHECK_S
             self.correct_clock()
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY_S
+            self.prune()
         if now >= self._next_beat:
             self._next_beat = now + self.heartbeat_s
             if self.heartbeat():  # no config pull through a network that just failed the heartbeat
@@ -231,182 +214,12 @@ class Agent:
         self._next_send = self._next_beat = self._next_enrol = 0.0
         self._dirty = True
 
-    # ------------------------------------------------------------------ enrolment
-
-    def _load_token(self) -> bool:
-        """Use the stored token; False when there is none, or when the config holds a new enrolment code.
-
-        A code whose hash matches the one we enrolled with is a leftover (a crash between writing the
-        token and editing the config): it is removed. Any other code is a technician's new one (a
-        re-enrolment, e.g. after a revocation): the caller enrols with it; if the server refuses it,
-        the old token is used again.
-        """
-        token = enrolment.read_token(self.config.token_path)
-        if token is None:
-            return False
-        code = self.config.server.enrolment_code
-        if code and code != self._refused_code:
-            if self.store.get_meta(CODE_HASH_KEY) == _code_hash(code):
-                if self.config.source:
-                    enrolment.remove_enrolment_code(self.config.source)
-            else:
-                return False
-        self.client.set_token(token)
-        return True
-
-    def enrol(self) -> bool:
-        """Enrol with ``server.enrolment_code`` (one attempt); True when the device now has a token."""
-        code = self.config.server.enrolment_code
-        if not code:
-            self._set_enrolment("not enrolled")
-            self._error("not enrolled: no device token and no server.enrolment_code in the device config")
-            self._next_enrol = self.monotonic() + self.auth_retry_s
-            return False
-        try:
-            answer = self.client.enroll(code, self.config.device.name)
-        except NotEnrolled as exc:
-            self._error(str(exc))
-            if enrolment.read_token(self.config.token_path):  # a refused new code: keep the old token
-                log.warning("keeping the existing device token; server.enrolment_code was refused")
-                self._refused_code = code
-                return self._load_token()
-            self._set_enrolment(f"not enrolled: {exc}")
-            self._next_enrol = self.monotonic() + self.auth_retry_s
-            return False
-        except SyncError as exc:
-            self._error(f"enrolment: {exc}")
-            kind = Failure.unreachable if isinstance(exc, ServerUnreachable) else Failure.server
-            self._next_enrol = self.monotonic() + self.side_backoff.failure(getattr(exc, "retry_after", None), kind)
-            return False
-        self.side_backoff.success()
-        enrolment.write_token(self.config.token_path, answer.token)
-        self.client.set_token(answer.token)
-        self.store.set_meta("device_id", answer.device_id)
-        self.store.set_meta(CODE_HASH_KEY, _code_hash(code))
-        self._set_enrolment("enrolled")
-        self.policy.on_auth_ok()
-        self._next_send = 0.0
-        write_store_config(self.config.store_config_path, answer.config, None)
-        log.info("enrolled as device %s of store %s", answer.device_id, answer.config.store_name)
-        if self.config.source:
-            enrolment.remove_enrolment_code(self.config.source)
-        return True
-
-    def _set_enrolment(self, value: str) -> None:
-        if value != self._enrolment:
-            self.store.set_meta("enrolment", value)
-            self._enrolment = value
-
-    def _unauthorized(self, error: str) -> None:
-        if self._enrolment is None or not self._enrolment.startswith("revoked"):
-            log.error("the server refused the device token: %s; stopping delivery, retrying every %.0f s",
-                      error, self.auth_retry_s)
-        status = re.search(r"HTTP (\d{3})", error)
-        self._set_enrolment(f"{REVOKED} (HTTP {status.group(1)})" if status else REVOKED)
-        self.policy.unauthorized = True
-        later = self.monotonic() + self.auth_retry_s
-        self._next_send = max(self._next_send, later)
-        self._next_beat = max(self._next_beat, later)
-
-    # ------------------------------------------------------------------ delivery
-
-    def send_batch(self) -> Step | None:
-        """Send the oldest unsent events as one batch and apply the answer; None when nothing is pending."""
-        steps = self.send(1)
-        return steps[-1] if steps else None
-
-    def send(self, max_batches: int = 1) -> list[Step]:
-        """Send up to ``max_batches`` batches, oldest events first; return the steps (empty: nothing pending).
-
-        Stops after the first batch that was not delivered. While batches are delivered it pipelines:
-        the next batch is read from the store while the server works on the current one, and posted
-        (from a helper thread) while the current answer is made durable with ``mark_sent``. A batch is
-        posted only after the previous one was answered ``delivered``, so events still go out in order.
-        """
-        if not self.client.has_token and not self._load_token():
-            return []  # not enrolled: nothing can be sent (``tick``/``drain`` enrol first)
-        events = self.store.unsent(self.policy.limit_events)
-        if not events:
-            if self._last_sync_ok is not True or self._ok_unwritten:
-                self._write_last_sync(True, None, force=True)
-            return []
-        batch = self.policy.plan(events)
-        full = self._last_batch_full = len(batch) < len(events) or len(batch) >= self.policy.limit_events
-        pending = self._post_async(gzip_body(encode_batch(batch)))
-        steps: list[Step] = []
-        while True:
-            upcoming = upcoming_data = None
-            if full and len(steps) + 1 < max_batches:
-                more = self.store.unsent(self.policy.limit_events, after_seq=batch[-1].seq)
-                if more:
-                    upcoming = self.policy.plan(more)
-                    full = len(upcoming) < len(more) or len(upcoming) >= self.policy.limit_events
-                    upcoming_data = gzip_body(encode_batch(upcoming))  # while the server works
-            step = self.policy.on_outcome(batch, pending.result())
-            if upcoming is not None and step.ok and step.wait_s == 0:
-                pending = self._post_async(upcoming_data)
-            else:
-                upcoming = None
-            self.apply(step)
-            steps.append(step)
-            if step.verdict is Verdict.unauthorized:
-                self._unauthorized(step.error or "HTTP 401")
-            elif step.ok:
-                self._set_enrolment("enrolled")
-            if upcoming is None:
-                if steps[-1].ok:
-                    self._last_batch_full = full
-                return steps
-            batch = upcoming
-
-    def _post_async(self, data: bytes) -> Future:
-        """Post a gzip'd batch body from the helper thread."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hymy-sync-post")
-        return self._pool.submit(self.client.post_gzipped, data)
-
-    def apply(self, step: Step) -> None:
-        """Make one step's verdict durable: mark sent, quarantine, record ``last_sync``."""
-        if step.mark_sent:
-            self.store.mark_sent(step.mark_sent)
-        for event_id, reason in step.quarantine:
-            log.warning("event %s quarantined: %s", event_id, reason)
-            self.store.quarantine(event_id, reason)
-        if step.ok or step.verdict is Verdict.delivered:
-            self._last_success_at = format_ts(utcnow())
-        if step.error and step.verdict in (Verdict.too_large, Verdict.refused) and not step.quarantine:
-            log.info("%s", step.error)  # halving: not a failure the technician must see
-            return
-        if step.error:
-            self._error(step.error)
-        else:
-            self.last_error = None
-        self._write_last_sync(step.error is None, step.error)
-
-    def drain(self, max_batches: int | None = None) -> DrainResult:
-        """Send batches until the outbox is empty or an attempt fails (``hymy sync --once``, tests).
-
-        Halving after 413 and quarantining go on without waiting; a transient failure ends the drain
-        with ``error`` set (nothing is lost: the events stay unsent).
-        """
-        result = DrainResult()
-        if not self.client.has_token and not self._load_token() and not self.enrol():
-            result.error = self.last_error
-            result.pending = self.store.pending_count()
-            return result
-        self.correct_clock()
-        while max_batches is None or result.batches < max_batches:
-            steps = self.send(PIPELINE_BATCHES if max_batches is None else max_batches - result.batches)
-            if not steps:
-                break
-            result.batches += len(steps)
-            result.sent += sum(len(s.mark_sent) for s in steps)
-            result.quarantined += sum(len(s.quarantine) for s in steps)
-            if steps[-1].verdict in (Verdict.retry, Verdict.unauthorized):
-                result.error = steps[-1].error
-                break
-        result.pending = self.store.pending_count()
-        return result
+    def prune(self) -> int:
+        """Delete the events sent more than ``device.retention_days`` ago (unsent ones never); how many."""
+        pruned = self.store.prune(self.config.device.retention_days)
+        if pruned:
+            log.info("pruned %d events sent more than %d days ago", pruned, self.config.device.retention_days)
+        return pruned
 
     def once(self) -> DrainResult:
         """Everything a sync does, once: enrol if needed, pull config, drain the outbox, heartbeat."""
@@ -417,80 +230,6 @@ class Agent:
         result = self.drain()
         self.heartbeat()
         return result
-
-    # ------------------------------------------------------------------ heartbeat, config, clock
-
-    def heartbeat(self) -> bool:
-        """Send one heartbeat; True when the server took it."""
-        if not self.client.has_token:
-            return False
-        etag = None
-        with contextlib.suppress(OSError, ValueError):
-            _, etag = read_store_config(self.config.store_config_path)
-        beat = build_heartbeat(
-            clock=self.clock(), pending=self.store.pending_count(), oldest_pending_s=self.store.oldest_pending_age(),
-            quarantined=self.store.quarantined_count(), last_error=self.last_error or self.config_error,
-            disk_mb=disk_free_mb(self.config.data_dir if self.config.data_dir.exists() else self.store.path.parent),
-            temp_c=cpu_temp_c(), config_etag=etag, store_recoveries=len(recovery.evidence(self.store.path)),
-        )
-        result = self._server_call("heartbeat", lambda: self.client.heartbeat(beat))
-        if result is None:
-            return False
-        self._set_enrolment("enrolled")
-        if self.policy.unauthorized:  # the token works again (e.g. re-enrolled): deliver at once
-            self.policy.on_auth_ok()
-            self._next_send = 0.0
-        if result.corrected:
-            log.info("the server corrected %d timestamps of this boot", result.corrected)
-        return True
-
-    def pull_config(self) -> bool:
-        """``GET /api/v1/config`` with the cached ETag; write a new valid config atomically. True if it changed."""
-        if not self.client.has_token:
-            return False
-        path = self.config.store_config_path
-        etag = None
-        try:
-            _, etag = read_store_config(path)
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError) as exc:
-            log.warning("%s", exc)
-        answer = self._server_call("config pull", lambda: self.client.get_config(etag))
-        if answer is None or not answer.changed or answer.body is None:
-            return False
-        try:
-            new = parse_config(answer.body)
-        except ValueError as exc:
-            self.config_error = f"refused a bad store config from the server: {_one_line(exc)}"
-            log.error("%s; keeping the last good one", self.config_error)
-            return False
-        self.config_error = None
-        write_store_config(path, new, answer.etag)
-        log.info("new store config %s for %s", answer.etag, new.store_name)
-        return True
-
-    def _server_call(self, what: str, request: Callable[[], _T]) -> _T | None:
-        """``request()`` (a heartbeat or config pull) or None when it failed: a refused token stops
-        delivery (``_unauthorized``), any other SyncError is logged at INFO as ``"<what> failed: ..."``."""
-        try:
-            return request()
-        except NotEnrolled as exc:
-            self._unauthorized(str(exc))
-        except SyncError as exc:
-            log.info("%s failed: %s", what, exc)
-        return None
-
-    def correct_clock(self) -> int:
-        """Once the kernel clock is synced, correct unsent presses of this boot recorded before it was."""
-        reading = self.clock()
-        corrected = 0
-        if reading.synced and self._clock_was_synced is not True:
-            corrected = self.store.correct_clock(reading.boot_id, reading.wall, reading.uptime_ms)
-            if corrected:
-                log.info("clock synced: corrected the time of %d unsent presses of this boot", corrected)
-        self._clock_was_synced = reading.synced
-        return corrected
 
     # ------------------------------------------------------------------ state for status screens
 
@@ -515,10 +254,6 @@ class Agent:
         self._last_sync_ok = ok
 
 
-def _code_hash(code: str) -> str:
-    return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
-
-
 def _loads(text: str | None) -> dict | None:
     try:
         doc = json.loads(text) if text else None
@@ -526,6 +261,3 @@ def _loads(text: str | None) -> dict | None:
         return None
     return doc if isinstance(doc, dict) else None
 
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]

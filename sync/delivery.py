@@ -31,7 +31,7 @@ GROW_AFTER = 50
 
 
 class Event(Protocol):
-    """What the planner needs of a stored event (``kiosk.store.StoredEvent`` fits)."""
+    """What the planner needs of a stored event (``kiosk.store.outbox.StoredEvent`` fits)."""
 
     id: str
     body: str

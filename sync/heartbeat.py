@@ -38,7 +38,7 @@ def build_heartbeat(*, clock: ClockReading, pending: int, oldest_pending_s: floa
                     last_error: str | None, disk_mb: float | None, temp_c: float | None,
                     config_etag: str | None, store_recoveries: int = 0, app_version: str = __version__) -> Heartbeat:
     """The heartbeat message from already gathered facts. ``store_recoveries`` is how many damaged
-    stores were moved aside on the device and are still kept there (``kiosk.recovery.evidence``)."""
+    stores were moved aside on the device and are still kept there (``kiosk.store.recovery.evidence``)."""
     return Heartbeat(
         app_version=app_version, boot_id=clock.boot_id, uptime_ms=clock.uptime_ms, device_time=clock.wall,
         clock_synced=clock.synced, pending=pending, oldest_pending_s=oldest_pending_s, quarantined=quarantined,

@@ -15,14 +15,10 @@ log = logging.getLogger(__name__)
 
 def bind_mock_keys(window, button_pins: list[int]) -> bool:
     """Bind keys ``1``..``n`` on the Kivy ``window`` to presses of the mock buttons; True when bound."""
-    try:
-        from gpiozero import Device
+    from hardware.gpio import mock_factory_in_use, mock_press
 
-        from hardware.gpio import is_mock, mock_press
-    except ImportError:
-        return False
-    factory = Device.pin_factory
-    if factory is None or not is_mock(factory) or not button_pins:
+    factory = mock_factory_in_use()
+    if factory is None or not button_pins:
         return False
 
     def on_key_down(_window, _key, _scancode, codepoint, _modifiers):

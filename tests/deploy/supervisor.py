@@ -5,7 +5,7 @@ unit's command runs with ``NOTIFY_SOCKET`` set to a real AF_UNIX datagram socket
 ``activating`` until the process sends ``READY=1`` and ``active`` after; a process that exits is
 restarted after ``restart_s`` (``NRestarts`` counts up); with ``watchdog_s`` set, ``WATCHDOG_USEC`` is
 passed and a process that sends no ``WATCHDOG=1`` for that long is killed (SIGABRT, as systemd does)
-and restarted. It implements ``hymy.update.ServiceManager``.
+and restarted. It implements ``deploy.update.ServiceManager``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hymy.update import UnitState
+from deploy.update import UnitState
 from tests import procs
 
 

@@ -1,4 +1,4 @@
-"""hymy.provision: a real provisioning run in a temporary root (boot partition, /etc, /var/lib/hymy)."""
+"""deploy.provision: a real provisioning run in a temporary root (boot partition, /etc, /var/lib/hymy)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import get_args
 
 import pytest
 
+from deploy.provision import Provisioner, scrub_secrets
+from deploy.provisionfile import PLACEHOLDERS, ProvisioningFile, parse
+from hymy.configfile.lines import key_lines
 from hymy.errors import ConfigError
-from hymy.provision import Provisioner, scrub_secrets
-from hymy.provisionfile import PLACEHOLDERS, ProvisioningFile, parse
-from hymy.tomllines import key_lines
 from tests import procs
 
 ZONES = {"Europe/Helsinki", "Europe/Stockholm", "UTC"}

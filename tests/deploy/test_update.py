@@ -1,4 +1,4 @@
-"""hymy.update: real releases (venvs from real wheels), the real `current` link, real processes
+"""deploy.update: real releases (venvs from real wheels), the real `current` link, real processes
 supervised over a real notify socket (tests/deploy/supervisor.py stands in for systemd only)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hymy.update import Updater, resolve_source
+from deploy.update import Updater, resolve_source
 from kiosk.store import Store
 
 from .supervisor import Supervisor
@@ -144,7 +144,7 @@ def test_systemctl_manager_commands_and_parsing() -> None:
     """The production ServiceManager: which systemctl commands it runs and how it reads them."""
     import subprocess
 
-    from hymy.update import Systemctl, UnitState
+    from deploy.update import Systemctl, UnitState
 
     calls: list[list[str]] = []
     answers = {

@@ -14,8 +14,8 @@ import time
 import pytest
 from gpiozero import Device
 
-from hardware import headless
 from hymy.protocol import AlertRule, Question, Texts, default_store_config
+from kiosk import headless
 from kiosk.config import parse_config
 from kiosk.store import Store
 from kiosk.storeconfig import write_store_config

@@ -229,7 +229,7 @@ def test_config_error_is_a_value_error_with_exit_code_2_from_the_cli(tmp_path):
 
 
 def test_the_kiosk_looks_for_a_refused_provisioning_file_where_firstboot_writes_it(tmp_path):
-    from hymy.provision import Provisioner
+    from deploy.provision import Provisioner
 
     written_by_firstboot = Provisioner(tmp_path).error_file
     cfg = parse_config({"device": {"data_dir": str(written_by_firstboot.parent)}})
@@ -241,7 +241,7 @@ def test_the_kiosk_looks_for_a_refused_provisioning_file_where_firstboot_writes_
 
 def _example_keys(text: str) -> dict[tuple[str, ...], int]:
     """Every key the example writes, including those commented out with an example value (``# url = ...``)."""
-    from hymy.tomllines import statements
+    from hymy.configfile.lines import statements
 
     uncommented = re.sub(r"(?m)^# (\w+ = )", r"\1", text)
     return {path: no for no, path in statements(uncommented)}

@@ -12,10 +12,9 @@ import pytest
 
 from hymy.protocol import default_store_config
 from hymy.timestamps import format_ts, utcnow
-from kiosk import migrations
 from kiosk.capture import build_response
 from kiosk.clock import ClockReading
-from kiosk.store import Store
+from kiosk.store import Store, migrations
 from tests import procs
 
 CONFIG = default_store_config()

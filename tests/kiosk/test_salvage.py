@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from kiosk import recovery
-from kiosk.store import Store
+from kiosk.store import Store, recovery
 from tests.kiosk.damage import filled_store, garbage, moved_aside, pages_of, presses
 
 

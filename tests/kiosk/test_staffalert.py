@@ -251,3 +251,18 @@ def test_staffalert_buzzer_beeps_briefly_instead_of_sounding_all_along(tmp_path,
         monitor.tick()
         assert buzzer.mode == "off" and not factory.pin(PIN).state
         buzzer.close()
+
+
+def test_staffalert_over_a_store_not_opened_yet_evaluates_quietly(tmp_path, factory, caplog):
+    """Disk full at start-up (``open_store`` gave a stand-in): nothing is stored yet, so the local rules
+    see no presses; the monitor neither fails nor logs an error every tick, and the lamp stays off."""
+    from kiosk.store import DeferredStore
+
+    store = DeferredStore(tmp_path / "kiosk.db", OSError("disk full (test)"), retry_s=3600)
+    store._next_try = float("inf")  # the disk stays full for this test
+    lamp = make_lamp(factory)
+    monitor = LocalAlertMonitor(store, lambda: config_with(LOCAL), lamp, clock=StepClock())
+    assert monitor.tick() is False
+    assert monitor.last_error is None and "staff alert evaluation failed" not in caplog.text
+    assert not factory.pin(PIN).state
+    lamp.close()

@@ -207,6 +207,14 @@ def test_prune_deletes_only_sent_events_older_than_the_retention(store):
     assert store.all_ids() == [old_unsent.id], "unsent events are never pruned"
 
 
+def test_prune_goes_on_in_chunks_until_every_old_sent_event_is_gone(store):
+    events = [press() for _ in range(5)]
+    store.append_many(events)
+    store.mark_sent([e.id for e in events[:4]])
+    assert store.prune(0, now=datetime.now(UTC) + timedelta(days=1), chunk=2) == 4
+    assert store.all_ids() == [events[4].id]
+
+
 def test_order_numbers_are_never_reused_after_prune(store):
     """The sync agent's cursor (after_seq) must never skip a new event after everything was pruned."""
     a = press()

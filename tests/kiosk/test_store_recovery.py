@@ -20,12 +20,11 @@ import pytest
 from click.testing import CliRunner
 
 from hymy.cli import cli
-from kiosk import checkpoint, recovery
 from kiosk.capture import Recorder
 from kiosk.clock import SystemClock
 from kiosk.config import load_config
 from kiosk.status import device_status, format_status
-from kiosk.store import Store
+from kiosk.store import Store, checkpoint, recovery
 from tests import procs
 from tests.kiosk.damage import CONFIG, PAGE, filled_store, garbage, moved_aside, pages_of, presses
 

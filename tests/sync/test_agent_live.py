@@ -10,10 +10,10 @@ import time
 
 from kiosk.store import Store
 from kiosk.storeconfig import StoreConfigCache, read_store_config
-from sync.agent import REVOKED, Agent
+from sync.agent import Agent
 from sync.client import Client
 from sync.delivery import encode_batch
-from sync.enrolment import read_token
+from sync.enrolment import REVOKED, read_token
 from tests import procs
 from tests.sync.helpers import device, presses
 

@@ -150,3 +150,24 @@ def test_enrolment_against_a_refused_connection_uses_the_short_cap(tmp_path):
     assert max(waits) <= UNREACHABLE_CAP_S and waits[-1] > UNREACHABLE_CAP_S - 0.1
     assert "connection refused" in agent.last_error
     agent.close()
+
+
+def test_agent_prunes_sent_events_past_the_retention_even_offline(tmp_path):
+    """``device.retention_days`` (30 by default): the agent deletes events sent longer ago than that,
+    never an unsent one, whether or not the server answers."""
+    from datetime import timedelta
+
+    from hymy.timestamps import format_ts, utcnow
+
+    cfg, store = device(tmp_path, f"http://127.0.0.1:{closed_port()}")
+    write_token(cfg.token_path, "tok")
+    old, recent, unsent = presses(store, 3, followups=False)
+    store.mark_sent([old, recent])
+    for event_id, days in ((old, 31), (recent, 29)):
+        store._conn.execute("UPDATE events SET sent_at = ? WHERE id = ?",
+                            (format_ts(utcnow() - timedelta(days=days)), event_id))
+    agent = Agent(cfg, store=store)
+    agent.tick()
+    assert store.all_ids() == [recent, unsent]
+    assert store.pending_count() == 1
+    agent.close()

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from hymy.demo import Demo, banner
+from deploy.demo import Demo, banner
 from tests import procs
 from tests.conftest import ROOT
 

@@ -2,7 +2,7 @@
 
 ``tomllib`` says "Illegal character '\\n' (at line 2, column 21)"; a technician should read which
 line and key, what is wrong and how to write it instead. Used by ``kiosk.config`` and
-``hymy.provisionfile`` (``hymy.configerrors`` words what pydantic finds wrong in a file that parses).
+``deploy.provisionfile`` (``hymy.configfile.messages`` words what pydantic finds wrong in a file that parses).
 Pure; the kiosk imports it only when something is wrong.
 """
 
@@ -12,8 +12,8 @@ import re
 from pathlib import PurePath
 from typing import Any
 
+from hymy.configfile.lines import key_at
 from hymy.errors import ConfigError
-from hymy.tomllines import key_at
 
 
 def decode(raw: bytes) -> str:

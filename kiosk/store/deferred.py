@@ -29,8 +29,8 @@ class DeferredStore:
     """
 
     _READS = {"today_counts": ({}, 0, 4), "counts_between": ({}, 0, 4), "last_counted_response": None,
-              "recent_responses": [], "get_meta": None, "pending_count": 0, "quarantined_count": 0,
-              "oldest_pending_age": None, "unsent": []}
+              "recent_responses": [], "voided_since": frozenset(), "get_meta": None, "pending_count": 0,
+              "quarantined_count": 0, "oldest_pending_age": None, "unsent": []}
 
     def __init__(self, path: str | Path, error: Exception, *, retry_s: float = 5.0, **store_kwargs):
         self.path = Path(path)

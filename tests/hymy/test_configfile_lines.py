@@ -1,8 +1,8 @@
-"""hymy.tomllines: the line of a key in TOML source, for config error messages."""
+"""hymy.configfile.lines: the line of a key in TOML source, for config error messages."""
 
 from __future__ import annotations
 
-from hymy.tomllines import dotted, key_at, key_line
+from hymy.configfile.lines import dotted, key_at, key_line
 
 TEXT = '''# c
 [server]

@@ -195,8 +195,9 @@ def has_display() -> bool:
 
 def start(demo: Demo, *, screen: bool = True, days: float = DAYS, echo=print) -> None:
     """Start server, history, sync agent and kiosk as child processes of this one."""
+    from deploy.simulate import deliver_simulated
     from kiosk.config import load_config
-    from kiosk.simulate import deliver_simulated, simulate_device_store
+    from kiosk.simulate import simulate_device_store
 
     log = demo.base / "logs"
     log.mkdir(exist_ok=True)

@@ -30,8 +30,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from hymy.protocol import Event
 from hymy.timestamps import format_ts, utcnow
-from kiosk import recovery
-from kiosk.recovery import is_corruption
+from kiosk.store import recovery
+from kiosk.store.recovery import is_corruption
 
 log = logging.getLogger(__name__)
 

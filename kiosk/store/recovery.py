@@ -6,7 +6,7 @@ name and linked into place (``create``), so a file that exists but is empty or h
 SQLITE_NOTADB (``is_corruption``); the file's first 100 bytes say it is not whole (``inspect``: empty,
 not an SQLite file, shorter than its header says); or ``PRAGMA quick_check`` fails. A damaged file is
 moved aside with its ``-wal`` and ``-shm`` as ``kiosk.db.corrupt-<UTC stamp>`` (``move_aside``) and a
-note ``<that name>.json`` records why and, once ``kiosk.salvage`` has read it, what was saved. The
+note ``<that name>.json`` records why and, once ``kiosk.store.salvage`` has read it, what was saved. The
 moved files stay as evidence until a person deletes them; ``evidence`` lists them (the heartbeat
 counts them).
 

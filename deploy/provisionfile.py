@@ -3,7 +3,7 @@
 The keys that end up in the device config (``server.url``, ``server.enrolment_code``, ``device.name``,
 ``display.rotation``) use the very field types of ``kiosk.config``, so the two files can never
 disagree on what is valid; the others (CA bundle file, host name, time zone, Wi-Fi) exist only here.
-Every problem comes out of ``hymy.configerrors``: line, key, what is wrong, what is valid. The
+Every problem comes out of ``hymy.configfile.messages``: line, key, what is wrong, what is valid. The
 placeholder values of ``image/hymy.toml.example`` are refused, so an unedited copy of the example
 never reaches a device.
 """
@@ -19,10 +19,11 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo
 
-from hymy.configerrors import check, located, secret_keys, sort_problems
+from hymy.configfile.messages import check, located, secret_keys, sort_problems
+from hymy.configfile.section import Section
+from hymy.configfile.syntax import load_toml
 from hymy.errors import ConfigError
-from hymy.tomlerrors import load_toml
-from kiosk.config import DeviceName, EnrolmentCode, Rotation, Section, ServerUrl
+from kiosk.config import DeviceName, EnrolmentCode, Rotation, ServerUrl
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 

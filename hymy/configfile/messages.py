@@ -1,9 +1,9 @@
 """Config-file errors in plain words: ``line N: key: what is wrong; use what is valid``.
 
-With ``hymy.tomlerrors`` (syntax errors), the one place that turns library errors into the sentences a
+With ``hymy.configfile.syntax`` (syntax errors), the one place that turns library errors into the sentences a
 technician reads (``hymy status``, the journal, the kiosk screen), for the device config
-(``kiosk.config``) and the provisioning file (``hymy.provisionfile``) alike. pydantic's wording never
-passes through: every message names the line (found in the TOML source by ``hymy.tomllines``), the
+(``kiosk.config``) and the provisioning file (``deploy.provisionfile``) alike. pydantic's wording never
+passes through: every message names the line (found in the TOML source by ``hymy.configfile.lines``), the
 key, what is wrong and what would be valid, and the valid part comes from the pydantic model itself
 (a field's ``description``, else its type and constraints), so a new key gets good messages for free.
 
@@ -22,7 +22,7 @@ import annotated_types as at
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from hymy.tomllines import dotted, key_line
+from hymy.configfile.lines import dotted, key_line
 
 #: Longest value shown in a message, in characters (longer ones are cut with "...").
 SHOWN_MAX = 60

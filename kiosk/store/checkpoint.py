@@ -9,7 +9,7 @@ safety net for a sustained burst.
 
 The same thread looks for damage that no statement of ours has run into (a page overwritten on the
 card, a file truncated by hand): after each checkpoint it reads the file's header
-(``kiosk.recovery.inspect``), and every ``QUICK_CHECK_S`` it runs ``PRAGMA quick_check``, skipped when
+(``kiosk.store.recovery.inspect``), and every ``QUICK_CHECK_S`` it runs ``PRAGMA quick_check``, skipped when
 the other process ran one less than ``QUICK_CHECK_S`` ago (noted in ``meta``). A finding goes to
 ``on_damage(detail)``, which moves the file aside at once (``Store._damage_found``).
 """
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hymy.timestamps import format_ts, parse_ts, utcnow
-from kiosk import recovery
+from kiosk.store import recovery
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ server URL, the one-time enrolment code, an optional CA bundle, the device name,
 hostname and display rotation. ``hymy firstboot`` (the ``hymy-firstboot`` unit, as root, before the
 network and the kiosk start):
 
-1. parses and validates the whole file (``hymy.provisionfile``: the keys it shares with the device config
+1. parses and validates the whole file (``deploy.provisionfile``: the keys it shares with the device config
    use ``kiosk.config``'s own rules); every problem names the line and the key and says what is valid,
    and the placeholder values of the example are refused;
 2. if anything is wrong, applies nothing: the last good configuration stays in force and the message
@@ -37,13 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy.provisionfile import SECRETS, Provisioning, parse
 from hymy import atomicfile
 from hymy.atomicfile import fsync_dir
+from hymy.configfile.lines import statements
+from hymy.configfile.syntax import decode
 from hymy.errors import ConfigError
-from hymy.provisionfile import SECRETS, Provisioning, parse
 from hymy.timestamps import format_ts, utcnow
-from hymy.tomlerrors import decode
-from hymy.tomllines import statements
 
 log = logging.getLogger(__name__)
 
