@@ -88,6 +88,13 @@ def _whole(raw: str) -> int:
     return value
 
 
+def _positive(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError
+    return value
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 < value < 65536:
@@ -122,7 +129,7 @@ def _text(raw: str) -> str:
 
 
 #: What each parser takes, for error messages.
-_VALID = {_whole: "a whole number >= 0", _port: "a TCP port 1-65535", _seconds: "a number of seconds > 0",
+_VALID = {_whole: "a whole number >= 0", _positive: "a whole number >= 1", _port: "a TCP port 1-65535", _seconds: "a number of seconds > 0",
           _flag: "1/0, true/false, yes/no or on/off", _url: "an http:// or https:// address without spaces",
           _text: "text"}
 
@@ -153,8 +160,8 @@ ENV = (
     Var("HYMY_ENROLL_RATE", "enroll_rate_per_min", _whole),
     Var("HYMY_RETENTION_DAYS", "retention_days", _whole),
     Var("HYMY_PRUNE_INTERVAL_S", "prune_interval_s", _seconds),
-    Var("HYMY_ENROLMENT_VALID_DAYS", "enrolment_valid_days", _whole),
-    Var("HYMY_SESSION_IDLE_S", "session_idle_s", _whole),
+    Var("HYMY_ENROLMENT_VALID_DAYS", "enrolment_valid_days", _positive),
+    Var("HYMY_SESSION_IDLE_S", "session_idle_s", _positive),
     Var("HYMY_INSECURE_COOKIES", "secure_cookies", _flag, invert=True),
     Var("HYMY_FORCE_HTTPS", "force_https", _flag),
     Var("HYMY_PUBLIC_URL", "public_url", _url),

@@ -1,10 +1,17 @@
-"""The full app (dashboard + alerts installed by create_app) still serves the device API and its hooks."""
+"""The full app (dashboard + alerts installed by create_app) still serves the device API and its hooks, and\nits lifespan runs its periodic jobs."""
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+import threading
+import time
+from datetime import UTC, datetime, timedelta
 
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from server import tables as t
 from server.app import create_app
+from server.settings import SmtpSettings
 
 from .conftest import World, press
 
@@ -19,5 +26,44 @@ def test_components_installed_and_device_api_unaffected(settings):
             assert [x["status"] for x in r.json()["results"]] == ["accepted", "accepted"]
             assert client.get("/login").status_code == 200
             assert client.get("/openapi.json").status_code == 200
+    finally:
+        app.state.engine.dispose()
+
+
+def _threads() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.is_alive()}
+
+
+def test_the_apps_lifespan_runs_its_periodic_jobs_and_stops_them(settings, client, world, engine):
+    """Issue 17: pruning (HYMY_RETENTION_DAYS), the alert sweep and the report scheduler are periodic jobs
+    of the app, started by its lifespan and stopped when it ends: ``TestClient(app)`` runs them. Pruning
+    used to start only in ``hymy server``, outside the app's lifespan."""
+    old = press(4, at=datetime.now(UTC) - timedelta(days=400))
+    client.post("/api/v1/responses", json={"events": [old, press(4)]}, headers=world.device("s1"))
+    app = create_app(settings.with_(retention_days=365, components=("alerts",),
+                                    smtp=SmtpSettings(host="127.0.0.1", port=1, sender="hymy@shop.example")))
+    jobs = app.state.jobs
+    names = {"hymy-prune", "hymy-alert-sweep", "hymy-reports"}
+    assert sorted(j.name for j in jobs) == ["alert-sweep", "prune", "reports"]
+    assert not any(j.running for j in jobs)  # nothing runs before the app does
+    try:
+        with TestClient(app):
+            assert all(j.running for j in jobs) and names <= _threads()
+            deadline = time.monotonic() + 30  # a safety net only
+            while jobs["prune"].runs < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert jobs["prune"].runs == 1 and jobs["prune"].last_error is None  # at start, then every 6 h
+        assert not any(j.running for j in jobs) and not names & _threads()
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(t.responses)).scalar() == 1  # the old one went
+    finally:
+        app.state.engine.dispose()
+
+
+def test_apps_built_without_background_jobs_run_none(settings):
+    app = create_app(settings.with_(retention_days=30, components=("alerts",), background_jobs=False))
+    try:
+        with TestClient(app):
+            assert len(app.state.jobs) == 2 and not any(j.running for j in app.state.jobs)
     finally:
         app.state.engine.dispose()
