@@ -76,6 +76,25 @@ def test_region_results_come_from_the_region_rollup_and_equal_the_store_sums(cli
     assert shape([f.to_json() for f in mixed.values()]) == summed(engine, ["s1", "s3"])
 
 
+def test_a_region_of_stores_with_different_scales_totals_every_press_exactly(client, world, engine):
+    """A 3-face store and a 5-face store on the same days: each day and the period's total score every
+    press on its own scale (the total used to fold a mixed day into 4 faces: a 5-face mood 5 became a 500)."""
+    from hymy.score import score_tally
+
+    post(client, world, "s1", [press(3, at=DAY0, scale=3), press(1, at=DAY0 + timedelta(days=1), scale=3)])
+    post(client, world, "s2", [press(5, at=DAY0, scale=5), press(4, at=DAY0, scale=5)])
+    for path in ("/api/v1/regions/north/daily", "/api/v1/stores/s1/daily"):
+        r = client.get(path, params={"from": START.isoformat(), "to": END.isoformat()}, headers=world.user("admin"))
+        assert r.status_code == 200, r.text
+    total = client.get("/api/v1/regions/north/daily", params={"from": START.isoformat(), "to": END.isoformat()},
+                       headers=world.user("admin")).json()["total"]
+    exact = score_tally([(3, 3, 1), (3, 1, 1), (5, 5, 1), (5, 4, 1)])
+    assert (total["n"], total["scales"], total["counts"]) == (4, [3, 5], {"1": 1, "3": 1, "4": 1, "5": 1})
+    assert total["happy_index"] == round(exact.happy_index, 1) == 68.8
+    r = client.get("/api/v1/stores/s1/hourly", params={"date": "2026-11-02"}, headers=world.user("admin"))
+    assert r.json()["total"]["counts"] == {"3": 1} and r.json()["total"]["scales"] == [3]
+
+
 def test_void_and_clock_correction_move_region_counts_too(client, world, engine):
     events = week(client, world, "s1", [1, 2, 3, 4, 4, 4])
     post(client, world, "s1", [followup(events[0]["id"], "void", "hold")])
