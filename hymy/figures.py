@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from hymy.score import LOW_CONFIDENCE_N, Score, is_negative, is_positive, score_tally
 
@@ -49,20 +50,20 @@ class Figure:
     counts: tuple[int, ...]
     filtered: int = 0
     other: tuple[tuple[int, int, int], ...] = ()
+    #: Every ``(scale, mood, count)`` with count > 0, ordered by scale then mood.
+    tally: tuple[tuple[int, int, int], ...] = field(init=False, repr=False, compare=False)
     score: Score = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.counts) != self.scale:
             raise ValueError(f"counts: {len(self.counts)} values given for scale {self.scale}; give one per face")
-        object.__setattr__(self, "score", score_tally(self.tally))
+        tally = tuple((self.scale, m, c) for m, c in enumerate(self.counts, 1) if c)
+        if self.other:
+            tally = tuple(sorted(tally + self.other))
+        object.__setattr__(self, "tally", tally)
+        object.__setattr__(self, "score", score_tally(tally))
 
     # ------------------------------------------------------------------ the counts
-
-    @property
-    def tally(self) -> tuple[tuple[int, int, int], ...]:
-        """Every ``(scale, mood, count)`` with count > 0, ordered by scale then mood."""
-        main = tuple((self.scale, m, c) for m, c in enumerate(self.counts, 1) if c)
-        return tuple(sorted(main + self.other))
 
     @property
     def scales(self) -> list[int]:
@@ -125,8 +126,12 @@ class Figure:
         decimal), ``low_confidence``, ``filtered``; and ``index`` (whole, as pages show it) and ``scale``
         (the scale of the face bar)."""
         s = self.score
+        counts: dict[str, int] = {}
+        for _scale, mood, count in self.tally:
+            counts[str(mood)] = counts.get(str(mood), 0) + count
         return {
-            "n": s.n, "counts": {str(m): c for m, c in self.by_mood().items()}, "scales": self.scales,
+            "n": s.n, "counts": counts, "scales": sorted({t[0] for t in self.tally}) if self.other else
+            ([self.scale] if s.n else []),
             "happy_index": _round1(s.happy_index), "positive_pct": _round1(s.positive_pct),
             "negative_pct": _round1(s.negative_pct), "low_confidence": s.low_confidence,
             "filtered": self.filtered, "index": self.index, "scale": self.scale,
@@ -142,8 +147,10 @@ def figure(counts: Mapping[int, int] | Sequence[int], scale: int = DEFAULT_SCALE
     return Figure(scale=scale, counts=seq, filtered=int(filtered))
 
 
+@lru_cache(maxsize=8)
 def empty(scale: int = DEFAULT_SCALE) -> Figure:
-    """A figure without any presses, drawn on ``scale`` faces."""
+    """A figure without any presses, drawn on ``scale`` faces (one shared instance per scale: figures
+    never change)."""
     return Figure(scale=scale, counts=(0,) * scale)
 
 
@@ -162,7 +169,7 @@ def from_rows(rows: Iterable[tuple[int, int, int, int]]) -> Figure:
         faces[mood - 1] += counted or 0
         filtered += filt or 0
     if not per_scale:
-        return Figure(scale=DEFAULT_SCALE, counts=(0,) * DEFAULT_SCALE, filtered=filtered)
+        return Figure(scale=DEFAULT_SCALE, counts=(0,) * DEFAULT_SCALE, filtered=filtered) if filtered else empty()
     if len(per_scale) == 1:
         ((scale, faces),) = per_scale.items()
         return Figure(scale=scale, counts=tuple(faces), filtered=filtered)

@@ -32,9 +32,11 @@ def followup_counts(conn: Connection, store_ids: list[str], first: date, last: d
         return []
     n = func.sum(f.c.n)
     where = [f.c.store_id.in_(store_ids), f.c.local_date >= first.isoformat(), f.c.local_date <= last.isoformat()]
-    if kind is not None:
-        where.append(f.c.kind == kind)
-    rows = conn.execute(select(f.c.kind, f.c.value, n).where(*where).group_by(f.c.kind, f.c.value)).all()
+    if kind is None:
+        rows = conn.execute(select(f.c.kind, f.c.value, n).where(*where).group_by(f.c.kind, f.c.value)).all()
+    else:  # one kind: grouped by value alone (a third less work for the database)
+        rows = [(kind, v, c) for v, c in conn.execute(select(f.c.value, n).where(*where, f.c.kind == kind)
+                                                      .group_by(f.c.value))]
     out = [Count(k, v, int(c)) for k, v, c in rows if c]
     return sorted(out, key=lambda r: (r.kind, -r.n, r.value))
 
