@@ -52,7 +52,7 @@ def event(mood: int, at) -> dict:
 
 def bench_webhook(rounds: int, workdir: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{workdir}/bench.db", secure_cookies=False, device_rate_per_min=0,
-                        ip_rate_per_min=0, extra={"smtp": None, "alert_sweep_s": 3600})
+                        ip_rate_per_min=0, smtp=None, background_jobs=False)
     cfg = default_store_config().model_dump(mode="json")
     cfg.pop("store_id")
     cfg["alert_rules"] = [AlertRule(id="unhappy", kind="negative_share").model_dump(mode="json")]

@@ -2,7 +2,7 @@
 
 Builds (or reuses) a SQLite server database holding N stored responses over S stores and D days
 (default 10 million over 100 stores and two years; ``--quick``: 200,000 over 10 stores and 90 days),
-with the rollups, follow-ups and comments the server's ingest would have written, then requests every
+with the rollups (hourly, daily, per region), follow-ups and comments the server's ingest would have written, then requests every
 dashboard page in-process through the real app (routing, auth, queries, templates) and prints p50/p95
 per page beside /healthz measured in the same run (the floor: an app round trip that does nothing).
 Target: p95 < 100 ms for every page.
@@ -68,6 +68,8 @@ def build(db: Path, responses: int, stores: int, days: int, seed: int = 1) -> No
     t0 = time.perf_counter()
     made = 0
     hour_cache: dict[tuple[date, int], tuple[str, str]] = {}
+    region_of = dict(con.execute("SELECT id, region_id FROM stores").fetchall())
+    region_daily: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for si, sid in enumerate(store_ids):
         dev = con.execute("SELECT id FROM devices WHERE store_id=?", (sid,)).fetchone()[0]
         bias = rng.uniform(-0.08, 0.08)
@@ -112,11 +114,21 @@ def build(db: Path, responses: int, stores: int, days: int, seed: int = 1) -> No
         _flush(con, rows, frows)
         con.executemany("INSERT INTO rollup_hourly (store_id, local_date, hour_utc, scale, mood, counted, filtered) "
                         "VALUES (?,?,?,4,?,?,?)", [(sid, d, h, m, c[0], c[1]) for (d, h, m), c in roll.items()])
+        daily: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])  # ingest keeps the per-day rollups too
+        for (d, _h, m), c in roll.items():
+            daily[(d, m)][0] += c[0]
+            daily[(d, m)][1] += c[1]
+            region_daily[(region_of[sid], d, m)][0] += c[0]
+            region_daily[(region_of[sid], d, m)][1] += c[1]
+        con.executemany("INSERT INTO rollup_daily (store_id, local_date, scale, mood, counted, filtered) "
+                        "VALUES (?,?,4,?,?,?)", [(sid, d, m, c[0], c[1]) for (d, m), c in daily.items()])
         con.executemany("INSERT INTO rollup_followups (store_id, local_date, hour_utc, kind, value, n) VALUES (?,?,?,?,?,?)",
                         [(sid, d, h, k, v, n) for (d, h, k, v), n in froll.items()])
         con.commit()
         if si % 10 == 9:
             print(f"  filled {si + 1}/{stores} stores, {made:,} responses, {time.perf_counter() - t0:.0f} s", flush=True)
+    con.executemany("INSERT INTO rollup_region_daily (region_id, local_date, scale, mood, counted, filtered) "
+                    "VALUES (?,?,4,?,?,?)", [(r, d, m, c[0], c[1]) for (r, d, m), c in region_daily.items()])
     con.execute("ANALYZE")
     con.commit()
     con.close()

@@ -157,7 +157,7 @@ def bench_results(name: str, url: str, n_responses: int, n_stores: int, runs: in
     with engine.connect() as conn:
         cases = {
             "one store, daily for a year": lambda: results.daily(conn, [rnd.choice(stores)], start, end),
-            "one store, hourly for a day": lambda: results.hourly(
+            "one store, hourly for a day": lambda: results.hour_buckets(
                 conn, rnd.choice(stores), TZ, start + timedelta(days=rnd.randrange(365))),
             f"{n_stores} stores (a region), daily for a year": lambda: results.daily(conn, stores, start, end),
             "one store, reasons for a month": lambda: results.followup_counts(

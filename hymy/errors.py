@@ -93,7 +93,34 @@ class NotFound(HymyError, LookupError):
 
 
 class EnrolmentError(HymyError, ValueError):
-    """An enrolment code is wrong, already used or expired (the message says which)."""
+    """An enrolment cannot go ahead; each case is a subclass carrying the HTTP status the device API
+    answers with (``http_status``), so the API maps by type, never by the message's text."""
+
+    http_status = 400
+
+
+class UnknownCode(EnrolmentError):
+    """No enrolment code like this exists (mistyped, or never made)."""
+
+    http_status = 404
+
+
+class CodeUsed(EnrolmentError):
+    """The enrolment code was used already (each is single use)."""
+
+    http_status = 409
+
+
+class CodeExpired(EnrolmentError):
+    """The enrolment code is past its validity (7 days by default)."""
+
+    http_status = 410
+
+
+class DeviceRevoked(EnrolmentError):
+    """The device was revoked, which is for good: it can never enrol again (add a new device)."""
+
+    http_status = 410
 
 
 class JsonError(HymyError, ValueError):

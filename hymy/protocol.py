@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from hymy import rules
 from hymy.hours import validate_hours, zone
 from hymy.score import SCALES
 from hymy.timestamps import format_ts
@@ -205,30 +206,45 @@ class Reason(_Model):
     texts: Texts
 
 
+def _kind_schema(schema: dict) -> None:
+    schema["enum"] = list(rules.RULE_KINDS)
+
+
+def _rule_schema(schema: dict, _model: type) -> None:
+    """Kinds that need a face say so in the JSON Schema too, so the OpenAPI document describes what is taken."""
+    faces = [k.name for k in rules.RULE_KINDS.values() if k.needs_mood]
+    if faces:
+        schema["if"] = {"properties": {"kind": {"enum": faces}}, "required": ["kind"]}
+        schema["then"] = {"properties": {"mood": {"type": "integer"}}, "required": ["mood"]}
+
+
 class AlertRule(_Model):
     """A store's alert rule (evaluated by ``hymy.rules`` on the server and, if ``local``, on the kiosk).
 
-    kinds: ``negative_share`` (share of negative presses >= threshold %), ``index_below`` /
-    ``index_above`` (Happy Index against threshold), ``face_count`` (presses of ``mood`` >= threshold).
+    ``kind`` is one of ``hymy.rules.RULE_KINDS`` (what ``threshold`` means depends on it; a kind that
+    ``needs_mood`` also needs ``mood``).
     """
 
-    # face_count needs its mood: said in the JSON Schema too, so the OpenAPI document describes what is taken
-    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={
-        "if": {"properties": {"kind": {"const": "face_count"}}, "required": ["kind"]},
-        "then": {"properties": {"mood": {"type": "integer"}}, "required": ["mood"]}})
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_rule_schema)
 
     id: ShortText
-    kind: Literal["negative_share", "index_below", "index_above", "face_count"]
+    kind: str = Field(json_schema_extra=_kind_schema, description="the rule's kind (hymy.rules.RULE_KINDS)")
     window_min: StrictInt = Field(15, ge=1, le=24 * 60)
     min_count: StrictInt = Field(4, ge=1, le=10_000)
     threshold: StrictFloat = Field(50.0, ge=0, le=100_000)
     mood: StrictInt | None = Field(None, ge=1, le=5)
     local: StrictBool = Field(False, description="also drive the kiosk's staff lamp, with no network needed")
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        rules.rule_kind(value)  # raises naming the kinds there are
+        return value
+
     @model_validator(mode="after")
-    def _mood_for_face_count(self) -> AlertRule:
-        if self.kind == "face_count" and self.mood is None:
-            raise ValueError("mood is required for kind face_count")
+    def _mood_when_needed(self) -> AlertRule:
+        if rules.rule_kind(self.kind).needs_mood and self.mood is None:
+            raise ValueError(f"mood is required for kind {self.kind}")
         return self
 
 

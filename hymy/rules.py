@@ -13,7 +13,9 @@ A rule looks at the *counted* presses of one store inside a sliding window that 
 - nothing is true below ``min_count`` counted presses in the window (one accidental press never
   alarms anyone).
 
-Kinds (``threshold`` means a different unit per kind):
+Kinds (``threshold`` means a different unit per kind) are defined once, in :data:`RULE_KINDS`: each
+with its measure, its sentences and its labels. The wire contract's rule
+model, the server's notices, the dashboard's alert list and the admin form all derive from it:
 
 =================  =====================================================================
 ``negative_share``  share of negative faces (``hymy.score.is_negative``) ``>= threshold`` %
@@ -33,7 +35,7 @@ Nothing here does I/O or imports anything outside the standard library and ``hym
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -44,8 +46,6 @@ from zoneinfo import ZoneInfo
 from hymy.hours import OpeningHours, is_open, zone
 from hymy.score import check_mood, is_negative
 from hymy.timestamps import parse_ts
-
-KINDS = ("negative_share", "index_below", "index_above", "face_count")
 
 
 class RuleLike(Protocol):
@@ -110,6 +110,117 @@ def in_window(rule: RuleLike, presses: Iterable[Press], now: datetime) -> list[P
     return [p for p in presses if start < p.at <= end]
 
 
+# --------------------------------------------------------------------------- kinds
+
+#: A kind's measure: ``(rule, tally, n) -> (value, crossed)``: the exact measured value (None when it
+#: cannot be measured) and whether it crosses the rule's threshold, ignoring ``min_count``. ``tally``
+#: counts the window's presses per ``(scale, mood)``: at most 12 entries, so the exact arithmetic costs
+#: the same for 10 presses or 10,000.
+Measure = Callable[[RuleLike, Counter, int], tuple[Fraction | None, bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleKind:
+    """One kind of alert rule, defined once.
+
+    ``name``: its id on the wire (``AlertRule.kind``); ``measure``: how it is evaluated; ``needs_mood``:
+    whether the rule must name a face (``AlertRule.mood``). Texts, English msgids that the server's
+    catalogs translate: ``title`` (what a notice calls it), ``label`` (what the threshold means, for the
+    admin form), ``sentence`` (:meth:`Evaluation.describe`'s template, the stored summary) and ``summary``
+    (the dashboard's short line). Templates take ``%(n)s`` presses in the window, ``%(w)s`` window minutes,
+    ``%(t)s`` threshold, ``%(v)s`` measured value, ``%(m)s`` the face and ``%(neg)s`` the negative presses
+    behind a share.
+    """
+
+    name: str
+    measure: Measure
+    title: str
+    label: str
+    sentence: str
+    summary: str
+    needs_mood: bool = False
+
+
+def _negative_share(rule: RuleLike, tally: Counter, n: int) -> tuple[Fraction | None, bool]:
+    if n == 0:
+        return None, False
+    share = Fraction(100 * sum(c for (scale, mood), c in tally.items() if is_negative(mood, scale)), n)
+    return share, share >= Fraction(rule.threshold)
+
+
+def _index(tally: Counter, n: int) -> Fraction | None:
+    if n == 0:
+        return None
+    return sum((Fraction(100 * (mood - 1) * c, scale - 1) for (scale, mood), c in tally.items()), Fraction(0)) / n
+
+
+def _index_below(rule: RuleLike, tally: Counter, n: int) -> tuple[Fraction | None, bool]:
+    index = _index(tally, n)
+    return index, index is not None and index < Fraction(rule.threshold)
+
+
+def _index_above(rule: RuleLike, tally: Counter, n: int) -> tuple[Fraction | None, bool]:
+    index = _index(tally, n)
+    return index, index is not None and index > Fraction(rule.threshold)
+
+
+def _face_count(rule: RuleLike, tally: Counter, n: int) -> tuple[Fraction | None, bool]:
+    count = sum(c for (_, mood), c in tally.items() if mood == rule.mood)
+    return Fraction(count), count >= Fraction(rule.threshold)
+
+
+#: Every rule kind by name, in the order forms list them. ``register`` adds one.
+RULE_KINDS: dict[str, RuleKind] = {}
+
+
+def register(kind: RuleKind) -> RuleKind:
+    """Add ``kind`` to :data:`RULE_KINDS` (replacing one of the same name) and return it."""
+    RULE_KINDS[kind.name] = kind
+    return kind
+
+
+def rule_kind(name: str) -> RuleKind:
+    """The kind called ``name``; ValueError naming the valid ones otherwise."""
+    kind = RULE_KINDS.get(name) if isinstance(name, str) else None
+    if kind is None:
+        raise ValueError(f"kind: {name!r} is not a rule kind; use one of {', '.join(RULE_KINDS)}")
+    return kind
+
+
+register(RuleKind(
+    "negative_share", _negative_share, title="Many unhappy customers",
+    label="share of unhappy presses in the window, at least the threshold in %",
+    sentence="%(neg)s of %(n)s presses (%(v)s%%) unhappy in the last %(w)s min (limit %(t)s%%)",
+    summary="%(v)s %% of %(n)s presses unhappy in %(w)s min (limit %(t)s %%)"))
+register(RuleKind(
+    "index_below", _index_below, title="Happy Index low",
+    label="Happy Index of the window below the threshold (0-100)",
+    sentence="Happy Index %(v)s from %(n)s presses in the last %(w)s min (alert below %(t)s)",
+    summary="Happy Index %(v)s below %(t)s in %(w)s min (N %(n)s)"))
+register(RuleKind(
+    "index_above", _index_above, title="Happy Index high",
+    label="Happy Index of the window above the threshold (0-100): good news for the team",
+    sentence="Happy Index %(v)s from %(n)s presses in the last %(w)s min (alert above %(t)s)",
+    summary="Happy Index %(v)s above %(t)s in %(w)s min (N %(n)s)"))
+register(RuleKind(
+    "face_count", _face_count, title="Face count reached", needs_mood=True,
+    label="presses of one face (give the face, 1 = most negative), at least the threshold",
+    sentence="%(v)s presses of face %(m)s among %(n)s in the last %(w)s min (limit %(t)s)",
+    summary="%(v)s presses of face %(m)s in %(w)s min (limit %(t)s)"))
+
+#: The sentences :meth:`Evaluation.describe` writes that belong to no kind, as templates with named values:
+#: the English text, and the msgids the server's notices translate (``server.alerts.language``).
+OTHER_SENTENCES = {
+    "closed": "store closed",
+    "too_few": "%(n)s counted presses in the last %(w)s min (at least %(min)s needed)",
+}
+
+
+def sentences() -> list[str]:
+    """Every template :meth:`Evaluation.describe` may use: each kind's and :data:`OTHER_SENTENCES`."""
+    return [*OTHER_SENTENCES.values(), *(k.sentence for k in RULE_KINDS.values())]
+
+
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """The outcome of one rule at one instant.
@@ -133,58 +244,22 @@ class Evaluation:
     press_ids: tuple[str, ...] = field(default=(), repr=False)
 
     def sentence(self) -> tuple[str, dict[str, str]]:
-        """:meth:`describe` as a template of :data:`SENTENCES` and its values (for translations)."""
+        """:meth:`describe` as a template (its kind's ``sentence``, or one of :data:`OTHER_SENTENCES`)
+        and its values, for translations."""
         if not self.open:
-            return SENTENCES["closed"], {}
+            return OTHER_SENTENCES["closed"], {}
         w, t = str(self.window_min), f"{self.threshold:g}"
         if self.n < self.min_count:
-            return SENTENCES["too_few"], {"n": str(self.n), "w": w, "min": str(self.min_count)}
+            return OTHER_SENTENCES["too_few"], {"n": str(self.n), "w": w, "min": str(self.min_count)}
         v = self.value if self.value is not None else 0.0
-        values = {"n": str(self.n), "w": w, "t": t, "v": f"{v:.0f}"}
-        if self.kind == "negative_share":
-            values["neg"] = str(round(v * self.n / 100))
-        elif self.kind == "face_count":
-            values["m"] = str(self.mood)
-        return SENTENCES[self.kind], values
+        values = {"n": str(self.n), "w": w, "t": t, "v": f"{v:.0f}", "neg": str(round(v * self.n / 100)),
+                  "m": str(self.mood)}
+        return rule_kind(self.kind).sentence, values
 
     def describe(self) -> str:
         """One human sentence, e.g. ``3 of 4 presses (75%) unhappy in the last 15 min (limit 50%)``."""
         template, values = self.sentence()
         return template % values
-
-
-#: The sentences :meth:`Evaluation.describe` writes, as templates with named values: the English text,
-#: and the msgids the server's notices translate (``server.alerts.language``).
-SENTENCES = {
-    "closed": "store closed",
-    "too_few": "%(n)s counted presses in the last %(w)s min (at least %(min)s needed)",
-    "negative_share": "%(neg)s of %(n)s presses (%(v)s%%) unhappy in the last %(w)s min (limit %(t)s%%)",
-    "index_below": "Happy Index %(v)s from %(n)s presses in the last %(w)s min (alert below %(t)s)",
-    "index_above": "Happy Index %(v)s from %(n)s presses in the last %(w)s min (alert above %(t)s)",
-    "face_count": "%(v)s presses of face %(m)s among %(n)s in the last %(w)s min (limit %(t)s)",
-}
-
-
-def _measure(rule: RuleLike, tally: Counter[tuple[int, int]], n: int) -> tuple[Fraction | None, bool]:
-    """The exact measured value and whether it crosses the threshold (ignoring min_count).
-
-    ``tally`` counts the window's presses per ``(scale, mood)``: at most 12 entries, so the exact
-    arithmetic costs the same for 10 presses or 10,000.
-    """
-    limit = Fraction(rule.threshold)
-    if rule.kind == "face_count":
-        count = sum(c for (_, mood), c in tally.items() if mood == rule.mood)
-        return Fraction(count), count >= limit
-    if n == 0:
-        return None, False
-    if rule.kind == "negative_share":
-        share = Fraction(100 * sum(c for (scale, mood), c in tally.items() if is_negative(mood, scale)), n)
-        return share, share >= limit
-    if rule.kind in ("index_below", "index_above"):
-        total = sum((Fraction(100 * (mood - 1) * c, scale - 1) for (scale, mood), c in tally.items()), Fraction(0))
-        index = total / n
-        return index, (index < limit) if rule.kind == "index_below" else (index > limit)
-    raise ValueError(f"kind: {rule.kind!r} is not a rule kind; use one of {', '.join(KINDS)}")
 
 
 def evaluate(rule: RuleLike, presses: Iterable[Press], now: datetime, *,
@@ -193,17 +268,16 @@ def evaluate(rule: RuleLike, presses: Iterable[Press], now: datetime, *,
 
     ``hours``/``tz``: the store's opening hours; while closed the rule is never active.
     """
-    if rule.kind not in KINDS:
-        raise ValueError(f"kind: {rule.kind!r} is not a rule kind; use one of {', '.join(KINDS)}")
-    if rule.kind == "face_count" and rule.mood is None:
-        raise ValueError("mood: required for kind face_count")
+    kind = rule_kind(rule.kind)
+    if kind.needs_mood and rule.mood is None:
+        raise ValueError(f"mood: required for kind {rule.kind}")
     now = _aware(now)
     window = in_window(rule, presses, now)
     tally = Counter((p.scale, p.mood) for p in window)
     for scale, mood in tally:
         check_mood(mood, scale)
     store_open = is_open(hours, zone(tz) if isinstance(tz, str) else tz, now) if hours else True
-    value, crossed = _measure(rule, tally, len(window))
+    value, crossed = kind.measure(rule, tally, len(window))
     active = store_open and len(window) >= rule.min_count and crossed
     return Evaluation(
         rule_id=rule.id, kind=rule.kind, active=active, n=len(window),

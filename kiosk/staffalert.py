@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from hymy.periodic import PeriodicJob
 from hymy.protocol import StoreConfig
 from hymy.rules import EpisodeState, Evaluation, Transition, counted_presses, evaluate, longest_window, step
 from hymy.timestamps import utcnow
@@ -58,8 +59,7 @@ class LocalAlertMonitor:
         self._states: dict[str, EpisodeState] = {}
         self._evaluations: dict[str, Evaluation] = {}
         self._lamp_on = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._timer: PeriodicJob | None = None
         #: The last error reading the store or driving the lamp; None when all is well.
         self.last_error: str | None = None
 
@@ -98,24 +98,16 @@ class LocalAlertMonitor:
             return self._lamp_on
 
     def start(self, interval_s: float = TICK_S) -> None:
-        """Tick every ``interval_s`` seconds on a daemon thread until ``stop()``."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-
-        def run() -> None:
-            while not self._stop.wait(interval_s):
-                self.tick()
-
-        self._thread = threading.Thread(target=run, name="hymy-staff-alert", daemon=True)
-        self._thread.start()
+        """Tick every ``interval_s`` seconds on a daemon thread (``hymy.periodic``) until ``stop()``."""
+        if self._timer is None:
+            self._timer = PeriodicJob("staff-alert", interval_s, self.tick)
+        self._timer.start()
 
     def stop(self) -> None:
-        """Stop the timer thread (if started) and switch the lamp off."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        """Stop the timer thread (if started; waiting at most 5 s for a tick) and switch the lamp off."""
+        if self._timer is not None:
+            self._timer.stop(timeout_s=5)
+            self._timer = None
         with self._lock:
             self._switch(False)
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, and_, delete, func, insert, not_, or_, select, update
 
-from hymy.errors import ConfigError, EnrolmentError, NotFound
+from hymy.errors import CodeExpired, CodeUsed, ConfigError, DeviceRevoked, NotFound, UnknownCode
 from hymy.protocol import AlertRule, StoreConfig, default_store_config
 from hymy.timestamps import format_ts, parse_ts, utcnow
 
@@ -192,7 +192,7 @@ def create_device(engine: Engine, store_id: str, name: str | None = None, valid_
 def new_enrolment_code(engine: Engine, device_id: str, valid_days: int = 7) -> NewDevice:
     """A fresh code for an existing device (e.g. after a re-flash); earlier unused codes stop working.
 
-    A revoked device gets none (EnrolmentError, nothing written): revocation is for good, and its code
+    A revoked device gets none (DeviceRevoked, nothing written): revocation is for good, and its code
     could never enrol. A replacement is a new device (:func:`create_device`).
     """
     now = utcnow()
@@ -202,7 +202,7 @@ def new_enrolment_code(engine: Engine, device_id: str, valid_days: int = 7) -> N
         if row is None:
             raise NotFound(f"device {device_id!r} does not exist; see `hymy admin list`")
         if row.revoked_at is not None:
-            raise EnrolmentError(f"device {device_id}: revoked at {row.revoked_at}, so it can never enrol again; "
+            raise DeviceRevoked(f"device {device_id}: revoked at {row.revoked_at}, so it can never enrol again; "
                                  f"add a new device instead (hymy admin add-device --store {row.store_id})")
         conn.execute(delete(t.enrolment_codes).where(t.enrolment_codes.c.device_id == device_id,
                                                      t.enrolment_codes.c.used_at.is_(None)))
@@ -222,27 +222,27 @@ def _add_code(conn, device_id, now, valid_days):
 def enroll(engine: Engine, code: str, device_name: str | None = None, app_version: str | None = None):
     """Use a one-time code: returns ``(device_id, token, StoreConfig)``; the token is shown only now.
 
-    Raises EnrolmentError for a wrong, used or expired code. Enrolling again replaces an earlier
-    token (the old one gets 401 at once).
+    Raises an ``EnrolmentError`` of the kind that went wrong (``hymy.errors``: UnknownCode, CodeUsed,
+    CodeExpired, DeviceRevoked). Enrolling again replaces an earlier token (the old one gets 401 at once).
     """
     now = utcnow()
     with writing(engine) as conn:
         row = conn.execute(select(t.enrolment_codes).where(
             t.enrolment_codes.c.code_hash == hash_secret(normalise_code(code)))).first()
         if row is None:
-            raise EnrolmentError("code: unknown enrolment code; ask for a new one (hymy admin add-device)")
+            raise UnknownCode("code: unknown enrolment code; ask for a new one (hymy admin add-device)")
         if row.used_at is not None:
-            raise EnrolmentError("code: this enrolment code was already used; ask for a new one")
+            raise CodeUsed("code: this enrolment code was already used; ask for a new one")
         if parse_ts(row.expires_at) <= now:
-            raise EnrolmentError(f"code: this enrolment code expired at {row.expires_at}; ask for a new one")
+            raise CodeExpired(f"code: this enrolment code expired at {row.expires_at}; ask for a new one")
         done = conn.execute(update(t.enrolment_codes).where(
             t.enrolment_codes.c.code_hash == row.code_hash, t.enrolment_codes.c.used_at.is_(None)
         ).values(used_at=format_ts(now)))
         if done.rowcount != 1:
-            raise EnrolmentError("code: this enrolment code was already used; ask for a new one")
+            raise CodeUsed("code: this enrolment code was already used; ask for a new one")
         dev = conn.execute(select(t.devices).where(t.devices.c.id == row.device_id)).first()
         if dev.revoked_at is not None:
-            raise EnrolmentError(f"code: device {dev.id} is revoked; add a new device")
+            raise DeviceRevoked(f"code: device {dev.id} is revoked; add a new device")
         token = new_token()
         values = {"token_hash": hash_secret(token), "enrolled_at": format_ts(now)}
         if device_name and not dev.name:

@@ -33,7 +33,7 @@ ERRORS = {401: {"description": "no, unknown or revoked device token"},
 
 @router.post("/enroll", response_model=EnrollResponse, responses={
     404: {"description": "no such code"}, 409: {"description": "code already used"},
-    410: {"description": "code expired"}, 429: ERRORS[429]})
+    410: {"description": "code expired, or its device revoked (for good)"}, 429: ERRORS[429]})
 async def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
     """Use a one-time enrolment code: answers the device id, its bearer token (shown once) and config."""
     ip = request.client.host if request.client else "?"
@@ -43,10 +43,8 @@ async def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
     try:
         device_id, token, cfg = await run_in_threadpool(
             admin.enroll, request.app.state.engine, body.code, body.device_name, body.app_version)
-    except EnrolmentError as exc:
-        text = str(exc)
-        status = 409 if "already used" in text else 410 if "expired" in text else 404
-        raise HTTPException(status, text) from None
+    except EnrolmentError as exc:  # each kind carries its status (hymy.errors)
+        raise HTTPException(exc.http_status, str(exc)) from None
     return EnrollResponse(device_id=device_id, token=token, config=cfg)
 
 

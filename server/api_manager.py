@@ -54,6 +54,8 @@ class RegionOut(BaseModel):
 
 
 class Figures(BaseModel):
+    """One period's figure (``hymy.figures.Figure.to_json``)."""
+
     n: int
     counts: dict[str, int] = Field(description="presses per face (mood 1..scale), counted only")
     scales: list[int]
@@ -62,6 +64,8 @@ class Figures(BaseModel):
     negative_pct: float | None
     low_confidence: bool
     filtered: int = Field(description="presses kept but not counted (repeat, closed, maintenance)")
+    index: int | None = Field(None, description="the Happy Index rounded as the dashboard shows it (halves up)")
+    scale: int = Field(4, description="the scale of the face bar: the one with most counted presses")
 
 
 class Day(Figures):
@@ -191,6 +195,13 @@ def day_query(alias: str | None = None, what: str = "local date") -> str:
 
 
 
+def _days_out(owner: dict, first: date, last: date, days: dict[date, results.Figure]) -> dict:
+    """A ``DailyOut`` answer: the owner (store or region), the range, each day's figure and the total."""
+    return {**owner, "from": first.isoformat(), "to": last.isoformat(),
+            "days": [{"date": d.isoformat(), **f.to_json()} for d, f in days.items()],
+            "total": results.merge(days.values()).to_json()}
+
+
 # --------------------------------------------------------------------------- stores and regions
 
 
@@ -212,8 +223,7 @@ def store_daily(request: Request, store_id: str, start: str = day_query("from", 
         _results_store(conn, user, store_id)
         a, b = _range(request, start, to)
         days = results.daily(conn, [store_id], a, b)
-    return {"store_id": store_id, "from": a.isoformat(), "to": b.isoformat(), "days": days,
-            "total": results.total(days)}
+    return _days_out({"store_id": store_id}, a, b, days)
 
 
 @router.get("/stores/{store_id}/hourly", response_model=HourlyOut, responses=RESULTS)
@@ -224,9 +234,10 @@ def store_hourly(request: Request, store_id: str, date: str = day_query(None, "t
     with request.app.state.engine.connect() as conn:
         row = _results_store(conn, user, store_id)
         day = _day(date, "date")
-        hours = results.hourly(conn, store_id, row.timezone, day)
-    return {"store_id": store_id, "date": day.isoformat(), "timezone": row.timezone, "hours": hours,
-            "total": results.total(hours)}
+        buckets = results.hour_buckets(conn, store_id, row.timezone, day)
+    return {"store_id": store_id, "date": day.isoformat(), "timezone": row.timezone,
+            "hours": [{"hour": b.hour, "hour_utc": b.hour_utc, **b.figure.to_json()} for b in buckets],
+            "total": results.merge(b.figure for b in buckets).to_json()}
 
 
 @router.get("/stores/{store_id}/followups", response_model=list[Count], responses=RESULTS)
@@ -236,7 +247,7 @@ def store_followups(request: Request, store_id: str, start: str = day_query("fro
     with request.app.state.engine.connect() as conn:
         _results_store(conn, user, store_id)
         a, b = _range(request, start, to)
-        return results.followup_counts(conn, [store_id], a, b)
+        return [c._asdict() for c in results.followup_counts(conn, [store_id], a, b)]
 
 
 @router.get("/regions", response_model=list[RegionOut], responses=SIGNED_IN)
@@ -269,8 +280,7 @@ def region_daily(request: Request, region_id: str, start: str = day_query("from"
         sids = _region_stores(conn, user, region_id)
         a, b = _range(request, start, to)
         days = results.daily(conn, sids, a, b)
-    return {"region_id": region_id, "from": a.isoformat(), "to": b.isoformat(), "days": days,
-            "total": results.total(days)}
+    return _days_out({"region_id": region_id}, a, b, days)
 
 
 @router.get("/regions/{region_id}/followups", response_model=list[Count], responses=RESULTS)
@@ -279,7 +289,7 @@ def region_followups(request: Request, region_id: str, start: str = day_query("f
     with request.app.state.engine.connect() as conn:
         sids = _region_stores(conn, user, region_id)
         a, b = _range(request, start, to)
-        return results.followup_counts(conn, sids, a, b)
+        return [c._asdict() for c in results.followup_counts(conn, sids, a, b)]
 
 
 # --------------------------------------------------------------------------- fleet

@@ -5,7 +5,8 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,9 +17,10 @@ from starlette.routing import Match
 
 from hymy import __version__
 from hymy.extras import missing_package
+from hymy.periodic import Jobs
 from hymy.protocol import Batch
 
-from . import api_device, api_manager
+from . import admin, api_device, api_manager
 from .db import make_engine
 from .jsontext import field_name
 from .metrics import Metrics
@@ -28,6 +30,8 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 OnIngested = Callable[[Engine, set[str]], None]
+#: How long the app's shutdown waits for periodic jobs in progress, in seconds (all of them together).
+JOBS_STOP_S = 10.0
 
 
 def settle_heap() -> None:
@@ -43,19 +47,24 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """A new app: engine from ``settings.database_url`` (or ``engine``), migrations run if ``settings.migrate``.
 
     ``app.state``: ``settings``, ``engine``, ``metrics``, ``on_ingested`` (callbacks run in a background
-    thread after a batch that stored something commits: ``hook(engine, {store_id, ...})``).
+    thread after a batch that stored something commits: ``hook(engine, {store_id, ...})``), ``jobs``
+    (``hymy.periodic.Jobs``: pruning, the alert sweep, reports; run by the app's lifespan when
+    ``settings.background_jobs``) and ``on_shutdown`` (callables run when the lifespan ends, after the jobs
+    stopped).
     """
     settings = settings or Settings.from_env()
     engine = engine or make_engine(settings.database_url)
     if settings.migrate:
         upgrade(engine)
-    app = FastAPI(title="Hymy server", version=__version__,
+    app = FastAPI(title="Hymy server", version=__version__, lifespan=_lifespan,
                   description="Device API (enrol, responses, heartbeat, config) and the manager API. "
                               "See docs/protocol.md and docs/server.md.")
     app.state.settings = settings
     app.state.engine = engine
     app.state.metrics = Metrics()
     app.state.on_ingested: list[OnIngested] = []
+    app.state.jobs = Jobs()
+    app.state.on_shutdown: list[Callable[[], None]] = []
     app.state.device_limiter = RateLimiter(settings.device_rate_per_min)
     app.state.ip_limiter = RateLimiter(settings.ip_rate_per_min)
     app.state.enroll_limiter = RateLimiter(settings.enroll_rate_per_min)
@@ -64,8 +73,40 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     _ops(app)
     _middleware(app, settings)
     _openapi(app)
+    _pruning(app, settings)
     _components(app, settings)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the app's periodic jobs (unless ``settings.background_jobs`` is False); at the end stop them
+    (waiting at most ``JOBS_STOP_S`` seconds) and run ``app.state.on_shutdown``."""
+    jobs: Jobs = app.state.jobs
+    if app.state.settings.background_jobs:
+        jobs.start()
+    try:
+        yield
+    finally:
+        await run_in_threadpool(jobs.stop, JOBS_STOP_S)
+        for close in reversed(app.state.on_shutdown):
+            try:
+                close()
+            except Exception:
+                log.exception("shutdown step %r failed", close)
+
+
+def _pruning(app: FastAPI, settings: Settings) -> None:
+    """With ``settings.retention_days``: prune raw events older than that at start and every
+    ``settings.prune_interval_s``. Several instances may all prune: the DELETE is idempotent."""
+    if not settings.retention_days:
+        return
+    engine, days = app.state.engine, settings.retention_days
+
+    def prune() -> None:
+        log.info("pruned %s", admin.prune(engine, days))
+
+    app.state.jobs.add("prune", settings.prune_interval_s, prune, first_after_s=0)
 
 
 def _components(app: FastAPI, settings: Settings) -> None:
@@ -85,8 +126,10 @@ def _components(app: FastAPI, settings: Settings) -> None:
 
 def _install_alerts(app: FastAPI, settings: Settings) -> None:
     from server.alerts.install import install
+    from server.reports.install import install as install_reports
 
     install(app)
+    install_reports(app)
 
 
 def _install_dashboard(app: FastAPI, settings: Settings) -> None:

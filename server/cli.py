@@ -3,57 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import date, timedelta
 
 import click
 
-DB_HELP = "Database URL (default: HYMY_DATABASE_URL, else a SQLite file ./.hymy/server.db)."
-
-
-def _settings(database_url: str | None):
-    from server.settings import Settings
-
-    return Settings.from_env(**({"database_url": database_url} if database_url else {}))
-
-
-def _engine(database_url: str | None, *, existing: bool = False):
-    """An engine with the schema migrated to head. ``existing`` (the commands that only read): a
-    SQLite database file that does not exist is an error, never created (nor its folder)."""
-    from server.db import make_engine
-    from server.migrate import upgrade
-
-    url = _settings(database_url).database_url
-    if existing:
-        _must_exist(url)
-    engine = make_engine(url)
-    upgrade(engine)
-    return engine
-
-
-def _must_exist(url: str) -> None:
-    from sqlalchemy.engine import make_url
-
-    from hymy.errors import ConfigError
-
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") and not os.path.isfile(u.database):
-        raise ConfigError("no server database there, so nothing to read; point HYMY_DATABASE_URL or "
-                          "--database-url at the server's database", u.database)
-
-
-db_option = click.option("--database-url", default=None, help=DB_HELP)
-
-
-def cli_day(text: str, option: str) -> date:
-    """The local date of ``option`` (``server.localtime.parse_day``); a usage error naming it otherwise."""
-    from server.localtime import parse_day
-
-    try:
-        return parse_day(text, option)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc).removeprefix(f"{option}: "), param_hint=option) from None
+from .cliopts import cli_day, db_option, engine_for, settings_for
 
 
 @click.command()
@@ -70,37 +25,10 @@ def server(host: str, port: int, database_url: str | None) -> None:
 
     from server.app import create_app, settle_heap
 
-    settings = _settings(database_url)
-    app = create_app(settings)  # with the dashboard and alerts (Settings.components)
-    if settings.retention_days:
-        _start_pruning(app.state.engine, settings.retention_days)
+    app = create_app(settings_for(database_url))  # the dashboard, alerts, reports; pruning (HYMY_RETENTION_DAYS)
     settle_heap()
     uvicorn.run(app, host=host, port=port, log_level="info",
                 proxy_headers=True, forwarded_allow_ips="127.0.0.1")
-
-
-def _start_pruning(engine, days: int, every_s: float = 6 * 3600) -> None:
-    """Prune raw events older than ``days`` now and every ``every_s`` seconds, in a daemon thread.
-
-    Several instances may all prune: the DELETE is idempotent.
-    """
-    import logging
-    import threading
-
-    from server import admin as api
-
-    log = logging.getLogger("server.retention")
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                log.info("pruned %s", api.prune(engine, days))
-            except Exception:
-                log.exception("pruning failed; retrying later")
-            stop.wait(every_s)
-
-    threading.Thread(target=loop, name="hymy-prune", daemon=True).start()
 
 
 @click.group()
@@ -116,7 +44,7 @@ def add_region(name: str, region_id: str | None, database_url: str | None) -> No
     """Add a region; prints its id."""
     from server import admin as api
 
-    click.echo(api.create_region(_engine(database_url), name, region_id))
+    click.echo(api.create_region(engine_for(database_url), name, region_id))
 
 
 @admin.command("add-store")
@@ -136,7 +64,7 @@ def add_store(name, store_id, region_id, timezone, config_file, database_url) ->
     cfg = parse_json(config_file.read(), config_file.name) if config_file else None
     if cfg is not None and not isinstance(cfg, dict):
         raise ConfigError(f"{config_file.name}: must be a JSON object (a StoreConfig, see docs/server.md)")
-    click.echo(api.create_store(_engine(database_url), name, timezone=timezone, region_id=region_id,
+    click.echo(api.create_store(engine_for(database_url), name, timezone=timezone, region_id=region_id,
                                 store_id=store_id, config=cfg))
 
 
@@ -148,7 +76,7 @@ def move_store(store_id: str, region_id: str | None, database_url: str | None) -
     """Move a store to another region (its results move with it; region figures are recomputed)."""
     from server import admin as api
 
-    old = api.move_store(_engine(database_url), store_id, region_id)
+    old = api.move_store(engine_for(database_url), store_id, region_id)
     click.echo(f"store {store_id}: region {old or '(none)'} -> {region_id or '(none)'}")
 
 
@@ -160,7 +88,7 @@ def add_device(store_id: str, name: str | None, database_url: str | None) -> Non
     """Register a device; prints its id and a one-time enrolment code valid 7 days."""
     from server import admin as api
 
-    new = api.create_device(_engine(database_url), store_id, name)
+    new = api.create_device(engine_for(database_url), store_id, name)
     click.echo(f"device {new.device_id}\ncode {new.code}\nexpires {new.expires_at}")
 
 
@@ -171,7 +99,7 @@ def new_code(device_id: str, database_url: str | None) -> None:
     """A fresh enrolment code for an existing device (earlier unused codes stop working)."""
     from server import admin as api
 
-    new = api.new_enrolment_code(_engine(database_url), device_id)
+    new = api.new_enrolment_code(engine_for(database_url), device_id)
     click.echo(f"device {new.device_id}\ncode {new.code}\nexpires {new.expires_at}")
 
 
@@ -182,7 +110,7 @@ def revoke_device(device_id: str, database_url: str | None) -> None:
     """Revoke a device: its token gets 401 at once."""
     from server import admin as api
 
-    api.revoke_device(_engine(database_url), device_id)
+    api.revoke_device(engine_for(database_url), device_id)
     click.echo(f"revoked {device_id}")
 
 
@@ -199,7 +127,7 @@ def add_user(username, role, stores, regions, password, database_url) -> None:
     """Add a user with a role; managers are scoped to stores or regions."""
     from server import auth
 
-    user = auth.create_user(_engine(database_url), username, password, role, stores=stores, regions=regions)
+    user = auth.create_user(engine_for(database_url), username, password, role, stores=stores, regions=regions)
     click.echo(f"user {user.id} {user.username} ({user.role})")
 
 
@@ -215,7 +143,7 @@ def add_token(username: str, name: str | None, database_url: str | None) -> None
     from server import auth
     from server import tables as t
 
-    engine = _engine(database_url)
+    engine = engine_for(database_url)
     with engine.connect() as conn:
         uid = conn.execute(select(t.users.c.id).where(t.users.c.username == username)).scalar()
     if uid is None:
@@ -230,7 +158,7 @@ def list_(as_json: bool, database_url: str | None) -> None:
     """List regions, stores, devices and users."""
     from server import admin as api
 
-    data = api.listing(_engine(database_url, existing=True))
+    data = api.listing(engine_for(database_url, existing=True))
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -247,7 +175,7 @@ def delete_comment(followup_id: str, database_url: str | None) -> None:
     """Erase the text of a customer comment."""
     from server import admin as api
 
-    click.echo("deleted" if api.delete_comment(_engine(database_url), followup_id) else "no such comment")
+    click.echo("deleted" if api.delete_comment(engine_for(database_url), followup_id) else "no such comment")
 
 
 @admin.command("prune")
@@ -258,10 +186,10 @@ def prune(older_than_days: int | None, database_url: str | None) -> None:
     """Delete raw events older than N days; daily and hourly results stay."""
     from server import admin as api
 
-    days = older_than_days or _settings(database_url).retention_days
+    days = older_than_days or settings_for(database_url).retention_days
     if not days:
         raise click.UsageError("give --older-than-days or set HYMY_RETENTION_DAYS")
-    click.echo(json.dumps(api.prune(_engine(database_url), days)))
+    click.echo(json.dumps(api.prune(engine_for(database_url), days)))
 
 
 @click.command()
@@ -277,6 +205,6 @@ def export(store_id, start, end, kind, output, database_url) -> None:
 
     end_d = cli_day(end, "--to") if end else date.today()
     start_d = cli_day(start, "--from") if start else end_d - timedelta(days=30)
-    output.write(export_csv(_engine(database_url, existing=True), store_id, start_d, end_d, kind))
+    output.write(export_csv(engine_for(database_url, existing=True), store_id, start_d, end_d, kind))
     if output is not sys.stdout:
         output.close()

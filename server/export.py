@@ -69,9 +69,11 @@ def responses_csv(conn, store_id: str, tz: str, start: date, end: date) -> str:
 
 
 def daily_csv(conn, store_id: str, start: date, end: date) -> str:
-    days = results.daily(conn, [store_id], start, end)
-    rows = [(d["date"], d["n"], *[d["counts"].get(str(m), 0) for m in range(1, 6)], _blank(d["happy_index"]),
-             _blank(d["positive_pct"]), _blank(d["negative_pct"]), d["filtered"]) for d in days]
+    rows = []
+    for day, fig in results.daily(conn, [store_id], start, end).items():
+        d = fig.to_json()
+        rows.append((day.isoformat(), d["n"], *[d["counts"].get(str(m), 0) for m in range(1, 6)],
+                     _blank(d["happy_index"]), _blank(d["positive_pct"]), _blank(d["negative_pct"]), d["filtered"]))
     return _csv(DAILY_HEADER, rows)
 
 

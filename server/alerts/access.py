@@ -45,7 +45,7 @@ def check_write(request: Request) -> None:
         return
     token = request.headers.get("x-csrf-token")
     if token:
-        from server.dashboard.csrf import check_session_token
+        from server.csrf import check_session_token
 
         sid = request.cookies.get(request.app.state.settings.session_cookie)
         if check_session_token(sid, token):

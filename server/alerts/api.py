@@ -20,8 +20,9 @@ from hymy.rules import Evaluation
 from hymy.timestamps import format_ts
 from server import auth
 from server.alerts import access
-from server.alerts.engine import AlertService, episode_status, split_addresses
+from server.alerts.engine import AlertService, episode_status
 from server.alerts.notice import AlertNotice
+from server.alerts.outbox import split_addresses
 from server.alerts.source import store_config
 from server.alerts.tables import alert_channels, alert_comments, alert_deliveries, alert_episodes
 from server.body import field_error
@@ -320,4 +321,4 @@ def test_channels(request: Request, store_id: StoreId, user: auth.User = Depends
         rule_id="test", kind="negative_share", summary=f"test from {who.name}: {ev.describe()}", fired_at=now,
         n=4, value=50.0, threshold=50.0, window_min=15,
     )
-    return {"results": svc.deliver(notice)}
+    return {"results": svc.outbox.deliver(notice)}

@@ -3,18 +3,14 @@
 ``AlertService.on_ingested(engine, store_ids)`` is registered in the server's
 ``app.state.on_ingested`` hooks, which run right after a batch commits, off the request. It evaluates
 every rule of those stores with ``hymy.rules`` (the kiosk's staff lamp runs the same code), opens an
-episode when a rule becomes true, closes it when it stops being true, and hands the notice to the
-channels on a small thread pool, so a slow webhook never delays the next evaluation.
+episode when a rule becomes true, closes it when it stops being true, and hands the notice to its
+:class:`~server.alerts.outbox.Outbox` (durable, sent on a small thread pool, so a slow webhook never
+delays the next evaluation).
 
-The sweep (``start()``; every ``sweep_s`` seconds, default 5) re-evaluates stores with recent
-presses or an open episode, because time alone changes outcomes: presses age out of the window (an
-episode clears, or a share of unhappy presses rises when happy ones leave) and stores close.
-
-Notices are durable: each is written to ``alert_outbox`` in the same transaction as the episode
-change, then sent by whichever sender claims the row (pending -> sending, an UPDATE only one can win).
-A notice whose process died before or while sending is taken over by a later sweep (after
-``PENDING_GRACE_S`` / ``STALE_AFTER_S``); the ``X-Hymy-Delivery`` id stays the same, so a receiver
-can drop the rare duplicate of a notice that was in fact sent just before the crash.
+The sweep (:meth:`AlertService.sweep`, a periodic job of the app: every ``Settings.alert_sweep_s``
+seconds, default 5) re-evaluates stores with recent presses or an open episode, because time alone
+changes outcomes: presses age out of the window (an episode clears, or a share of unhappy presses rises
+when happy ones leave) and stores close. It first sends notices a stopped process left in the outbox.
 
 Once per episode across several instances: opening inserts a row guarded by the unique index
 ``alert_episodes_one_open`` (the loser of a race stays silent); clearing is an UPDATE of a still
@@ -25,88 +21,47 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from hymy.errors import DeliveryError
 from hymy.rules import EpisodeState, Evaluation, Transition, counted_presses, evaluate, longest_window, step
 from hymy.timestamps import format_ts, parse_ts, utcnow
-from server.alerts import language, source
-from server.alerts.notice import AlertNotice, alert_mail, webhook_payload
-from server.alerts.smtp import SmtpSettings, send_message
-from server.alerts.tables import (
-    alert_channels,
-    alert_comments,
-    alert_deliveries,
-    alert_episodes,
-    alert_outbox,
-)
-from server.alerts.webhook import send_webhook
+from server.alerts import source
+from server.alerts.notice import AlertNotice
+from server.alerts.outbox import Outbox
+from server.alerts.smtp import SmtpSettings
+from server.alerts.tables import alert_comments, alert_episodes
 from server.db import writing
 
 log = logging.getLogger(__name__)
 
-#: Seconds between sweeps (re-evaluation as time passes), by default.
-SWEEP_S = 5.0
-#: An outbox notice still pending after this many seconds was never handed to a sender (its process
-#: died between commit and dispatch): a sweep sends it.
-PENDING_GRACE_S = 30.0
-#: A notice claimed this many seconds ago and not finished belongs to a dead sender: send it again
-#: (longer than any webhook retry sequence; receivers deduplicate on X-Hymy-Delivery).
-STALE_AFTER_S = 600.0
-
-
-def instance_name() -> str:
-    """This server process, for claims and logs: ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def split_addresses(text: str | None) -> list[str]:
-    """``"a@x, b@y"`` -> ``["a@x", "b@y"]`` (commas, semicolons or whitespace)."""
-    if not text:
-        return []
-    return [a for a in (p.strip() for p in text.replace(";", ",").replace("\n", ",").split(",")) if a]
-
 
 class AlertService:
-    """Evaluates rules, keeps episodes, acknowledges, and notifies.
+    """Evaluates rules, keeps episodes, acknowledges, and hands notices to its ``outbox``.
 
     ``engine``: the server's SQLAlchemy engine; ``smtp``: SmtpSettings or None (no e-mail);
     ``base_url``: the dashboard's public address for links in notices (None: no links);
-    ``clock``: callable returning aware UTC now; ``sweep_s``: seconds between sweeps;
-    ``webhook_attempts``/``webhook_wait_s``: retry policy (``server.alerts.webhook``).
-    ``asynchronous=False`` sends notices in the calling thread (tools, some tests).
-    ``pending_grace_s``/``stale_after_s``: when a sweep takes over notices of a stopped process.
+    ``clock``: callable returning aware UTC now. The other keywords (``webhook_attempts``,
+    ``webhook_wait_s``, ``asynchronous``, ``pending_grace_s``, ``stale_after_s``, ``instance``) configure
+    the :class:`~server.alerts.outbox.Outbox`.
     """
 
     def __init__(self, engine: Engine, *, smtp: SmtpSettings | None = None, base_url: str | None = None,
-                 clock: Callable[[], datetime] = utcnow, sweep_s: float = SWEEP_S,
-                 webhook_attempts: int = 5, webhook_wait_s: float = 0.5, asynchronous: bool = True,
-                 pending_grace_s: float = PENDING_GRACE_S, stale_after_s: float = STALE_AFTER_S,
-                 instance: str | None = None):
+                 clock: Callable[[], datetime] = utcnow, **outbox):
         self.engine = engine
-        self.smtp = smtp
         self.base_url = base_url.rstrip("/") if base_url else None
         self.clock = clock
-        self.sweep_s = sweep_s
-        self.webhook_attempts = webhook_attempts
-        self.webhook_wait_s = webhook_wait_s
-        self.asynchronous = asynchronous
-        self.pending_grace_s = pending_grace_s
-        self.stale_after_s = stale_after_s
-        self.instance = instance or instance_name()
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hymy-alert-send")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.outbox = Outbox(engine, smtp=smtp, clock=clock, **outbox)
         self._eval_lock = threading.Lock()
+
+    def close(self, wait: bool = True) -> None:
+        """Stop sending on the outbox's pool; ``wait`` for queued notices."""
+        self.outbox.close(wait)
 
     # ------------------------------------------------------------------ evaluation
 
@@ -131,9 +86,9 @@ class AlertService:
         with self._eval_lock, writing(self.engine) as conn:
             at = now or self.clock()
             notices = self._transitions(conn, store_id, at, apply=True)
-            queued = [self._enqueue(conn, n, at) for n in notices]
+            queued = [self.outbox.enqueue(conn, n, at) for n in notices]
         for outbox_id in queued:
-            self.dispatch(outbox_id)
+            self.outbox.dispatch(outbox_id)
         return notices
 
     def _transitions(self, conn: Connection, store_id: str, now: datetime, *, apply: bool) -> list:
@@ -171,7 +126,7 @@ class AlertService:
         """Re-evaluate stores with presses inside their longest window or with an open episode, each at
         the time it runs (unless ``now`` is given): after a slow ``recover`` an older time would miss the
         newest presses and clear an episode a batch has just opened."""
-        self.recover(now)
+        self.outbox.recover(now)
         with self.engine.connect() as conn:
             open_stores = set(conn.execute(
                 select(alert_episodes.c.store_id).where(alert_episodes.c.cleared_at.is_(None)).distinct()
@@ -184,30 +139,6 @@ class AlertService:
             except Exception:
                 log.exception("alert sweep failed for store %s", store_id)
         return out
-
-    def start(self) -> None:
-        """Sweep every ``sweep_s`` seconds on a daemon thread until ``stop()``."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-
-        def run() -> None:
-            while not self._stop.wait(self.sweep_s):
-                try:
-                    self.sweep()
-                except Exception:
-                    log.exception("alert sweep failed")
-
-        self._thread = threading.Thread(target=run, name="hymy-alert-sweep", daemon=True)
-        self._thread.start()
-
-    def stop(self, wait: bool = True) -> None:
-        """Stop sweeping and let queued notices finish (``wait``)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._pool.shutdown(wait=wait)
 
     def _open(self, conn: Connection, store_id: str, store_name: str, rule, ev: Evaluation) -> AlertNotice | None:
         values = dict(
@@ -275,8 +206,8 @@ class AlertService:
             data = dict(row._mapping) | {"acknowledged_at": format_ts(now), "acknowledged_by": user}
             notice = self._notice("alert.acknowledged", data, cfg.store_name if cfg else row.store_id,
                                   comment=comment)
-            outbox_id = self._enqueue(conn, notice, now)
-        self.dispatch(outbox_id)
+            outbox_id = self.outbox.enqueue(conn, notice, now)
+        self.outbox.dispatch(outbox_id)
         return notice
 
     def comment(self, episode_id: int, user: str, body: str, now: datetime | None = None) -> int:
@@ -291,117 +222,6 @@ class AlertService:
         return conn.execute(insert(alert_comments).values(
             episode_id=episode_id, author=user, body=body.strip()[:2000], created_at=format_ts(now),
         )).inserted_primary_key[0]
-
-    # ------------------------------------------------------------------ channels
-
-    def _enqueue(self, conn: Connection, notice: AlertNotice, now: datetime) -> int:
-        """Put ``notice`` in the outbox, in the caller's transaction (with the episode change)."""
-        return conn.execute(insert(alert_outbox).values(
-            episode_id=notice.alert_id, event=notice.event, notice_json=json.dumps(notice.as_dict()),
-            status="pending", created_at=format_ts(now),
-        )).inserted_primary_key[0]
-
-    def dispatch(self, outbox_id: int) -> None:
-        """Send an outbox notice (on the pool unless ``asynchronous`` is False)."""
-        if self.asynchronous:
-            try:
-                self._pool.submit(self.send_outbox, outbox_id)
-                return
-            except RuntimeError:  # pool shut down: send inline rather than wait for a sweep
-                pass
-        self.send_outbox(outbox_id)
-
-    def send_outbox(self, outbox_id: int, *, stale_before: datetime | None = None) -> bool:
-        """Claim outbox row ``outbox_id`` and send it; False when another sender has it.
-
-        Normally only a ``pending`` row is claimed; with ``stale_before`` (a sweep recovering work of
-        a process that died) also a row claimed before that instant and never finished.
-        """
-        o = alert_outbox.c
-        claimable = o.status == "pending"
-        if stale_before is not None:
-            claimable = claimable | ((o.status == "sending") & (o.claimed_at <= format_ts(stale_before)))
-        with writing(self.engine) as conn:
-            got = conn.execute(
-                update(alert_outbox).where(o.id == outbox_id, claimable)
-                .values(status="sending", claimed_at=format_ts(self.clock()), claimed_by=self.instance,
-                        tries=o.tries + 1)
-            ).rowcount
-            row = conn.execute(select(o.notice_json).where(o.id == outbox_id)).first() if got else None
-        if row is None:
-            return False
-        try:
-            self.deliver(AlertNotice.from_dict(json.loads(row.notice_json)))
-        finally:
-            with writing(self.engine) as conn:
-                conn.execute(update(alert_outbox).where(o.id == outbox_id).values(status="done"))
-        return True
-
-    def recover(self, now: datetime | None = None) -> int:
-        """Send notices a dead or stuck process left behind: pending longer than ``pending_grace_s``,
-        or claimed longer ago than ``stale_after_s``. Returns how many this instance sent."""
-        now = now or self.clock()
-        o = alert_outbox.c
-        pending_before = format_ts(now - timedelta(seconds=self.pending_grace_s))
-        stale_before = now - timedelta(seconds=self.stale_after_s)
-        with self.engine.connect() as conn:
-            ids = conn.execute(select(o.id).where(
-                ((o.status == "pending") & (o.created_at <= pending_before))
-                | ((o.status == "sending") & (o.claimed_at <= format_ts(stale_before)))
-            ).order_by(o.id).limit(100)).scalars().all()
-        sent = 0
-        for outbox_id in ids:
-            try:
-                sent += self.send_outbox(outbox_id, stale_before=stale_before)
-            except Exception:
-                log.exception("alert outbox %s: sending failed", outbox_id)
-        if sent:
-            log.warning("alert outbox: sent %d notice(s) left behind by a stopped process", sent)
-        return sent
-
-    def deliver(self, notice: AlertNotice) -> list[dict]:
-        """Send now: webhook for every event, e-mail for ``alert.fired`` and ``alert.test``, in the
-        store's language (``server.alerts.language.store_language``).
-        Each attempt is recorded in ``alert_deliveries``; failures are logged, never raised."""
-        with self.engine.connect() as conn:
-            ch = conn.execute(select(alert_channels).where(alert_channels.c.store_id == notice.store_id)).first()
-            cfg = source.store_config(conn, notice.store_id) if ch is not None else None
-        results: list[dict] = []
-        if ch is None:
-            return results
-        lang, tz = language.store_language(cfg), cfg.timezone if cfg else None
-        if ch.webhook_url:
-            rec = {"channel": "webhook", "target": ch.webhook_url, "attempts": 0, "error": None}
-            try:
-                d = send_webhook(ch.webhook_url, webhook_payload(notice, self.clock(), lang), ch.webhook_secret,
-                                 event=notice.event, attempts=self.webhook_attempts, wait_s=self.webhook_wait_s,
-                                 delivery_id=f"{notice.event}-{notice.alert_id}")
-                rec.update(status="sent", attempts=d.attempts)
-            except DeliveryError as exc:
-                log.error("alert %s: %s", notice.alert_id, exc)
-                rec.update(status="failed", error=str(exc), attempts=self.webhook_attempts)
-            results.append(rec)
-        to = split_addresses(ch.email_to)
-        if to and notice.event in ("alert.fired", "alert.test"):
-            rec = {"channel": "email", "target": ", ".join(to), "attempts": 1, "error": None}
-            if self.smtp is None:
-                rec.update(status="failed", error="e-mail not configured on the server (HYMY_SMTP_HOST)")
-            else:
-                try:
-                    send_message(self.smtp, alert_mail(self.smtp, to, notice, lang, tz))
-                    rec["status"] = "sent"
-                except DeliveryError as exc:
-                    log.error("alert %s: %s", notice.alert_id, exc)
-                    rec.update(status="failed", error=str(exc))
-            results.append(rec)
-        if results:
-            at = format_ts(self.clock())
-            episode = notice.alert_id if notice.event != "alert.test" else None
-            with writing(self.engine) as conn:
-                conn.execute(insert(alert_deliveries), [
-                    {"episode_id": episode, "event": notice.event, "at": at, **r} for r in results])
-        return results
-
 
 def episode_status(row) -> str:
     """``open`` (condition holds, nobody took it), ``acknowledged`` or ``cleared`` (closed by itself)."""

@@ -5,7 +5,7 @@ Finnish when the config names none we know). Recipients are plain e-mail address
 not users with a language of their own, so the store decides, as it does for the labels of reasons
 and praise in reports.
 
-The words come from the dashboard's catalogs (``server.dashboard.i18n``: English msgids, Finnish
+The words come from the server's catalogs (``server.i18n``: English msgids, Finnish
 and Swedish ``.po`` files); this module only makes them safe for mail that must go out whatever
 happens: an unknown language, a missing entry or a broken placeholder in a translation gives the
 English text, never an exception. Numbers and dates use Babel's CLDR data for the language.
@@ -13,7 +13,7 @@ English text, never an exception. Numbers and dates use Babel's CLDR data for th
 ``summary`` puts the stored alert sentences (``hymy.rules.Evaluation.describe``, always English:
 the database, the API and the webhook's ``alert.summary`` keep them as they are) into the
 language, by reading the figures back out of the sentence with patterns made from the same templates
-(``hymy.rules.SENTENCES``). A sentence of another shape stays English.
+(``hymy.rules.sentences()``: each rule kind's and the others). A sentence of another shape stays English.
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import lru_cache
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
 from hymy.hours import zone
-from hymy.rules import SENTENCES
+from hymy.rules import sentences
 from hymy.timestamps import format_ts
-from server.dashboard.i18n import LANGS, translations
+from server.i18n import LANGS, translations
 
 #: The language of a store whose config names none of ``LANGS``.
 DEFAULT_LANG = "fi"
@@ -101,10 +102,17 @@ def _pattern(msgid: str) -> re.Pattern[str]:
     return re.compile("".join(_NUM if re.fullmatch(r"%\(\w+\)s", p) else re.escape(p) for p in parts))
 
 
-#: ``Evaluation.describe``'s sentences (``hymy.rules.SENTENCES``, and the engine's own "rule removed"),
-#: as patterns made from the same templates, and the msgid that says the same with the figures as values.
-_SENTENCES: list[tuple[re.Pattern[str], str]] = [
-    (_pattern(msgid), msgid) for msgid in (*SENTENCES.values(), N_("rule removed"))]
+@lru_cache(maxsize=4)
+def _patterns(msgids: tuple[str, ...]) -> list[tuple[re.Pattern[str], str]]:
+    """Each msgid with the pattern of the English sentence it formats."""
+    return [(_pattern(msgid), msgid) for msgid in msgids]
+
+
+def _sentences() -> list[tuple[re.Pattern[str], str]]:
+    """``Evaluation.describe``'s sentences (``hymy.rules.sentences()``, and the engine's own "rule
+    removed"), as patterns made from the same templates, and the msgid that says the same with the
+    figures as values."""
+    return _patterns((*sentences(), N_("rule removed")))
 _TEST = re.compile(r"test from (.*?): (.*)")
 
 
@@ -117,7 +125,7 @@ def summary(text: str, lang: str) -> str:
     test = _TEST.fullmatch(text)
     if test:
         return _("test from %(who)s: %(what)s", who=test.group(1), what=summary(test.group(2), lang))
-    for pattern, msgid in _SENTENCES:
+    for pattern, msgid in _sentences():
         m = pattern.fullmatch(text)
         if m is None:
             continue

@@ -9,19 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from hymy.rules import RULE_KINDS
 from hymy.timestamps import format_ts, parse_ts
 from server.alerts import language
-from server.alerts.language import N_
 
 #: Event names carried in payloads and in the ``X-Hymy-Event`` header.
 EVENTS = ("alert.fired", "alert.cleared", "alert.acknowledged", "alert.test")
-
-KIND_TITLES = {
-    "negative_share": N_("Many unhappy customers"),
-    "index_below": N_("Happy Index low"),
-    "index_above": N_("Happy Index high"),
-    "face_count": N_("Face count reached"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +47,13 @@ class AlertNotice:
 
     @property
     def title(self) -> str:
-        return KIND_TITLES.get(self.kind, self.kind)
+        """What the rule's kind is called (``hymy.rules.RuleKind.title``); the kind itself when unknown."""
+        kind = RULE_KINDS.get(self.kind)
+        return kind.title if kind else self.kind
 
     def title_in(self, lang: str = "en") -> str:
         """``title`` in ``lang`` (fi, sv, en)."""
-        return language.gettext(lang)(self.title) if self.kind in KIND_TITLES else self.title
+        return language.gettext(lang)(self.title) if self.kind in RULE_KINDS else self.title
 
     def headline(self, lang: str = "en") -> str:
         """What happened where, without the figures: ``Cleared: Happy Index low at Kauppa Keskusta``."""

@@ -1,5 +1,6 @@
-"""The manager dashboard: server-rendered pages over the central server's rollups.
+"""The manager dashboard: server-rendered pages over the central server's results.
 
-``server.dashboard.routes.build_router()`` returns the FastAPI router the app factory mounts.
-Pure parts (charts, honest numbers, translations) import nothing from FastAPI or SQLAlchemy.
+``server.dashboard.routes.install(app, data)`` mounts every page module's router on the app.
+Results come from ``server.results`` as ``hymy.figures.Figure``; the pure parts (charts, page models)
+import nothing from FastAPI or SQLAlchemy.
 """

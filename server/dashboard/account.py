@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse
 
-from . import i18n
+from .. import i18n
 from .deps import check_csrf, context, data, signed_in
-from .routes import router
+from .htmlroute import page_router
 from .web import LANG_COOKIE_AGE_S, is_https, redirect, render, role_names, safe_next
+
+router = page_router()
 
 MIN_PASSWORD = 12
 

@@ -10,14 +10,17 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from hymy.hours import WEEKDAYS
+from hymy.hours import WEEKDAYS, zone
 from hymy.protocol import StoreConfig
+from hymy.rules import RULE_KINDS
 
-from . import i18n
+from .. import i18n
 from .account import MIN_PASSWORD
 from .deps import check_csrf, data, need_role, signed_in
-from .routes import router
+from .htmlroute import page_router
 from .web import ROLE_KEYS, Ctx, redirect, render, role_names
+
+router = page_router()
 
 
 def config_from_form(old: StoreConfig, form: Mapping[str, str], langs: list[str]) -> StoreConfig:
@@ -125,17 +128,11 @@ async def add_store(request: Request):
     if not name:
         raise HTTPException(422, "name")
     try:
-        i18n_zone(tz)
+        zone(tz)
     except ValueError:
         raise HTTPException(422, "timezone") from None
     store_id = data(request).add_store(name, tz, form.get("region_id") or None)
     return redirect(ctx.url("admin_store", store_id=store_id))
-
-
-def i18n_zone(name: str):
-    from hymy.hours import zone
-
-    return zone(name)
 
 
 def _store_page(ctx: Ctx, store_id: str, cfg: StoreConfig | None = None, errors: list[str] | None = None,
@@ -148,7 +145,8 @@ def _store_page(ctx: Ctx, store_id: str, cfg: StoreConfig | None = None, errors:
     wd = i18n.weekday_names(ctx.lang, "wide")
     flash = {"kind": "ok", "text": ctx._("Saved. Kiosks pick up the change at their next sync.")} if saved else None
     return render(ctx, "admin_store.html", status_code=status_code, store=store, cfg=cfg, errors=errors,
-                  weekdays=list(zip(WEEKDAYS, wd, strict=True)), flash=flash, title=store.name, section="admin")
+                  weekdays=list(zip(WEEKDAYS, wd, strict=True)), rule_kinds=list(RULE_KINDS.values()), flash=flash,
+                  title=store.name, section="admin")
 
 
 @router.get("/admin/stores/{store_id}", name="dash.admin_store", response_class=HTMLResponse)

@@ -6,17 +6,22 @@ dashboard and the JSON API (``/api/v1/alerts``) close an alert the same way and 
 
 from __future__ import annotations
 
+import json
+
 from fastapi import Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from hymy.hours import zone
+from hymy.rules import RULE_KINDS
 from hymy.timestamps import parse_ts
 
-from . import i18n
+from .. import i18n
 from .deps import check_csrf, data, need_results, results_reader, signed_in
-from .routes import router
+from .htmlroute import page_router
 from .web import Ctx, redirect, render
+
+router = page_router()
 
 
 def _service(request: Request):
@@ -48,27 +53,17 @@ def open_alerts(request: Request, store_ids: list[str]) -> int:
 
 
 def summary(ctx: Ctx, row) -> str:
-    """The alert in the reader's language from its kind, value and rule; the stored text otherwise."""
-    import json
-
-    _ = ctx._
+    """The alert in the reader's language from its kind's short line (``hymy.rules.RuleKind.summary``),
+    its value and its rule; the stored text otherwise."""
+    kind = RULE_KINDS.get(row.kind)
+    if kind is None or row.value is None:
+        return row.summary
     try:
         rule = json.loads(row.rule_json)
-        w, limit = rule.get("window_min"), rule.get("threshold")
-        v = row.value
-        if row.kind == "negative_share" and v is not None:
-            return _("%(v)s %% of %(n)s presses unhappy in %(w)s min (limit %(t)s %%)", v=round(v), n=row.n, w=w,
-                     t=round(limit))
-        if row.kind == "index_below" and v is not None:
-            return _("Happy Index %(v)s below %(t)s in %(w)s min (N %(n)s)", v=round(v), t=round(limit), w=w, n=row.n)
-        if row.kind == "index_above" and v is not None:
-            return _("Happy Index %(v)s above %(t)s in %(w)s min (N %(n)s)", v=round(v), t=round(limit), w=w, n=row.n)
-        if row.kind == "face_count" and v is not None:
-            return _("%(v)s presses of face %(m)s in %(w)s min (limit %(t)s)", v=round(v), m=rule.get("mood"), w=w,
-                     t=round(limit))
+        return ctx._(kind.summary, v=round(row.value), n=row.n, w=rule.get("window_min"),
+                     t=round(rule.get("threshold")), m=rule.get("mood"))
     except (ValueError, TypeError, KeyError):
-        pass
-    return row.summary
+        return row.summary
 
 
 @router.get("/alerts", name="dash.alerts", response_class=HTMLResponse)

@@ -2,7 +2,7 @@
 
 Every chart scales with its container (``viewBox`` + ``width="100%"``), carries ``role="img"`` and an
 ``aria-label``, and a ``<title>`` per mark so hovering (or a screen reader) gives the exact figure and N.
-Low-confidence marks (N < 20) are drawn pale and hatched, never as a bold number: see ``honest.py``.
+Low-confidence marks (N < 20) are drawn pale and hatched, never as a bold number: see ``hymy.figures``.
 Coordinates are in viewBox units; font sizes are chosen so text stays >= 11 px at 360 px wide.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import HTTPException, Request
 
-from . import csrf, i18n
+from .. import csrf, i18n
 from .web import Ctx
 
 SESSION_COOKIE_DEFAULT = "hymy_session"

@@ -7,13 +7,16 @@ from datetime import datetime
 from fastapi import Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from hymy.hours import zone
 from hymy.timestamps import utcnow
 
-from . import i18n
+from .. import i18n
 from .deps import check_csrf, data, need_role, signed_in
+from .htmlroute import page_router
 from .qr import enrolment_qr_svg
-from .routes import router
 from .web import Ctx, render
+
+router = page_router()
 
 #: A device not heard from for this long is shown as a warning, then as a problem (seconds).
 STALE_WARN_S = 5 * 60
@@ -100,17 +103,11 @@ def add_device(request: Request, store_id: str = Form(...), name: str = Form("")
     if store_id not in stores:
         raise HTTPException(404, "store")
     code, expires = d.add_device(store_id, name.strip() or None)
-    local = expires.astimezone(i18n_zone(stores[store_id].timezone))
+    local = expires.astimezone(zone(stores[store_id].timezone))
     enrolment = {"store": stores[store_id].name, "code": code,
                  "expires": i18n.format_day(local.date(), ctx.lang) + local.strftime(" %H:%M"),
                  "qr": enrolment_qr_svg(code, title=ctx._("One-time enrolment code"))}
     return _page(ctx, enrolment, status_code=201)
-
-
-def i18n_zone(name: str):
-    from hymy.hours import zone
-
-    return zone(name)
 
 
 @router.post("/devices/{device_id}/revoke", name="dash.device_revoke", response_class=HTMLResponse)

@@ -9,13 +9,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from hymy.figures import Delta, Figure, delta, empty, merge
+
+from ..i18n import format_day
 from .charts import Bar, Cell, Point
-from .honest import Delta, Figure, delta, figure, merge
-from .i18n import format_day
-
-
-def empty(scale: int = 4) -> Figure:
-    return figure([0] * scale, scale)
 
 
 @dataclass(frozen=True, slots=True)

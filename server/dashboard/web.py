@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hymy.score import LOW_CONFIDENCE_N
 
-from . import csrf, i18n
+from .. import csrf, i18n
 from .charts import faces_bar, index_colour, ink
 
 HERE = Path(__file__).parent

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import click
 
+from server.cliopts import db_option
+
 
 @click.command()
 @click.argument("store_id")
@@ -14,21 +16,21 @@ import click
 @click.option("--html", "as_html", is_flag=True, help="Print the HTML part instead of the plain text.")
 @click.option("--send", is_flag=True, help="Send it by e-mail (HYMY_SMTP_*) instead of printing it.")
 @click.option("--to", "to", multiple=True, help="Recipient (repeatable; default: the store's alert e-mail list).")
-@click.option("--database-url", default=None, help="Database URL (default: HYMY_DATABASE_URL, else ./.hymy/server.db).")
+@db_option
 def report(store_id: str, day: str | None, weekly: bool, as_html: bool, send: bool, to: tuple[str, ...],
            database_url: str | None) -> None:
     """Print (or --send) the report of STORE_ID for a day or a week, as the scheduler would send it."""
     from hymy.errors import ConfigError, DeliveryError
     from hymy.hours import zone
     from hymy.timestamps import utcnow
-    from server.alerts.engine import split_addresses
-    from server.alerts.smtp import SmtpSettings, send_message
+    from server.alerts.outbox import split_addresses
+    from server.alerts.smtp import send_message
     from server.alerts.tables import alert_channels
-    from server.cli import _engine, cli_day
+    from server.cliopts import cli_day, engine_for, settings_for
     from server.reports import data
     from server.reports.render import render_report, report_mail
 
-    engine = _engine(database_url, existing=True)
+    engine = engine_for(database_url, existing=True)
     with engine.connect() as conn:
         cfg = data.store_config(conn, store_id)
         if cfg is None:
@@ -43,7 +45,7 @@ def report(store_id: str, day: str | None, weekly: bool, as_html: bool, send: bo
         rendered = render_report(rd)
         click.echo(rendered.html if as_html else rendered.text)
         return
-    smtp = SmtpSettings.from_env()
+    smtp = settings_for(database_url).smtp
     if smtp is None:
         raise ConfigError("HYMY_SMTP_HOST: not set; e-mail needs a mail server (see docs/alerts.md)")
     recipients = list(to) or split_addresses(row.email_to if row else None)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from hymy.hours import is_open
 from hymy.protocol import StoreConfig
 from hymy.timestamps import parse_ts
 from server import results
-from server import tables as t
 from server.alerts.language import day as local_day
 from server.alerts.language import store_language
 from server.alerts.source import store_config
@@ -29,32 +27,16 @@ MAX_COMMENTS = 20
 MAX_LINES = 5
 
 
-def _labels(cfg: StoreConfig, kind: str) -> dict[str, str]:
-    lang = store_language(cfg)
-    items = cfg.reasons if kind == "reason" else cfg.praise
-    return {r.id: r.texts.get(lang) for r in items}
-
-
 def _followups(conn: Connection, cfg: StoreConfig, store_id: str, start: date, end: date):
-    counts = results.followup_counts(conn, [store_id], start, end)
+    """The period's top reasons and praise as ``(label in the store's language, count)``, and its comments."""
+    lang = store_language(cfg)
     out = {}
     for kind in ("reason", "praise"):
-        labels = _labels(cfg, kind)
-        rows = [r for r in counts if r["kind"] == kind]
-        rows.sort(key=lambda r: (-r["n"], r["value"]))
-        out[kind] = [(labels.get(r["value"], r["value"]), r["n"]) for r in rows[:MAX_LINES]]
-    f = t.followups.c
-    comments = conn.execute(
-        select(f.value).where(f.store_id == store_id, f.kind == "comment", f.deleted_at.is_(None),
-                              f.value.is_not(None), f.local_date >= start.isoformat(),
-                              f.local_date <= end.isoformat())
-        .order_by(f.pressed_at.desc()).limit(MAX_COMMENTS)
-    ).scalars().all()
-    return out["reason"], out["praise"], list(comments)
-
-
-def _counts(fig: dict) -> dict[int, int]:
-    return {int(m): int(n) for m, n in fig["counts"].items() if n}
+        labels = results.followup_names(conn, [store_id], kind, lang)
+        counts = results.followup_counts(conn, [store_id], start, end, kind)[:MAX_LINES]
+        out[kind] = [(labels.get(c.value, c.value), c.n) for c in counts]
+    comments = results.comments(conn, [store_id], start, end, limit=MAX_COMMENTS)
+    return out["reason"], out["praise"], [c.text for c in comments]
 
 
 def _require(conn: Connection, store_id: str) -> StoreConfig:
@@ -67,17 +49,15 @@ def _require(conn: Connection, store_id: str) -> StoreConfig:
 def daily(conn: Connection, store_id: str, day: date, *, url: str | None = None) -> ReportData:
     """The report of local date ``day``: hours with presses or open hours make the chart."""
     cfg = _require(conn, store_id)
-    hours = results.hourly(conn, store_id, cfg.timezone, day)
     rows = []
-    for h in hours:
-        n = sum(h["counts"].values())
-        if n or (cfg.opening_hours and is_open(cfg.opening_hours, cfg.timezone, parse_ts(h["hour_utc"]))):
-            rows.append(ChartRow(h["hour"][11:16], _counts(h)))
-    day_fig = results.daily(conn, [store_id], day, day)[0]
+    for b in results.hour_buckets(conn, store_id, cfg.timezone, day):
+        if b.figure.n or (cfg.opening_hours and is_open(cfg.opening_hours, cfg.timezone, parse_ts(b.hour_utc))):
+            rows.append(ChartRow(b.hour[11:16], b.figure.by_mood()))
+    day_fig = results.daily(conn, [store_id], day, day)[day]
     reasons, praise, comments = _followups(conn, cfg, store_id, day, day)
     return ReportData(
         store_id=store_id, store_name=cfg.store_name, timezone=cfg.timezone, period="daily", start=day, end=day,
-        scale=cfg.question.scale, counts=_counts(day_fig), rows=rows, reasons=reasons, praise=praise,
+        scale=cfg.question.scale, counts=day_fig.by_mood(), rows=rows, reasons=reasons, praise=praise,
         comments=comments, url=url, lang=store_language(cfg),
     )
 
@@ -88,11 +68,11 @@ def weekly(conn: Connection, store_id: str, monday: date, *, url: str | None = N
     end = monday + timedelta(days=6)
     days = results.daily(conn, [store_id], monday, end)
     lang = store_language(cfg)
-    rows = [ChartRow(local_day(date.fromisoformat(d["date"]), lang, "EEE dd.MM."), _counts(d)) for d in days]
-    total = results.total(days)
+    rows = [ChartRow(local_day(d, lang, "EEE dd.MM."), f.by_mood()) for d, f in days.items()]
+    total = results.merge(days.values())
     reasons, praise, comments = _followups(conn, cfg, store_id, monday, end)
     return ReportData(
         store_id=store_id, store_name=cfg.store_name, timezone=cfg.timezone, period="weekly", start=monday,
-        end=end, scale=cfg.question.scale, counts=_counts(total), rows=rows, reasons=reasons, praise=praise,
+        end=end, scale=cfg.question.scale, counts=total.by_mood(), rows=rows, reasons=reasons, praise=praise,
         comments=comments, url=url, lang=lang,
     )

@@ -6,8 +6,8 @@ opening hours "closes" at local midnight); a closed day gets no report. The week
 Sunday) is due after the Sunday's closing. Only yesterday and today are considered, so a server that
 was down overnight catches up on the last day but never floods anyone with old reports.
 
-``ReportScheduler`` runs in every server process (a daemon thread, every ``interval_s`` seconds,
-default 60). Before sending, an instance *claims* the report by inserting its
+``ReportScheduler.run_once`` runs in every server process (a periodic job of the app, every
+``Settings.report_interval_s`` seconds, default 60; ``server.reports.install``). Before sending, an instance *claims* the report by inserting its
 ``(store, period, local date)`` row into ``report_sends``; the primary key lets exactly one
 instance win, so several instances behind a load balancer send each report once. A claim whose send
 failed is retried after ``retry_after`` (default 10 min) by whichever instance re-claims it first
@@ -17,7 +17,6 @@ failed is retried after ``retry_after`` (default 10 min) by whichever instance r
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -29,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from hymy.errors import DeliveryError
 from hymy.hours import OpeningHours, closing_time, zone
 from hymy.timestamps import format_ts, utcnow
-from server.alerts.engine import instance_name, split_addresses
+from server.alerts.outbox import instance_name, split_addresses
 from server.alerts.smtp import SmtpSettings, send_message
 from server.alerts.tables import alert_channels, report_sends
 from server.db import writing
@@ -90,21 +89,19 @@ def due_reports(now: datetime, stores: Iterable[StoreSchedule], delay: timedelta
 
 class ReportScheduler:
     """Claims and sends due reports. ``engine``: the server's; ``smtp``: SmtpSettings (None: the
-    scheduler does nothing); ``base_url``: the dashboard's address for links; ``clock``: aware UTC now."""
+    scheduler does nothing); ``base_url``: the dashboard's address for links; ``clock``: aware UTC now;
+    ``delay``: after closing; ``retry_after``: when a failed or abandoned claim may be taken over."""
 
     def __init__(self, engine: Engine, smtp: SmtpSettings | None, *, base_url: str | None = None,
-                 clock: Callable[[], datetime] = utcnow, interval_s: float = 60.0, delay: timedelta = DELAY,
+                 clock: Callable[[], datetime] = utcnow, delay: timedelta = DELAY,
                  retry_after: timedelta = RETRY_AFTER, instance: str | None = None):
         self.engine = engine
         self.smtp = smtp
         self.base_url = base_url.rstrip("/") if base_url else None
         self.clock = clock
-        self.interval_s = interval_s
         self.delay = delay
         self.retry_after = retry_after
         self.instance = instance or instance_name()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def schedules(self) -> list[StoreSchedule]:
         """Stores with e-mail recipients and a report switched on."""
@@ -191,25 +188,3 @@ class ReportScheduler:
                        c.local_date == due.local_date.isoformat())
                 .values(sent_at=format_ts(sent_at) if sent_at else None, error=error)
             )
-
-    def start(self) -> None:
-        """Run ``run_once`` every ``interval_s`` seconds on a daemon thread until ``stop()``."""
-        if self._thread is not None or self.smtp is None:
-            return
-        self._stop.clear()
-
-        def run() -> None:
-            while not self._stop.wait(self.interval_s):
-                try:
-                    self.run_once()
-                except Exception:
-                    log.exception("report scheduler failed")
-
-        self._thread = threading.Thread(target=run, name="hymy-reports", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None

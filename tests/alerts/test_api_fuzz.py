@@ -16,7 +16,7 @@ from tests.alerts.helpers import add_store, press, response
 @pytest.mark.slow
 def test_alerts_api_fuzzed_from_openapi_has_no_server_errors(tmp_path):
     cfg = Settings(database_url=f"sqlite:///{tmp_path}/s.db", secure_cookies=False, device_rate_per_min=0,
-                   ip_rate_per_min=0, extra={"smtp": None})
+                   ip_rate_per_min=0, smtp=None)
     with serve(cfg) as running:
         engine = running.app.state.engine
         sid, dev = add_store(engine, store_id="s1")

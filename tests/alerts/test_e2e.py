@@ -34,8 +34,8 @@ def world(tmp_path):
     with WebhookReceiver() as rx, smtp_server() as (smtp_port, sink):
         settings = Settings(
             database_url=f"sqlite:///{tmp_path}/server.db", secure_cookies=False,
-            extra={"smtp": SmtpSettings(host="127.0.0.1", port=smtp_port, sender="hymy@shop.example"),
-                   "public_url": "http://hymy.test", "alert_sweep_s": 0.2, "report_interval_s": 3600},
+            smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, sender="hymy@shop.example"),
+            public_url="http://hymy.test", alert_sweep_s=0.2, report_interval_s=3600,
         )
         with serve(settings) as running:
             engine = running.app.state.engine

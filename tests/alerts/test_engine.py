@@ -148,7 +148,7 @@ def test_engine_delivers_signed_webhook_and_mail_and_records_them(db):
         (n,) = svc.evaluate_store(sid, now=T0)
         (req,) = rx.wait_for(1)
         (mail,) = sink.wait_for(1)
-        svc.stop()
+        svc.close()
     assert verify("k", req.headers["X-Hymy-Timestamp"], req.headers["X-Hymy-Signature"], req.body)
     assert req.headers["X-Hymy-Event"] == "alert.fired"
     assert f"http://hymy.local/alerts#alert-{n.alert_id}".encode() in req.body
@@ -210,7 +210,7 @@ def test_engine_sweep_after_a_slow_redelivery_evaluates_at_the_time_it_runs(db):
             conn.execute(insert(alert_channels), [{"store_id": s, "webhook_url": rx.url, "webhook_secret": "k"}
                                                   for s in (sid, other)])
         crashed = service(db, Clock(T0 - timedelta(minutes=2)), instance="crashed")
-        crashed.dispatch = lambda outbox_id: None  # its notice stays in the outbox for a sweep to send
+        crashed.outbox.dispatch = lambda outbox_id: None  # its notice stays in the outbox for a sweep to send
         unhappy_run(db, other, other_dev, start=T0 - timedelta(minutes=2))
         (left,) = crashed.evaluate_store(other)
         clock = Clock()
@@ -276,7 +276,7 @@ def test_engine_outbox_sends_a_notice_left_behind_by_a_crashed_process(db):
         with db.begin() as conn:
             conn.execute(insert(alert_channels).values(store_id=sid, webhook_url=rx.url, webhook_secret="k"))
         crashed = service(db, Clock(), instance="crashed")
-        crashed.dispatch = lambda outbox_id: None  # dies after the commit, before sending
+        crashed.outbox.dispatch = lambda outbox_id: None  # dies after the commit, before sending
         unhappy_run(db, sid, dev)
         (n,) = crashed.evaluate_store(sid)
         with db.connect() as conn:
@@ -284,21 +284,21 @@ def test_engine_outbox_sends_a_notice_left_behind_by_a_crashed_process(db):
         assert row.status == "pending" and row.event == "alert.fired" and rx.requests == []
 
         other = service(db, Clock(T0 + timedelta(seconds=10)), instance="other")
-        assert other.recover() == 0  # a live process may still be about to send it
+        assert other.outbox.recover() == 0  # a live process may still be about to send it
         other.clock.at = T0 + timedelta(seconds=31)
-        assert other.recover() == 1
+        assert other.outbox.recover() == 1
         (req,) = rx.wait_for(1)
         assert req.headers["X-Hymy-Delivery"] == f"alert.fired-{n.alert_id}"
-        assert other.recover() == 0 and other.sweep() == []  # sent once, nothing left
+        assert other.outbox.recover() == 0 and other.sweep() == []  # sent once, nothing left
 
         # a sender that died mid-send: taken over only once the claim is stale
         with db.begin() as conn:
             conn.execute(alert_outbox.update().values(status="sending", claimed_at="2026-11-23T10:00:40.000Z",
                                                       claimed_by="dead"))
         other.clock.at = T0 + timedelta(minutes=5)
-        assert other.recover() == 0
+        assert other.outbox.recover() == 0
         other.clock.at = T0 + timedelta(minutes=11)
-        assert other.recover() == 1
+        assert other.outbox.recover() == 1
         assert len(rx.wait_for(2)) == 2
     with db.connect() as conn:
         (row,) = conn.execute(select(alert_outbox)).all()

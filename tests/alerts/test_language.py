@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import insert
 
 from hymy.protocol import default_store_config
-from hymy.rules import Evaluation
+from hymy.rules import RULE_KINDS, Evaluation
 from server import admin
 from server.alerts import language
 from server.alerts.engine import AlertService
@@ -122,7 +122,7 @@ def test_alert_mail_and_webhook_text_arrive_in_the_stores_first_language(db, lan
         (notice,) = svc.evaluate_store(sid, now=T0)
         (req,) = rx.wait_for(1)
         (mail,) = sink.wait_for(1)
-        svc.stop()
+        svc.close()
     want = EXPECT[lang]
     payload = json.loads(req.body)
     assert payload["text"] == want["text"]
@@ -169,12 +169,17 @@ def test_catalogs_translate_every_notice_and_report_text(lang):
     files = [*(ROOT / "alerts").glob("*.py"), *(ROOT / "reports").glob("*.py"), *(ROOT / "reports" / "templates").iterdir()]
     used = {m.group(2) for p in files for m in pat.finditer(p.read_text())}
     assert len(used) > 40
-    with open(ROOT / "dashboard" / "locale" / lang / "LC_MESSAGES" / "dashboard.po", "rb") as fh:
-        catalog = read_po(fh, locale=lang)
+    used |= {text for kind in RULE_KINDS.values() for text in (kind.title, kind.label, kind.sentence, kind.summary)}
+    catalog = server_catalog(lang)
     assert sorted(m for m in used if not (catalog.get(m) and catalog.get(m).string)) == []
     placeholder = re.compile(r"%\(\w+\)s|%%")
     for m in used:
         assert sorted(placeholder.findall(catalog.get(m).string)) == sorted(placeholder.findall(m)), m
+
+
+def server_catalog(lang: str):
+    with open(ROOT / "locale" / lang / "LC_MESSAGES" / "server.po", "rb") as fh:
+        return read_po(fh, locale=lang)
 
 
 def test_a_missing_translation_falls_back_to_english_without_crashing():

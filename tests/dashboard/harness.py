@@ -14,7 +14,7 @@ def make_app(tmp_path, **overrides):
     """``create_app`` over a fresh SQLite file with the dashboard mounted; returns (app, sample)."""
     # The alerts' background sweep is tested in tests/alerts; here tests evaluate explicitly, so a
     # sweep tick racing a test's own evaluation cannot change what a page shows.
-    overrides.setdefault("extra", {"alert_sweep_s": 3600.0})
+    overrides.setdefault("background_jobs", False)
     settings = Settings(database_url=f"sqlite:///{tmp_path}/server.db", **{"secure_cookies": True, **overrides})
     app = create_app(settings)
     assert isinstance(app.state.dashboard, DashboardData)  # mounted by the app factory

@@ -77,7 +77,7 @@ def test_today_updates_live_when_a_kiosk_syncs(running, browser):
 
 
 def test_today_table_for_many_stores_also_updates_live(running, browser, monkeypatch):
-    from server.dashboard import routes
+    from server.dashboard import today as routes
 
     base, app, s = running
     monkeypatch.setattr(routes, "COMPACT_FROM", 1)  # the regional manager's 3 stores as table rows

@@ -365,7 +365,7 @@ def test_alerts_page_lists_an_alert_and_acknowledges_it(client, env):
 
 
 def test_today_is_a_table_for_many_stores(client, env, monkeypatch):
-    from server.dashboard import routes
+    from server.dashboard import today as routes
 
     sign_in(client, "admin", PW)
     assert 'class="card store"' in client.get("/today").text

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-ROOT = Path(__file__).resolve().parents[2] / "server" / "dashboard"
+SERVER = Path(__file__).resolve().parents[2] / "server"
+ROOT = SERVER / "dashboard"
 PAT = re.compile(r"""_\(\s*(['"])((?:\\.|(?!\1).)*)\1""")
 PLACEHOLDER = re.compile(r"%\([a-z]+\)s|%%")
 
@@ -20,7 +21,7 @@ def used_msgids() -> set[str]:
 
 @pytest.mark.parametrize("lang", ["fi", "sv"])
 def test_catalog_translates_every_dashboard_text(lang):
-    with open(ROOT / "locale" / lang / "LC_MESSAGES" / "dashboard.po", "rb") as fh:
+    with open(SERVER / "locale" / lang / "LC_MESSAGES" / "server.po", "rb") as fh:
         catalog = read_po(fh, locale=lang)
     used = used_msgids()
     assert len(used) > 100

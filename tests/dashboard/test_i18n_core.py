@@ -1,8 +1,8 @@
 from datetime import date
 
-from server.dashboard.csrf import check_prelogin_token, check_session_token, token_for_session
-from server.dashboard.i18n import format_day, negotiate, weekday_names
+from server.csrf import check_prelogin_token, check_session_token, token_for_session
 from server.dashboard.throttle import LoginThrottle
+from server.i18n import format_day, negotiate, weekday_names
 
 
 def test_negotiate_prefers_cookie_then_accept_language_then_finnish():

@@ -1,6 +1,6 @@
 from datetime import date
 
-from server.dashboard.honest import figure
+from hymy.figures import figure
 from server.dashboard.qr import enrolment_qr_svg
 from server.dashboard.views import (
     StoreRef,

@@ -92,8 +92,7 @@ def settings(db_url) -> Settings:
 def with_alerts(settings: Settings) -> Settings:
     """``settings`` with the alerts API installed too (no e-mail, no background sweep or reports), for
     tests that go over every operation of the API."""
-    return settings.with_(components=("alerts",), extra={"smtp": None, "alert_sweep_s": 3600,
-                                                         "report_interval_s": 3600})
+    return settings.with_(components=("alerts",), smtp=None, background_jobs=False)
 
 
 @pytest.fixture

@@ -110,3 +110,15 @@ def test_add_store_config_file_that_cannot_be_read_is_named(tmp_path, text, word
                                  "--database-url", f"sqlite:///{tmp_path / 'cli.db'}"])
     assert isinstance(r.exception, HymyError), r.exception  # hymy's main() prints it as one line, exit 2
     assert str(r.exception).startswith(f"{path}: ") and words in str(r.exception)
+
+
+def test_hymy_server_with_a_bad_setting_stops_naming_the_variable(tmp_path):
+    """A bad environment variable stops ``hymy server`` before the app is built: a ConfigError (which the
+    ``hymy`` command prints as one line, exit 2) naming the variable and what is valid."""
+    from hymy.errors import ConfigError
+
+    env = {"HYMY_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}", "HYMY_ALERT_SWEEP_S": "soon"}
+    r = CliRunner(env=env).invoke(cli, ["server", "--port", "0"])
+    assert isinstance(r.exception, ConfigError)
+    assert str(r.exception) == "HYMY_ALERT_SWEEP_S: 'soon' is not valid; use a number of seconds > 0"
+    assert list(tmp_path.iterdir()) == []  # nothing built, no database made

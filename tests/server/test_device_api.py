@@ -44,6 +44,27 @@ def test_enroll_wrong_and_expired_codes(client, engine):
     assert client.post("/api/v1/enroll", json={"code": "x"}).status_code == 422
 
 
+def test_enroll_answers_the_status_of_the_error_kind_not_of_its_wording(client, engine, monkeypatch):
+    """Issue 17: each EnrolmentError kind carries its HTTP status; the API maps by type, so rewording a
+    message can never change the status (an "expired" message that mentions "already used" stays 410)."""
+    from hymy import errors
+
+    sid = admin.create_store(engine, "Shop")
+    new = admin.create_device(engine, sid)
+    with engine.begin() as conn:  # revoked after its code was made, the code still in the table (a race)
+        conn.execute(update(t.devices).values(revoked_at=format_ts(datetime.now(UTC))))
+    r = client.post("/api/v1/enroll", json={"code": new.code})
+    assert r.status_code == 410 and "revoked" in r.json()["detail"]
+    for kind, status in ((errors.UnknownCode, 404), (errors.CodeUsed, 409), (errors.CodeExpired, 410),
+                         (errors.DeviceRevoked, 410)):
+        def refuse(*_a, kind=kind, **_k):
+            raise kind("code: this code was already used, or it expired, or it is unknown")
+        monkeypatch.setattr(admin, "enroll", refuse)
+        r = client.post("/api/v1/enroll", json={"code": "AAAA-BBBB-CCCC"})
+        assert (r.status_code, r.json()["detail"]) == (status, "code: this code was already used, or it expired, "
+                                                               "or it is unknown"), kind
+
+
 def test_revoked_token_gets_401_at_once(client, world, engine):
     h = world.device("s1")
     assert client.get("/api/v1/config", headers=h).status_code == 200

@@ -191,8 +191,7 @@ KINDS_OF_DAY = [("Australia/Lord_Howe", date(2026, 10, 4)), ("Australia/Lord_How
 def test_hourly_endpoint_dashboard_day_and_report_add_up_to_the_daily_n_on_every_kind_of_day(client, engine):
     """Issue 14.4 through the real path: presses every 15 minutes sent to a store in each zone, then the
     hourly endpoint, the dashboard's Day page figures and the daily report all give the day's N."""
-    from server import admin, auth
-    from server.dashboard.data import DashboardData
+    from server import admin, auth, results
     from server.reports import data as report_data
 
     user = auth.create_user(engine, "ada", "correct horse battery", "admin")
@@ -207,8 +206,8 @@ def test_hourly_endpoint_dashboard_day_and_report_add_up_to_the_daily_n_on_every
         q = {"from": day.isoformat(), "to": day.isoformat()}
         daily = client.get(f"/api/v1/stores/{sid}/daily", params=q, headers=h).json()["total"]["n"]
         hourly = client.get(f"/api/v1/stores/{sid}/hourly", params={"date": day.isoformat()}, headers=h).json()
-        page = DashboardData(engine).hourly(sid, day)
         with engine.connect() as conn:
+            page = results.by_local_hour(results.hour_buckets(conn, sid, tz, day))  # the Day page's figures
             report = report_data.daily(conn, sid, day)
         assert daily == len(sent), (tz, day)
         assert sum(x["n"] for x in hourly["hours"]) == hourly["total"]["n"] == daily, (tz, day)

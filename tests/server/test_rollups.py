@@ -43,7 +43,7 @@ def region_days(client, world, region="north"):
 def summed(engine, store_ids):
     """Each store's own daily figures added up: what a region must show."""
     with engine.connect() as conn:
-        per_store = [results.daily(conn, [s], START, END) for s in store_ids]
+        per_store = [[f.to_json() for f in results.daily(conn, [s], START, END).values()] for s in store_ids]
     return [(sum(d[i]["n"] for d in per_store), sum(d[i]["filtered"] for d in per_store),
              {m: sum(int(d[i]["counts"].get(m, 0)) for d in per_store) for m in "1234"})
             for i in range(len(per_store[0]))]
@@ -73,7 +73,26 @@ def test_region_results_come_from_the_region_rollup_and_equal_the_store_sums(cli
     # a set that is not a whole region is read from the stores' own rollups, with the same answer
     with engine.connect() as conn:
         mixed = results.daily(conn, ["s1", "s3"], START, END)
-    assert shape(mixed) == summed(engine, ["s1", "s3"])
+    assert shape([f.to_json() for f in mixed.values()]) == summed(engine, ["s1", "s3"])
+
+
+def test_a_region_of_stores_with_different_scales_totals_every_press_exactly(client, world, engine):
+    """A 3-face store and a 5-face store on the same days: each day and the period's total score every
+    press on its own scale (the total used to fold a mixed day into 4 faces: a 5-face mood 5 became a 500)."""
+    from hymy.score import score_tally
+
+    post(client, world, "s1", [press(3, at=DAY0, scale=3), press(1, at=DAY0 + timedelta(days=1), scale=3)])
+    post(client, world, "s2", [press(5, at=DAY0, scale=5), press(4, at=DAY0, scale=5)])
+    for path in ("/api/v1/regions/north/daily", "/api/v1/stores/s1/daily"):
+        r = client.get(path, params={"from": START.isoformat(), "to": END.isoformat()}, headers=world.user("admin"))
+        assert r.status_code == 200, r.text
+    total = client.get("/api/v1/regions/north/daily", params={"from": START.isoformat(), "to": END.isoformat()},
+                       headers=world.user("admin")).json()["total"]
+    exact = score_tally([(3, 3, 1), (3, 1, 1), (5, 5, 1), (5, 4, 1)])
+    assert (total["n"], total["scales"], total["counts"]) == (4, [3, 5], {"1": 1, "3": 1, "4": 1, "5": 1})
+    assert total["happy_index"] == round(exact.happy_index, 1) == 68.8
+    r = client.get("/api/v1/stores/s1/hourly", params={"date": "2026-11-02"}, headers=world.user("admin"))
+    assert r.json()["total"]["counts"] == {"3": 1} and r.json()["total"]["scales"] == [3]
 
 
 def test_void_and_clock_correction_move_region_counts_too(client, world, engine):
@@ -172,5 +191,5 @@ def test_migration_0004_fills_the_region_rollup_from_existing_store_rollups(db_u
     assert region_table(engine) == {("north", "2026-11-02", 4, 1): (5, 1), ("north", "2026-11-02", 4, 4): (5, 0),
                                     ("south", "2026-11-02", 4, 4): (7, 2)}
     with engine.connect() as conn:
-        assert results.daily(conn, ["a", "b"], date(2026, 11, 2), date(2026, 11, 2))[0]["n"] == 10
+        assert results.daily(conn, ["a", "b"], date(2026, 11, 2), date(2026, 11, 2))[date(2026, 11, 2)].n == 10
     engine.dispose()

@@ -101,7 +101,7 @@ def test_schemathesis_every_operation_with_device_and_admin_tokens_and_real_ids(
     settings = with_alerts(settings).with_(enroll_rate_per_min=0)
     with serve(settings) as running, httpx.Client(base_url=running.base_url, trust_env=False) as http:
         app = running.app
-        app.state.alerts.webhook_attempts = 1
+        app.state.alerts.outbox.webhook_attempts = 1
         world, ids = _real_ids(app, http)
         config = tmp_path / "schemathesis.toml"
         config.write_text(_config(world.tokens["s1"], world.api_tokens["admin"], ids))

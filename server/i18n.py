@@ -1,8 +1,10 @@
-"""The dashboard's own text in Finnish, Swedish and English (Babel catalogs in ``locale/``).
+"""The server's text in Finnish, Swedish and English (Babel catalogs in ``server/locale/``): the
+dashboard's pages, alert notices and reports share one catalog per language (domain ``server``).
 
 Catalogs are gettext ``.po`` files compiled in memory at first use, so a checkout runs without a
-build step. The user's language is remembered in the ``hymy_lang`` cookie (one year); without it the
-browser's Accept-Language decides, then Finnish. Dates and weekday names come from Babel's CLDR data.
+build step. The dashboard speaks the reader's language; notices and reports the store's
+(``server.alerts.language``). A dashboard user's language is remembered in the ``hymy_lang`` cookie
+(one year); without it the browser's Accept-Language decides, then Finnish. Dates and weekday names come from Babel's CLDR data.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ DEFAULT_LANG = "fi"
 LANG_COOKIE = "hymy_lang"
 LANG_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
 LOCALE_DIR = Path(__file__).with_name("locale")
-DOMAIN = "dashboard"
+DOMAIN = "server"
 
 
 @cache

@@ -1,6 +1,7 @@
 """Screenshots of every dashboard page at 1366x768 (desktop) and 390x844 (phone).
 
-``python -m server.dashboard.screenshots build/screenshots`` (``make screenshots``) starts a real server
+``python -m server.screenshots build/screenshots`` (``make screenshots``) starts a real server
+(the whole app, so it lives beside ``server.testing`` rather than inside the dashboard)
 on a free loopback port with sample data (``server.dashboard.sample``), signs in with a headless
 Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright; nothing is downloaded) and writes
 ``dashboard-<page>-<desktop|phone>.png``.
@@ -95,10 +96,10 @@ def capture(base_url: str, out_dir: Path, store_id: str, passwords: dict[str, st
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     out = Path(argv[0] if argv else "build/screenshots")
-    from ..db import make_engine
-    from ..settings import Settings
-    from ..testing import serve
-    from .sample import seed, unhappy_burst
+    from .dashboard.sample import seed, unhappy_burst
+    from .db import make_engine
+    from .settings import Settings
+    from .testing import serve
 
     with tempfile.TemporaryDirectory(prefix="hymy-shots-") as tmp:
         settings = Settings(database_url=f"sqlite:///{tmp}/server.db", secure_cookies=False)

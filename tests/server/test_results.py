@@ -1,4 +1,5 @@
-"""DashboardData against a real SQLite server database: the SQL aggregations agree with the raw presses."""
+"""server.results (the one read path of the manager API, CSV, reports and the dashboard) against a real
+database, SQLite and PostgreSQL: the SQL aggregations agree with the raw presses and with each other."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from sqlalchemy import create_engine, select, text
 
 from hymy.hours import zone
 from hymy.timestamps import parse_ts
-from server import admin
+from server import admin, results
 from server import tables as t
 from server.app import create_app
-from server.dashboard.data import DashboardData, offsets
 from server.dashboard.sample import seed
 from server.ingest import ingest
+from server.results.weekday_hour import offsets
 from server.settings import Settings
 from tests.conftest import need
 
@@ -66,9 +67,9 @@ def raw_counts(engine, store_id):
 
 def test_weekday_hour_matches_raw_presses(db):
     engine, s = db
-    d = DashboardData(engine)
     sid = s.store_ids[0]
-    cells = d.weekday_hour(sid, date(2000, 1, 1), date(2100, 1, 1))
+    with engine.connect() as conn:
+        cells = results.weekday_hour(conn, sid, TZ, date(2000, 1, 1), date(2100, 1, 1))
     got = Counter({(wd, h, m + 1): c for (wd, h), f in cells.items() for m, c in enumerate(f.counts) if c})
     assert got == raw_counts(engine, sid)
     assert sum(f.filtered for f in cells.values()) > 0
@@ -76,17 +77,23 @@ def test_weekday_hour_matches_raw_presses(db):
 
 def test_totals_and_daily_agree(db):
     engine, s = db
-    d = DashboardData(engine)
-    today = max(d.daily(s.store_ids, date(2000, 1, 1), date(2100, 1, 1))[s.store_ids[0]])
-    first = today - timedelta(days=9)
-    daily = d.daily(s.store_ids, first, today)
-    totals = d.totals(s.store_ids, first, today)
+    with engine.connect() as conn:
+        today = max(results.daily_by_store(conn, s.store_ids, date(2000, 1, 1), date(2100, 1, 1))[s.store_ids[0]])
+        first = today - timedelta(days=9)
+        daily = results.daily_by_store(conn, s.store_ids, first, today)
+        totals = results.totals(conn, s.store_ids, first, today)
+        only = results.daily_by_store(conn, s.store_ids, first, today, only={today, first})
+        summed = results.daily(conn, s.store_ids, first, today)
     for sid in s.store_ids:
         assert totals[sid].n == sum(f.n for f in daily[sid].values())
         assert totals[sid].filtered == sum(f.filtered for f in daily[sid].values())
-    only = d.daily(s.store_ids, first, today, only={today, first})
+        assert totals[sid] == results.merge(daily[sid].values())
     assert set(only[s.store_ids[0]]) <= {today, first}
     assert only[s.store_ids[0]][today] == daily[s.store_ids[0]][today]
+    # the stores summed (the API's and the reports' path) are the stores' own days added up
+    assert list(summed) == results.dates(first, today)
+    for day, fig in summed.items():
+        assert fig == results.merge([daily[sid][day] for sid in s.store_ids if day in daily[sid]])
 
 
 def test_heat_map_and_hours_across_the_dst_change(db):
@@ -101,10 +108,11 @@ def test_heat_map_and_hours_across_the_dst_change(db):
                                                                          "2026-03-29T01:30:00.000Z",
                                                                          "2026-10-25T00:30:00.000Z"])]
     assert ingest(engine, dev, sid, TZ, events).accepted == 3
-    d = DashboardData(engine)
-    cells = d.weekday_hour(sid, date(2026, 3, 1), date(2026, 10, 31))
+    with engine.connect() as conn:
+        cells = results.weekday_hour(conn, sid, TZ, date(2026, 3, 1), date(2026, 10, 31))
+        hours = results.by_local_hour(results.hour_buckets(conn, sid, TZ, date(2026, 3, 29)))
     assert {k: f.n for k, f in cells.items()} == {(6, 2): 1, (6, 4): 1, (6, 3): 1}
-    assert {h: f.n for h, f in d.hourly(sid, date(2026, 3, 29)).items()} == {2: 1, 4: 1}
+    assert {h: f.n for h, f in hours.items()} == {2: 1, 4: 1}
 
 
 def test_offsets_list_the_changes_of_the_period():

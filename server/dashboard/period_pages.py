@@ -1,0 +1,88 @@
+"""Pages over a period and several stores: compare the stores of a region, the reasons given for
+unhappiness, and praise (the praise choices and the comments left after a happy face)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from hymy.figures import empty
+from hymy.hours import zone
+
+from .. import i18n, results
+from .charts import hbar_chart
+from .deps import data, results_reader
+from .htmlroute import page_router
+from .period import Period, followup_items, local_today, period
+from .views import ranking
+from .web import Ctx, render
+
+router = page_router()
+
+#: The periods (days up to the stores' today) the compare page offers.
+COMPARE_DAYS = (1, 7, 30, 90, 365)
+
+
+@router.get("/compare", name="dash.compare", response_class=HTMLResponse)
+def compare_page(request: Request, region: str | None = None, days: int = Query(30)):
+    ctx = results_reader(request)
+    d = data(request)
+    stores = d.stores_for(ctx.user)
+    regions = d.regions_for(ctx.user)
+    if region and region not in {r.id for r in regions}:
+        raise HTTPException(404, "region")
+    region_id = region or (regions[0].id if len(regions) == 1 else None)
+    chosen = [s for s in stores if region_id is None or s.region_id == region_id]
+    days = days if days in COMPARE_DAYS else 30
+    rows = []
+    if chosen:
+        last = max(local_today(s) for s in chosen)
+        with d.connect() as conn:
+            totals = results.totals(conn, [s.id for s in chosen], last - timedelta(days=days - 1), last)
+        rows = [(s, totals.get(s.id) or empty(s.scale)) for s in chosen]
+    return render(ctx, "compare.html", ranking=ranking(rows), regions=regions, region_id=region_id, days=days,
+                  title=ctx._("Compare stores"))
+
+
+def _answers(request: Request, kind: str, store_id: str | None, date_from: str | None,
+             date_to: str | None) -> tuple[Ctx, Period, list[tuple[str, int]]]:
+    """For a user who may see results: the chosen stores and period, and their answers of ``kind``
+    (name in the user's language, count), most frequent first."""
+    ctx = results_reader(request)
+    p = period(ctx, store_id, date_from, date_to)
+    return ctx, p, followup_items(ctx, p.ids, p.first, p.last, kind)
+
+
+def _render(ctx: Ctx, p: Period, items: list[tuple[str, int]], template: str, **values) -> Response:
+    """``template`` with the period form's fields and ``items`` filled in, plus ``values``."""
+    return render(ctx, template, stores=p.stores, store=p.store, date_from=p.first, date_to=p.last, items=items,
+                  **values)
+
+
+@router.get("/reasons", name="dash.reasons", response_class=HTMLResponse)
+def reasons_page(request: Request, store: str | None = None, from_: str | None = Query(None, alias="from"),
+                 to: str | None = None):
+    ctx, p, items = _answers(request, "reason", store, from_, to)
+    with data(request).connect() as conn:
+        negative = sum(f.negative for f in results.totals(conn, p.ids, p.first, p.last).values())
+    _ = ctx._
+    return _render(ctx, p, items, "reasons.html", total=sum(c for _n, c in items), negative=negative,
+                   chart=hbar_chart(items, label=_("Reasons")) if items else "", title=_("Reasons"), page="reasons")
+
+
+@router.get("/praise", name="dash.praise", response_class=HTMLResponse)
+def praise_page(request: Request, store: str | None = None, from_: str | None = Query(None, alias="from"),
+                to: str | None = None):
+    ctx, p, items = _answers(request, "praise", store, from_, to)
+    by_id = {s.id: s for s in p.chosen}
+    comments = []
+    with data(request).connect() as conn:
+        found = results.comments(conn, p.ids, p.first, p.last, positive=True, limit=30)
+    for c in found:
+        s = by_id.get(c.store_id)
+        local = c.at.astimezone(zone(s.timezone if s else "UTC"))
+        comments.append({"text": c.text, "store": s.name if s else "",
+                         "when": i18n.format_day(local.date(), ctx.lang) + local.strftime(" %H:%M")})
+    return _render(ctx, p, items, "praise.html", comments=comments, title=ctx._("Praise"), page="praise")

@@ -1,0 +1,57 @@
+"""Reason and praise choices (``rollup_followups``) and their names in a language (the stores' configs)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from .. import tables as t
+
+f = t.rollup_followups
+#: The language whose text stands in for a missing translation (the admin form requires it).
+FALLBACK_LANG = "fi"
+
+
+class Count(NamedTuple):
+    """How often one follow-up answer was chosen: ``kind`` ``reason`` or ``praise``, ``value`` its id."""
+
+    kind: str
+    value: str
+    n: int
+
+
+def followup_counts(conn: Connection, store_ids: list[str], first: date, last: date,
+                    kind: str | None = None) -> list[Count]:
+    """Reason and praise choices over ``store_ids`` and local dates ``first``..``last`` (only ``kind``'s,
+    when given): ordered by kind, then most frequent first, then id."""
+    if not store_ids:
+        return []
+    n = func.sum(f.c.n)
+    where = [f.c.store_id.in_(store_ids), f.c.local_date >= first.isoformat(), f.c.local_date <= last.isoformat()]
+    if kind is None:
+        rows = conn.execute(select(f.c.kind, f.c.value, n).where(*where).group_by(f.c.kind, f.c.value)).all()
+    else:  # one kind: grouped by value alone (a third less work for the database)
+        rows = [(kind, v, c) for v, c in conn.execute(select(f.c.value, n).where(*where, f.c.kind == kind)
+                                                      .group_by(f.c.value))]
+    out = [Count(k, v, int(c)) for k, v, c in rows if c]
+    return sorted(out, key=lambda r: (r.kind, -r.n, r.value))
+
+
+def followup_names(conn: Connection, store_ids: list[str], kind: str, lang: str) -> dict[str, str]:
+    """Reason (``kind="reason"``) or praise ids -> text in ``lang`` (else Finnish, else the id), from the
+    stores' configs; the first store (by id) naming an id wins. One query, no model validation (fast for
+    100 stores)."""
+    if not store_ids:
+        return {}
+    key = "reasons" if kind == "reason" else "praise"
+    names: dict[str, str] = {}
+    for (cfg_json,) in conn.execute(select(t.stores.c.config_json).where(t.stores.c.id.in_(store_ids))
+                                    .order_by(t.stores.c.id)):
+        for item in json.loads(cfg_json).get(key, []):
+            texts = item.get("texts", {})
+            names.setdefault(item["id"], texts.get(lang) or texts.get(FALLBACK_LANG) or item["id"])
+    return names

@@ -1,0 +1,67 @@
+"""Figures per (weekday, local hour) over a period (the heat map), summed in the database from ``rollup_hourly``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Date, Integer, case, cast, func, literal, select
+from sqlalchemy.engine import Connection
+
+from hymy.figures import Figure, from_rows
+from hymy.hours import zone
+from hymy.timestamps import format_ts
+
+from .. import tables as t
+from ..localtime import day_bounds, offset_changes
+
+h = t.rollup_hourly
+
+
+def offsets(tz: str, first: date, last: date) -> list[tuple[str | None, int]]:
+    """The zone's UTC offsets (minutes) over local dates ``first``..``last``: ``[(until_utc, minutes), ...]``
+    where each offset holds before ``until_utc`` (RFC 3339, the exact instant of the change) and the last
+    one has ``until_utc`` None."""
+    z = zone(tz)
+
+    def minutes(at: datetime) -> int:
+        return int(at.astimezone(z).utcoffset().total_seconds() // 60)
+
+    start, _ = day_bounds(first, tz)
+    _, end = day_bounds(last, tz)
+    changes = offset_changes(tz, start, end)
+    out: list[tuple[str | None, int]] = [(format_ts(c), minutes(c - timedelta(microseconds=1))) for c in changes]
+    out.append((None, minutes(changes[-1] if changes else start)))
+    return out
+
+
+def _offset_case(column, tz: str, first: date, last: date):
+    parts = offsets(tz, first, last)
+    if len(parts) == 1:
+        return literal(parts[0][1])
+    return case(*[(column < until, literal(minutes)) for until, minutes in parts[:-1]], else_=literal(parts[-1][1]))
+
+
+def weekday_hour(conn: Connection, store_id: str, tz: str, first: date, last: date) -> dict[tuple[int, int], Figure]:
+    """Figures per (weekday 0=Monday, local hour 0-23) over local dates ``first``..``last`` in zone ``tz``.
+
+    The local hour of a bucket is its UTC start plus the zone's offset at that instant; the offsets
+    of the period (two per year where DST applies) become one CASE over ``hour_utc``, so the database
+    returns at most 7 x 24 x faces rows whatever the period's length.
+    """
+    offset = _offset_case(h.c.hour_utc, tz, first, last)
+    minutes = (cast(func.substr(h.c.hour_utc, 12, 2), Integer) * 60
+               + cast(func.substr(h.c.hour_utc, 15, 2), Integer) + offset + 1440)
+    local_hour = (minutes % 1440) // 60
+    if conn.dialect.name == "postgresql":
+        weekday = cast(func.extract("dow", cast(h.c.local_date, Date)), Integer)
+    else:
+        weekday = cast(func.strftime("%w", h.c.local_date), Integer)
+    wd, lh = weekday.label("wd"), cast(local_hour, Integer).label("lh")
+    q = (select(wd, lh, h.c.scale, h.c.mood, func.sum(h.c.counted), func.sum(h.c.filtered))
+         .where(h.c.store_id == store_id, h.c.local_date >= first.isoformat(), h.c.local_date <= last.isoformat())
+         .group_by(wd, lh, h.c.scale, h.c.mood))
+    acc: dict[tuple[int, int], list] = defaultdict(list)
+    for w, hour, scale, mood, counted, filtered in conn.execute(q):
+        acc[((int(w) + 6) % 7, int(hour))].append((scale, mood, int(counted or 0), int(filtered or 0)))
+    return {k: from_rows(v) for k, v in acc.items()}
