@@ -19,7 +19,7 @@ from tests.conftest import ROOT
 
 PACKAGES = ["hymy", "kiosk", "hardware", "sync", "server", "assets"]
 #: Development tools inside the packages, run with the dev extra (`make screenshots`).
-DEV_TOOLS = {"server.dashboard.screenshots": {"playwright"}}
+DEV_TOOLS = {"server.screenshots": {"playwright"}}
 #: What `hymy status` and the `hymy` command itself load: they must run on the core alone.
 CORE_ROOTS = ["hymy.cli", "kiosk.cli", "kiosk.config", "kiosk.status"]
 
