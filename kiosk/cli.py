@@ -37,7 +37,7 @@ def kiosk(config_path: str | None, no_screen: bool) -> int | None:
 
     config = load_config(config_path)
     if no_screen or not config.display.enabled:
-        from hardware.headless import run
+        from kiosk.headless import run
 
         return run(config)
     from kiosk.ui.window import configure, prepare_environment
