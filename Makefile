@@ -37,7 +37,7 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	@mkdir -p build/screenshots
-	@set -e; for m in kiosk.screenshots server.dashboard.screenshots; do \
+	@set -e; for m in kiosk.ui.screenshots server.dashboard.screenshots; do \
 	  if $(BIN)/python -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('$$m') is None)" 2>/dev/null; then \
 	    $(BIN)/python -m $$m build/screenshots; fi; done
 

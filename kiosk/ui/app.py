@@ -91,6 +91,7 @@ class HymyApp(App):
         self._render_again = False
         self._backlight_is_off = False
         self._tested: tuple[int, int] | None = None
+        self._keys = None  # the development keys' handler, while bound
         self._last_touch = time.monotonic()
         #: perf_counter() of the first frame drawn (READY is sent then); None before.
         self.first_frame_at: float | None = None
@@ -144,6 +145,9 @@ class HymyApp(App):
         self._schedule(None)
         Window.unbind(on_flip=self._on_flip)
         Window.unbind(on_touch_down=self._any_touch)
+        if self._keys is not None:
+            Window.unbind(on_key_down=self._keys)
+            self._keys = None
         self.core.close()
         self._switch_backlight(on=True)
 
@@ -169,10 +173,14 @@ class HymyApp(App):
         except HardwareError as exc:  # no GPIO, or a pin busy
             log.error("GPIO buttons unavailable: %s; the touchscreen keeps working", exc)
             return
-        if self.core.gpio and self.device_config.pins.buttons:
-            from kiosk.ui.mockkeys import bind_mock_keys  # development: keys 1..n press mock buttons
+        panel = self.core.panel
+        if panel is not None and self._keys is None:
+            from hardware.gpio import is_mock
 
-            bind_mock_keys(Window, list(self.device_config.pins.buttons))
+            if is_mock(panel.factory):  # development: keys 1..n press the mock buttons
+                from kiosk.ui.mockkeys import bind_mock_keys
+
+                self._keys = bind_mock_keys(Window, lambda: self.core.panel, len(self.device_config.pins.buttons))
 
     def _on_root_size(self, _root, size):
         self.root_w, self.root_h = size

@@ -318,6 +318,9 @@ def test_app_gpio_button_press_with_mock_pins_shows_thanks(make_kiosk):
         assert [(e["mood"], e["source"]) for e in stored] == [(4, "button")]
         assert k.app.last_mood == 4
         k.wait_screen("question", timeout=6)
+        # development: key 2 on the keyboard presses mock button 2
+        k.window.dispatch("on_key_down", ord("2"), 0, "2", [])
+        k.wait_for(lambda: [e["mood"] for e in events(k)] == [4, 2], what="the key's button press")
     finally:
         Device.pin_factory = None
 

@@ -50,17 +50,17 @@ def test_window_environment_keeps_what_is_set(monkeypatch, tmp_path):
 @pytest.mark.slow
 @pytest.mark.kivy
 def test_window_screenshots_render_every_screen_in_every_language(tmp_path):
-    """``python -m kiosk.screenshots`` at one size: 9 screens x 3 languages, none blank."""
+    """``python -m kiosk.ui.screenshots`` at one size: 9 screens x 3 languages, none blank."""
     import subprocess
     import sys
 
     from PIL import Image
 
     from kiosk.i18n import LANGUAGES
-    from kiosk.screenshots import SCREENS
+    from kiosk.ui.screenshots import SCREENS
 
     env = {**os.environ, "SDL_VIDEODRIVER": "offscreen"}
-    run = subprocess.run([sys.executable, "-m", "kiosk.screenshots", str(tmp_path), "--size", "720x1280"],
+    run = subprocess.run([sys.executable, "-m", "kiosk.ui.screenshots", str(tmp_path), "--size", "720x1280"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     for lang in LANGUAGES:

@@ -1,4 +1,4 @@
-"""Render every kiosk screen in every language to PNG files: ``python -m kiosk.screenshots OUTDIR``.
+"""Render every kiosk screen in every language to PNG files: ``python -m kiosk.ui.screenshots OUTDIR``.
 
 Two display sizes: 800x480 (the official 7" touch display) and 720x1280 portrait (Touch Display 2).
 Each size runs in its own process (Kivy makes one window per process, sized at creation), headless
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     status = 0
     for w, h in SIZES:
-        run = subprocess.run([sys.executable, "-m", "kiosk.screenshots", str(args.outdir), "--size", f"{w}x{h}"])
+        run = subprocess.run([sys.executable, "-m", "kiosk.ui.screenshots", str(args.outdir), "--size", f"{w}x{h}"])
         status = status or run.returncode
     return status
 
