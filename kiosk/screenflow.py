@@ -284,7 +284,10 @@ class ScreenFlow:
         cfg = self.config()
         self.today_percent = None
         if cfg.show_today_result:
-            counts, _filtered, scale = self.capture.today_counts(cfg.timezone)
-            self.today_percent = today_percent(counts, scale)
+            try:
+                counts, _filtered, scale = self.capture.today_counts(cfg.timezone)
+                self.today_percent = today_percent(counts, scale)
+            except HymyError:  # the customer is thanked all the same, without the figure
+                log.exception("could not read today's counts for the thank-you")
         self.today_line = today_line(self.today_percent, self.lang)
         self.go(THANKS, cfg.thank_you_s)

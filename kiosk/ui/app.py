@@ -92,6 +92,7 @@ class HymyApp(App):
         self._backlight_is_off = False
         self._tested: tuple[int, int] | None = None
         self._keys = None  # the development keys' handler, while bound
+        self._stopped = False
         self._last_touch = time.monotonic()
         #: perf_counter() of the first frame drawn (READY is sent then); None before.
         self.first_frame_at: float | None = None
@@ -138,7 +139,8 @@ class HymyApp(App):
 
     def shutdown(self) -> None:
         """Stop the timers and the kiosk's parts (``KioskCore.close``), switch the backlight back on
-        (idempotent)."""
+        (idempotent). Events still queued for Kivy's main thread are dropped."""
+        self._stopped = True
         for ev in self._events:
             ev.cancel()
         self._events = []
@@ -162,6 +164,8 @@ class HymyApp(App):
     def _after_first_frame(self, _dt=None) -> None:
         # Opening the store (SQLite, migrations, sqlite-utils) is the slowest part of starting; it
         # happens once the first frame is on screen. A press that comes even earlier opens it itself.
+        if self._stopped:
+            return
         self.core.open()
         self._open_panel()
         for name in screens.WARM_SCREENS:
@@ -192,7 +196,7 @@ class HymyApp(App):
 
     def _on_main(self, fn: Callable, *args) -> None:
         """Run ``fn(*args)`` on Kivy's main thread (from gpiozero's or the staff monitor's thread)."""
-        Clock.schedule_once(lambda dt: fn(*args), 0)
+        Clock.schedule_once(lambda dt: None if self._stopped else fn(*args), 0)
 
     # ------------------------------------------------------------------ binding the flow
 

@@ -354,3 +354,13 @@ def test_screenflow_tells_the_binding_after_every_change(kiosk):
     f.choose("queue")
     kiosk.fire()
     assert kiosk.changes[-2:] == [THANKS, QUESTION]
+
+
+def test_screenflow_thanks_even_when_todays_counts_cannot_be_read(kiosk, caplog):
+    kiosk.store_config.current = kiosk.store_config.current.model_copy(
+        update={"show_today_result": True, "followup": {}})
+    response = kiosk.core.record(4, "button")
+    kiosk.core.close()  # the store is gone (shutting down) when the thank-you asks for today's counts
+    kiosk.flow.gpio_press(response)
+    assert kiosk.flow.screen == THANKS and kiosk.flow.today_line == ""
+    assert "could not read today's counts" in caplog.text

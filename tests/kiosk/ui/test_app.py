@@ -501,3 +501,12 @@ def test_app_press_before_the_first_frame_opens_the_store_itself_and_is_kept(kiv
     finally:
         app.dispatch("on_stop")
         kivy_window.remove_widget(app.root)
+
+
+def test_app_drops_events_queued_for_it_after_shutdown(make_kiosk):
+    k = make_kiosk(store_config(followup={}))
+    response = k.app.core.record(4, "button")
+    k.app.core.on_press(response)  # handed to Kivy's main thread...
+    k.app.shutdown()  # ...which stops the app before it runs
+    k.frames(3)
+    assert k.app.manager_current == "question"
