@@ -100,7 +100,7 @@ def _child(kind: str, touches: int) -> None:
         target = app.screen("question").ids.faces.faces[3]
 
         def reset():
-            app.show_question()
+            app.flow.show_question()
 
         def done():
             return app.manager_current == "thanks"

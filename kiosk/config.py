@@ -100,7 +100,7 @@ class DisplaySection(Section):
 
 
 class MaintenanceSection(Section):
-    #: Argon2id hash of the maintenance screen's PIN (``kiosk.ui.pinlock.hash_pin`` makes one; see kiosk.toml.example).
+    #: Argon2id hash of the maintenance screen's PIN (``kiosk.pinlock.hash_pin`` makes one; see kiosk.toml.example).
     pin_hash: str | None = None
 
 

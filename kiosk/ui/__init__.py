@@ -1,6 +1,7 @@
 """The customer's touchscreen (Kivy). ``kiosk.ui.app.create_app(config)`` builds the app.
 
-Importing this package loads nothing heavy: the pure parts (``flow``, ``pinlock``, ``faces``,
-``backlight``) import no Kivy and test in microseconds; ``app``, ``screens``, ``smiley`` and
-``maintenance`` import Kivy.
+The only package that imports Kivy. What shows when is decided outside it, without Kivy
+(``kiosk.screenflow``, ``kiosk.maintenance``); ``app`` binds those to the widgets. Importing this
+package loads nothing heavy: ``faces`` and ``backlight`` import no Kivy; ``app``, ``screens``,
+``smiley``, ``idle``, ``comment`` and ``maintenance`` do.
 """

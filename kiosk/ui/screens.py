@@ -1,13 +1,19 @@
-"""The customer's screens (question, follow-up, thank-you, closed) and the root layout.
+"""The customer's screens (question, follow-up, thank-you, closed), the root layout, and how the
+screens are built: the question with the first frame, the others when first needed.
 
 Layout and bindings are in ``kiosk.kv`` and ``customer.kv``; these classes hold the little behaviour
 a screen owns (building option buttons, the corner long-press). The comment screen is in
-``kiosk.ui.comment``. The app decides which screen shows (``kiosk.ui.app``).
+``kiosk.ui.comment``, the technician's in ``kiosk.ui.maintenance``. Which screen shows is the screen
+flow's decision (``kiosk.screenflow``), bound by the app (``kiosk.ui.app``).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kivy.clock import Clock
+from kivy.factory import Factory
+from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
@@ -18,6 +24,31 @@ from kiosk.ui.smiley import Smiley
 
 #: Seconds a finger must rest in the corner to open the maintenance PIN pad.
 LONG_PRESS_S = 3.0
+#: The layout of the root and the question screen (the first frame); the lazy screens' files sit beside it.
+KV_FILE = Path(__file__).with_name("kiosk.kv")
+#: Screens built on first use (keeps the start fast): name -> (class, the .kv file with its layout).
+LAZY_SCREENS = {"thanks": ("ThankYouScreen", "customer.kv"), "followup": ("FollowupScreen", "customer.kv"),
+                "closed": ("ClosedScreen", "customer.kv"), "comment": ("CommentScreen", "customer.kv"),
+                "pin": ("PinScreen", "maintenance.kv"), "maintenance": ("MaintenanceScreen", "maintenance.kv"),
+                "test": ("TestButtonsScreen", "maintenance.kv")}
+#: Built right after the first frame, so the first press does not wait for them.
+WARM_SCREENS = ("thanks", "followup")
+
+
+def load_kv(path: Path = KV_FILE) -> None:
+    """Load a .kv file's rules once per process (later apps reuse them)."""
+    if str(path) not in Builder.files:
+        Builder.load_file(str(path))
+
+
+def get_screen(manager, name: str):
+    """The screen called ``name``; the rarely seen ones are built (and their .kv parsed) the first
+    time they are needed, not on the way to the first frame."""
+    if not manager.has_screen(name) and name in LAZY_SCREENS:
+        cls, kv = LAZY_SCREENS[name]
+        load_kv(KV_FILE.with_name(kv))
+        manager.add_widget(getattr(Factory, cls)(name=name))
+    return manager.get_screen(name)
 
 
 class KioskRoot(FloatLayout):
@@ -129,3 +160,12 @@ class ClosedScreen(Screen):
     #: 0..1 position of the quiet text, moved now and then against burn-in.
     spot_x = NumericProperty(0.5)
     spot_y = NumericProperty(0.5)
+
+
+for _cls in ("KioskRoot", "CornerHotspot", "FaceRow", "OptionButton", "QuestionScreen", "ThankYouScreen",
+             "FollowupScreen", "ClosedScreen", "Smiley"):
+    Factory.register(_cls, cls=globals()[_cls])
+for _cls in ("LimitedInput", "CommentScreen"):
+    Factory.register(_cls, module="kiosk.ui.comment")  # Kivy's TextInput: imported with the comment screen
+for _cls in ("PinScreen", "MaintenanceScreen", "TestButtonsScreen"):
+    Factory.register(_cls, module="kiosk.ui.maintenance")  # imported when a technician first opens one

@@ -66,16 +66,16 @@ def render_size(width: int, height: int, outdir: Path) -> list[Path]:
     from kivy.core.window import Window
 
     from kiosk.i18n import LANGUAGES
+    from kiosk.pinlock import hash_pin
     from kiosk.storeconfig import write_store_config
     from kiosk.ui.app import create_app
-    from kiosk.ui.pinlock import hash_pin
 
     cfg = cfg.model_copy(update={"maintenance": cfg.maintenance.model_copy(update={"pin_hash": hash_pin("1")})})
     write_store_config(cfg.store_config_path, demo_store_config())
     app = create_app(cfg, time_scale=10_000, use_panel=False)  # timers never fire while we pose
     app._run_prepare()
     for mood in [4] * 40 + [3] * 12 + [2] * 6 + [1] * 4:
-        app.recorder.record(mood, "simulated")
+        app.core.recorder.record(mood, "simulated")
     outdir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
@@ -91,35 +91,35 @@ def render_size(width: int, height: int, outdir: Path) -> list[Path]:
         written.append(target)
 
     for lang in LANGUAGES:
-        app.show_question()
-        app.set_lang(lang)
+        app.flow.show_question()
+        app.flow.set_lang(lang)
         shoot(lang, "question")
-        app.press(1)
+        app.flow.press(1)
         shoot(lang, "followup-reason")
-        app.choose("queue")
+        app.flow.choose("queue")
         app.screen("comment").ids.comment.text = {"fi": "Kassalla oli pitkä jono", "sv": "Lång kö vid kassan",
                                                    "en": "Long queue at the checkout"}[lang]
         shoot(lang, "comment")
-        app.skip()
+        app.flow.skip()
         shoot(lang, "thanks")
-        app.show_question(reset_lang=False)
-        app.press(4)
+        app.flow.show_question(reset_lang=False)
+        app.flow.press(4)
         shoot(lang, "followup-praise")
-        app.open_pin_pad()
-        app.pin_key("2")
-        app.pin_submit()
-        app.pin_key("1")
-        app.pin_key("2")
+        app.maintenance.open_pin_pad()
+        app.maintenance.key("2")
+        app.maintenance.submit()
+        app.maintenance.key("1")
+        app.maintenance.key("2")
         shoot(lang, "pin")
-        app.pin_clear()
-        app.pin_key("1")
-        app.pin_submit()
+        app.maintenance.clear()
+        app.maintenance.key("1")
+        app.maintenance.submit()
         shoot(lang, "maintenance")
-        app.show_test()
-        app.test_press(3)
+        app.maintenance.show_test()
+        app.maintenance.test_press(3)
         shoot(lang, "test")
         write_store_config(cfg.store_config_path, demo_store_config(closed=True))
-        app.show_question(reset_lang=False)
+        app.flow.show_question(reset_lang=False)
         shoot(lang, "closed")
         write_store_config(cfg.store_config_path, demo_store_config())
         os.utime(cfg.store_config_path)

@@ -329,6 +329,19 @@ def test_throttle_also_limits_one_address_trying_many_names(client, env):
 
 
 def test_alerts_page_lists_an_alert_and_acknowledges_it(client, env):
+    app, s = env
+    sid = s.store_ids[0]
+    # Open around the clock for this test: the sample's hours close the store at 18:00 on a Sunday,
+    # and presses outside opening hours never alert (CI once ran this at 18:10 Helsinki time).
+    usual = admin.store_config(app.state.engine, sid)
+    admin.update_store_config(app.state.engine, sid, usual.model_copy(update={"opening_hours": {}}))
+    try:
+        _alert_and_acknowledge(client, app, s, sid)
+    finally:
+        admin.update_store_config(app.state.engine, sid, usual)
+
+
+def _alert_and_acknowledge(client, app, s, sid):
     import random
 
     from hymy.hours import zone
@@ -336,8 +349,6 @@ def test_alerts_page_lists_an_alert_and_acknowledges_it(client, env):
     from server.dashboard.sample import presses
     from server.ingest import ingest
 
-    app, s = env
-    sid = s.store_ids[0]
     admin.set_alert_rules(app.state.engine, sid, [AlertRule(id="unhappy", kind="negative_share", window_min=15,
                                                             min_count=4, threshold=50)])
     today = utcnow().astimezone(zone("Europe/Helsinki")).date()

@@ -20,16 +20,6 @@ from tests.conftest import need  # noqa: E402
 WIDTH, HEIGHT = 800, 480
 
 
-class Ticker:
-    """A monotonic clock the test moves by hand (for the PIN lock-out's minute)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="session")
 def kivy_window():
     try:
@@ -129,10 +119,9 @@ def make_kiosk(kivy_window, tmp_path):
 
     def close(driver):
         app = driver.app
-        app.dispatch("on_stop")  # runs shutdown() and releases kv's cached ``app``
+        app.dispatch("on_stop")  # runs shutdown() (closing the kiosk's store) and releases kv's cached ``app``
         if app.root is not None and app.root.parent is not None:
             kivy_window.remove_widget(app.root)
-        app.store.close()
         kivy_window.rotation = 0
 
     def make(store_config=None, device: dict | None = None, time_scale: float = 0.2, **kwargs):

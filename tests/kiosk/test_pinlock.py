@@ -1,10 +1,10 @@
-"""kiosk.ui.pinlock: Argon2id PIN check, three wrong PINs lock it for a minute (monotonic clock)."""
+"""kiosk.pinlock: Argon2id PIN check, three wrong PINs lock it for a minute (monotonic clock)."""
 
 from __future__ import annotations
 
 import pytest
 
-from kiosk.ui.pinlock import LOCK_S, PinLock, PinResult, hash_pin
+from kiosk.pinlock import LOCK_S, PinLock, PinResult, hash_pin
 
 
 class Ticker:

@@ -1,4 +1,4 @@
-"""hardware.headless: the buttons-only kiosk with real Store, store-config file, mock pins and sd_notify."""
+"""kiosk.headless: the buttons-only kiosk with real Store, store-config file, mock pins and sd_notify."""
 
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ from kiosk.config import parse_config
 from kiosk.store import Store
 from kiosk.storeconfig import write_store_config
 from tests import procs
-
-from .conftest import BUTTONS, LAMP, LEDS, ROOT_DIR, responses, wait_for
+from tests.hardware.conftest import BUTTONS, LAMP, LEDS, ROOT_DIR, responses, wait_for
 
 
 def device(tmp_path, **pins):
@@ -107,7 +106,7 @@ def test_headless_waits_for_a_question_the_buttons_fit(tmp_path, factory, notify
     cfg = device(tmp_path)
     three = store_config(question=Question(id="q3", texts=Texts(fi="?", sv="?", en="?"), scale=3))
     write_store_config(cfg.store_config_path, three)
-    with caplog.at_level(logging.ERROR, logger="hardware"):
+    with caplog.at_level(logging.ERROR, logger="kiosk"):
         run = Running(cfg, factory)
         notify_socket.recv(1024)
         factory.pin(BUTTONS[0]).drive_low()
@@ -148,7 +147,7 @@ def test_headless_drives_the_staff_lamp_from_local_rules(tmp_path, factory, noti
 
 def test_headless_without_buttons_exits_1(tmp_path, factory, caplog):
     cfg = parse_config({"device": {"data_dir": str(tmp_path / "data")}})
-    with caplog.at_level(logging.ERROR, logger="hardware"):
+    with caplog.at_level(logging.ERROR, logger="kiosk"):
         assert headless.run(cfg, pin_factory=factory) == 1
     assert "pins.buttons is empty" in caplog.text
 
@@ -156,7 +155,7 @@ def test_headless_without_buttons_exits_1(tmp_path, factory, caplog):
 def test_headless_without_gpio_exits_1_with_a_plain_line(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "no-such-factory")
     monkeypatch.setattr(Device, "pin_factory", None)
-    with caplog.at_level(logging.ERROR, logger="hardware"):
+    with caplog.at_level(logging.ERROR, logger="kiosk"):
         assert headless.run(device(tmp_path), stop_event=threading.Event()) == 1
     assert "GPIO buttons unavailable: no GPIO library could be loaded" in caplog.text
     assert "a buttons-only kiosk cannot record without them" in caplog.text
