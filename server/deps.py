@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from . import auth
 from . import tables as t
-from .admin import device_for_token
 from .ratelimit import RateLimiter
+from .tokens import hash_secret
 
 device_bearer = HTTPBearer(auto_error=False, scheme_name="DeviceToken",
                            description="The device token from POST /api/v1/enroll")
@@ -23,9 +23,12 @@ session_cookie = APIKeyCookie(name="hymy_session", auto_error=False, scheme_name
 
 @dataclass(frozen=True)
 class Device:
+    """The device behind a request's token, and what every device request needs of its store."""
+
     id: str
     store_id: str
-    timezone: str
+    timezone: str  #: the store's IANA zone
+    store_recoveries: int = 0  #: damaged local stores the device reported so far (its last heartbeat)
 
 
 def unauthorized(detail: str) -> HTTPException:
@@ -37,20 +40,25 @@ def too_many(wait_s: float, what: str) -> HTTPException:
                          headers={"Retry-After": RateLimiter.retry_after(wait_s)})
 
 
-def _device_row(engine, token: str):
+#: The device of a token and its store's zone, in one query. Read on every device request and never
+#: cached, so a revoked token is refused from the next request on.
+_DEVICE = select(t.devices.c.id, t.devices.c.store_id, t.stores.c.timezone, t.devices.c.store_recoveries).join_from(
+    t.devices, t.stores, t.stores.c.id == t.devices.c.store_id).where(
+    t.devices.c.token_hash == bindparam("token_hash"), t.devices.c.revoked_at.is_(None))
+
+
+def device_for(engine, token: str) -> Device | None:
+    """The enrolled, not revoked device whose bearer token this is (one query), or None."""
     with engine.connect() as conn:
-        row = device_for_token(conn, token)
-        if row is None:
-            return None
-        tz = conn.execute(select(t.stores.c.timezone).where(t.stores.c.id == row.store_id)).scalar_one()
-        return Device(row.id, row.store_id, tz)
+        row = conn.execute(_DEVICE, {"token_hash": hash_secret(token)}).first()
+    return None if row is None else Device(row[0], row[1], row[2], row[3] or 0)
 
 
 async def current_device(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(device_bearer)) -> Device:
     """The enrolled, not revoked device of the bearer token; 401 otherwise; 429 past its rate limit."""
     if creds is None or not creds.credentials:
         raise unauthorized("Authorization: a device bearer token is required (from POST /api/v1/enroll)")
-    dev = await run_in_threadpool(_device_row, request.app.state.engine, creds.credentials)
+    dev = await run_in_threadpool(device_for, request.app.state.engine, creds.credentials)
     if dev is None:
         raise unauthorized("Authorization: unknown or revoked device token; enrol the device again")
     wait = request.app.state.device_limiter.hit(dev.id)
