@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     stopped).
     """
     settings = settings or Settings.from_env()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, settings.db_pool_size)
     if settings.migrate:
         upgrade(engine)
     app = FastAPI(title="Hymy server", version=__version__, lifespan=_lifespan,
@@ -85,6 +86,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     and the after-ingest worker (waiting at most ``JOBS_STOP_S`` seconds for each) and run
     ``app.state.on_shutdown``."""
     jobs: Jobs = app.state.jobs
+    # the threads that run requests' database work: as many as the pool has connections, so a burst
+    # queues here instead of opening (and closing again) connections beyond the pool
+    to_thread.current_default_thread_limiter().total_tokens = app.state.settings.db_pool_size
     if app.state.settings.background_jobs:
         jobs.start()
     try:

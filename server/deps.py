@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, select
 
 from . import auth
-from . import tables as t
+from .db import read_row
 from .ratelimit import RateLimiter
 from .tokens import hash_secret
 
@@ -42,15 +41,14 @@ def too_many(wait_s: float, what: str) -> HTTPException:
 
 #: The device of a token and its store's zone, in one query. Read on every device request and never
 #: cached, so a revoked token is refused from the next request on.
-_DEVICE = select(t.devices.c.id, t.devices.c.store_id, t.stores.c.timezone, t.devices.c.store_recoveries).join_from(
-    t.devices, t.stores, t.stores.c.id == t.devices.c.store_id).where(
-    t.devices.c.token_hash == bindparam("token_hash"), t.devices.c.revoked_at.is_(None))
+_DEVICE = ("SELECT d.id, d.store_id, s.timezone, d.store_recoveries FROM devices d JOIN stores s ON s.id = d.store_id "
+           "WHERE d.token_hash = ? AND d.revoked_at IS NULL")
 
 
 def device_for(engine, token: str) -> Device | None:
-    """The enrolled, not revoked device whose bearer token this is (one query), or None."""
-    with engine.connect() as conn:
-        row = conn.execute(_DEVICE, {"token_hash": hash_secret(token)}).first()
+    """The enrolled, not revoked device whose bearer token this is (one query, straight through the
+    driver: it runs on every device request), or None."""
+    row = read_row(engine, _DEVICE, (hash_secret(token),))
     return None if row is None else Device(row[0], row[1], row[2], row[3] or 0)
 
 

@@ -22,7 +22,7 @@ from . import tables as t
 from .db import retrying, writing
 from .ingest import EARLIEST, LATEST, MAX_UPTIME_MS
 from .localtime import bucket
-from .rollups import bump_followups, bump_hourly
+from .rollups import bump_hourly
 
 _INT32 = 2**31 - 1  # counts above this are stored as this (a device never has that many)
 log = logging.getLogger(__name__)
@@ -84,6 +84,5 @@ def _record(engine, device_id, store_id, tz, hb: Heartbeat, before: int | None) 
                 elif row.kind in ("reason", "praise"):  # and so does a reason or praise chosen after it
                     fcounts[(row.local_date, row.hour_utc, row.kind, row.value)] -= 1
                     fcounts[(day, hour, row.kind, row.value)] += 1
-        bump_hourly(conn, store_id, counts)
-        bump_followups(conn, store_id, fcounts)
+        bump_hourly(conn, store_id, counts, fcounts)
         return done
