@@ -97,8 +97,9 @@ def raw_writing(engine: Engine) -> Iterator[tuple[Any, str]]:
     """``with raw_writing(engine) as (cur, dialect):`` a write transaction straight on a pooled driver
     connection (``sqlite3`` or psycopg), for the hot path where SQLAlchemy's per-statement work costs more
     than the statements: committed when the block ends, rolled back when it raises. SQLite: BEGIN
-    IMMEDIATE under the process's write lock, as :func:`writing`. A PostgreSQL connection found broken is
-    dropped from the pool."""
+    IMMEDIATE under the process's write lock, as :func:`writing`. PostgreSQL: in psycopg's pipeline mode
+    (a statement is sent at once, its results awaited only when read, so statements whose results are
+    not read travel with the COMMIT); a connection found broken is dropped from the pool."""
     _, lock = _writer(engine)
     dialect = engine.dialect.name
     with lock:
@@ -109,11 +110,14 @@ def raw_writing(engine: Engine) -> Iterator[tuple[Any, str]]:
             try:
                 if dialect == "sqlite":
                     cur.execute("BEGIN IMMEDIATE")
-                yield cur, dialect
-                if dialect == "sqlite":
+                    yield cur, dialect
                     cur.execute("COMMIT")
                 else:
-                    driver.commit()
+                    # pipeline mode: BEGIN goes with the first statement, and statements whose results are
+                    # not read go with the COMMIT, in one round trip each
+                    with driver.pipeline():
+                        yield cur, dialect
+                        driver.commit()
             except BaseException:
                 if getattr(driver, "closed", False) or getattr(driver, "broken", False):
                     fairy.invalidate()

@@ -9,7 +9,8 @@ SQLite (the write lock held since BEGIN IMMEDIATE, so nobody else writes meanwhi
 stored ids and earlier voids, then ``executemany`` of the new ids into ``event_ids``, of the new rows,
 and of the rollup deltas.
 
-PostgreSQL, in two round trips in the common case (plus the commit): one statement claims the ids
+PostgreSQL, in two round trips in the common case (psycopg's pipeline mode: BEGIN travels with the
+first statement, the rollup statement with the COMMIT): one statement claims the ids
 (``INSERT INTO event_ids ... ON CONFLICT (id) DO NOTHING RETURNING id``, in id order), inserts the rows
 of the ids it got (a response marked voided when a ``void`` follow-up is stored already) and returns
 them; one statement adds every rollup delta (``server.rollups.bump``). Only ids this transaction did
@@ -152,9 +153,9 @@ def store_rows(engine: Engine, store_id: str, prepared) -> None:
             resent = sorted(k for k in rows if k not in got and known.get(k) == mine)
             stored = {}
             if resent:
-                cur.execute(_sql(dialect, _ROWS[table.name]), (_ids(dialect, resent),))
+                values = cur.execute(_sql(dialect, _ROWS[table.name]), (_ids(dialect, resent),)).fetchall()
                 names = [d[0] for d in cur.description]
-                stored = {r.id: r for r in (_Row(names, v) for v in cur.fetchall())}
+                stored = {r.id: r for r in (_Row(names, v) for v in values)}
             for eid, row in rows.items():
                 i, ev, at, device_at = first[eid]
                 if eid in got:
