@@ -92,44 +92,71 @@ def writing(engine: Engine):
         yield conn
 
 
+class _SqliteWriter:
+    """SQLite: the process's one driver connection for :func:`raw_writing`, used only under the write lock
+    (so by one thread at a time), taken from the pool once and kept (no check-out and return per batch);
+    closed when the engine is disposed."""
+
+    def __init__(self, engine: Engine):
+        fairy = engine.raw_connection()
+        self.driver = fairy.driver_connection
+        fairy.detach()  # ours for good: the pool neither counts nor resets it
+        self.cur = self.driver.cursor()
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.driver.close()
+
+
+_SQLITE_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 @contextlib.contextmanager
 def raw_writing(engine: Engine) -> Iterator[tuple[Any, str]]:
-    """``with raw_writing(engine) as (cur, dialect):`` a write transaction straight on a pooled driver
-    connection (``sqlite3`` or psycopg), for the hot path where SQLAlchemy's per-statement work costs more
-    than the statements: committed when the block ends, rolled back when it raises. SQLite: BEGIN
-    IMMEDIATE under the process's write lock, as :func:`writing`. PostgreSQL: in psycopg's pipeline mode
-    (a statement is sent at once, its results awaited only when read, so statements whose results are
-    not read travel with the COMMIT); a connection found broken is dropped from the pool."""
+    """``with raw_writing(engine) as (cur, dialect):`` a write transaction straight on a driver connection
+    (``sqlite3`` or psycopg), for the hot path where SQLAlchemy's per-statement work costs more than the
+    statements: committed when the block ends, rolled back when it raises. SQLite: BEGIN IMMEDIATE under
+    the process's write lock, as :func:`writing`, on the process's one writing connection
+    (:class:`_SqliteWriter`). PostgreSQL: a pooled connection in psycopg's pipeline mode (a statement is
+    sent at once, its results awaited only when read, so BEGIN travels with the first statement and
+    statements whose results are not read with the COMMIT); one found broken is dropped from the pool."""
     _, lock = _writer(engine)
-    dialect = engine.dialect.name
-    with lock:
-        fairy = engine.raw_connection()
-        driver = fairy.driver_connection
-        try:
-            cur = driver.cursor()
+    if engine.dialect.name == "sqlite":
+        with lock:
+            writer = _SQLITE_WRITERS.get(engine)
+            if writer is None:
+                writer = _SQLITE_WRITERS[engine] = _SqliteWriter(engine)
+            cur = writer.cur
+            cur.execute("BEGIN IMMEDIATE")
             try:
-                if dialect == "sqlite":
-                    cur.execute("BEGIN IMMEDIATE")
-                    yield cur, dialect
-                    cur.execute("COMMIT")
-                else:
-                    # pipeline mode: BEGIN goes with the first statement, and statements whose results are
-                    # not read go with the COMMIT, in one round trip each
-                    with driver.pipeline():
-                        yield cur, dialect
-                        driver.commit()
+                yield cur, "sqlite"
             except BaseException:
-                if getattr(driver, "closed", False) or getattr(driver, "broken", False):
-                    fairy.invalidate()
-                else:
-                    with contextlib.suppress(Exception):
-                        driver.rollback()
-                raise
-            finally:
                 with contextlib.suppress(Exception):
-                    cur.close()
+                    writer.driver.rollback()
+                raise
+            cur.execute("COMMIT")
+        return
+    fairy = engine.raw_connection()
+    driver = fairy.driver_connection
+    try:
+        cur = driver.cursor()
+        try:
+            with driver.pipeline():
+                yield cur, "postgresql"
+                driver.commit()
+        except BaseException:
+            if driver.closed or driver.broken:
+                fairy.invalidate()
+            else:
+                with contextlib.suppress(Exception):
+                    driver.rollback()
+            raise
         finally:
-            fairy.close()
+            with contextlib.suppress(Exception):
+                cur.close()
+    finally:
+        fairy.close()
 
 
 def is_postgres(engine_or_conn) -> bool:

@@ -27,7 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 
 from hymy.protocol import Event, EventStatus, Followup, Response, explain
-from hymy.timestamps import format_ts, utcnow
+from hymy.timestamps import utcnow
 
 from . import tables as t
 from .db import retrying
@@ -253,7 +253,7 @@ _KIND = {Response: "response", Followup: "follow-up"}
 
 
 def _store(engine, device_id, store_id, tz, parsed: list[Parsed]) -> Outcome:
-    prepared = rows_for(parsed, store_id, device_id, tz, format_ts(utcnow()))
+    prepared = rows_for(parsed, store_id, device_id, tz, ts(utcnow()))
     store_rows(engine, store_id, prepared)
     out = Outcome(prepared.results)
     for r in prepared.results:
