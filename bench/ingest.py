@@ -1,8 +1,8 @@
 """Server benchmark: ingest throughput against a bare executemany floor, and results query latency.
 
-    python bench/ingest.py [--quick] [--postgres URL] [--responses N] [--stores N]
+    python bench/ingest.py [--quick] [--postgres URL] [--responses N] [--stores N] [--batch N]
 
-Ingest: batches of 500 responses go through ``server.ingest.ingest`` (per-event validation, duplicate
+Ingest: batches of 500 responses (``--batch``: another size, e.g. 5 as the fleet's kiosks send) go through ``server.ingest.ingest`` (per-event validation, duplicate
 check, idempotent insert, rollups in the same transaction) on SQLite (WAL, synchronous=NORMAL) and
 PostgreSQL (when a URL is given or HYMY_TEST_POSTGRES_URL is set). The floor is a bare ``executemany``
 of the same rows into the same ``responses`` table of the same database in the same run, one
@@ -67,7 +67,7 @@ def floor_rows(batch: list[dict], store_id: str, device_id: str) -> list[dict]:
     return list(rows_for(parse(batch), store_id, device_id, TZ, now).responses.values())
 
 
-def bench_ingest(name: str, url: str, n_batches: int) -> None:
+def bench_ingest(name: str, url: str, n_batches: int, size: int = BATCH) -> None:
     engine = make_engine(url)
     upgrade(engine)
     store = admin.create_store(engine, "Bench " + secrets.token_hex(3), timezone=TZ)
@@ -77,23 +77,23 @@ def bench_ingest(name: str, url: str, n_batches: int) -> None:
     settle_heap()  # as `hymy server` does once it has started
     ingest_s = floor_s = 0.0
     for b in range(n_batches):
-        a = events(BATCH, start + timedelta(days=b), rnd)
-        f = floor_rows(events(BATCH, start + timedelta(days=b), rnd), store, device)
+        a = events(size, start + timedelta(days=b), rnd)
+        f = floor_rows(events(size, start + timedelta(days=b), rnd), store, device)
         # alternate the order so neither side always meets a warmer cache
         for which in ((0, 1) if b % 2 else (1, 0)):
             if which == 0:
                 t0 = time.perf_counter()
                 out = ingest(engine, device, store, TZ, a, check_nul=False)  # as HTTP does for a clean body
                 ingest_s += time.perf_counter() - t0
-                assert out.accepted == BATCH, out.results[:3]
+                assert out.accepted == size, out.results[:3]
             else:
                 t0 = time.perf_counter()
                 with writing(engine) as conn:
                     conn.execute(insert(t.responses), f)
                 floor_s += time.perf_counter() - t0
-    n = n_batches * BATCH
+    n = n_batches * size
     ing, flo = n / ingest_s, n / floor_s
-    print(f"ingest  {name:10s} {n_batches} batches x {BATCH}: ingest {ing:9.0f} events/s | "
+    print(f"ingest  {name:10s} {n_batches} batches x {size}: ingest {ing:9.0f} events/s | "
           f"bare executemany {flo:9.0f} rows/s | ratio {ing / flo:5.1%} (target >= 50 %)")
     engine.dispose()
 
@@ -192,18 +192,19 @@ def main() -> None:
     p.add_argument("--postgres", default=os.environ.get("HYMY_TEST_POSTGRES_URL"), help="PostgreSQL URL")
     p.add_argument("--responses", type=int, default=None, help="stored responses for the results part")
     p.add_argument("--stores", type=int, default=100)
+    p.add_argument("--batch", type=int, default=BATCH, help=f"events per ingested batch (default {BATCH})")
     a = p.parse_args()
-    n_batches = 6 if a.quick else 40
+    n_batches = (6 if a.quick else 40) * max(1, BATCH // a.batch // 10)  # small batches: more of them
     n_resp = a.responses or (200_000 if a.quick else 10_000_000)
     runs = 30 if a.quick else 100
-    print(f"bench/ingest.py: batches of {BATCH}, {n_batches} per database; results at {n_resp:,} responses, "
+    print(f"bench/ingest.py: batches of {a.batch}, {n_batches} per database; results at {n_resp:,} responses, "
           f"{a.stores} stores, one year")
     with tempfile.TemporaryDirectory() as tmp:
-        bench_ingest("sqlite", f"sqlite:///{tmp}/ingest.db", n_batches)
+        bench_ingest("sqlite", f"sqlite:///{tmp}/ingest.db", n_batches, a.batch)
         if a.postgres:
             url, drop = pg_schema(a.postgres)
             try:
-                bench_ingest("postgresql", url, n_batches)
+                bench_ingest("postgresql", url, n_batches, a.batch)
             finally:
                 drop()
         else:

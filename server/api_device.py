@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import re
-import threading
+import time
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -71,42 +71,30 @@ async def responses(request: Request, dev: Device = Depends(current_device)) -> 
         raise field_error(["body", "events"], "must be a list of events", "list_type")
     if len(events) > settings.max_batch_events:
         raise HTTPException(413, f"events: {len(events)} is more than {settings.max_batch_events} in one batch")
-    outcome = await run_in_threadpool(ingest, request.app.state.engine, dev.id, dev.store_id, dev.timezone, events,
-                                      b"\\u0000" in raw)
-    m = request.app.state.metrics
-    m.events.labels("accepted").inc(outcome.accepted)
-    m.events.labels("duplicate").inc(outcome.duplicate)
-    m.events.labels("rejected").inc(outcome.rejected)
+    outcome, took = await run_in_threadpool(_timed_ingest, request.app.state.engine, dev, events, b"\\u0000" in raw)
+    app = request.app
+    app.state.metrics.batch(took, len(events), outcome.accepted, outcome.duplicate, outcome.rejected)
     if outcome.rejected:
-        m.rejected.labels(dev.id).inc(outcome.rejected)
+        app.state.metrics.rejected.labels(dev.id).inc(outcome.rejected)
     if outcome.stores_changed:
-        run_hooks(request.app, outcome.stores_changed)
+        app.state.after_ingest.submit(outcome.stores_changed)
     # the results are already checked values (ids, statuses, reasons): serialised once here instead of
     # validated into 500 models and again by FastAPI (BatchResult stays the documented response_model)
     return Response(json.dumps({"results": outcome.results}, separators=(",", ":")), media_type="application/json")
 
 
-def run_hooks(app, store_ids: set[str]) -> None:
-    """Call every ``app.state.on_ingested`` callback in a background thread; failures are only logged."""
-    hooks = list(getattr(app.state, "on_ingested", []))
-    if not hooks:
-        return
-    engine = app.state.engine
-
-    def _run() -> None:
-        for hook in hooks:
-            try:
-                hook(engine, set(store_ids))
-            except Exception:  # a hook must never fail ingest
-                log.exception("on_ingested hook %r failed", hook)
-
-    threading.Thread(target=_run, name="hymy-on-ingested", daemon=True).start()
+def _timed_ingest(engine, dev: Device, events: list, check_nul: bool):
+    """``(ingest(...), seconds it took)``, in the worker thread."""
+    started = time.perf_counter()
+    outcome = ingest(engine, dev.id, dev.store_id, dev.timezone, events, check_nul)
+    return outcome, time.perf_counter() - started
 
 
 @router.post("/heartbeat", response_model=HeartbeatResult, responses=ERRORS)
 async def heartbeat(body: Heartbeat, request: Request, dev: Device = Depends(current_device)) -> HeartbeatResult:
     """Record the device's fleet state; correct this boot's unsynced press times when its clock is synced."""
-    n = await run_in_threadpool(record_heartbeat, request.app.state.engine, dev.id, dev.store_id, dev.timezone, body)
+    n = await run_in_threadpool(record_heartbeat, request.app.state.engine, dev.id, dev.store_id, dev.timezone, body,
+                                dev.store_recoveries)
     request.app.state.metrics.heartbeats.inc()
     request.app.state.metrics.corrected.inc(n)
     return HeartbeatResult(server_time=utcnow(), corrected=n)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import gc
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
-from starlette.routing import Match
 
 from hymy import __version__
 from hymy.extras import missing_package
@@ -21,15 +20,15 @@ from hymy.periodic import Jobs
 from hymy.protocol import Batch
 
 from . import admin, api_device, api_manager
+from .afteringest import AfterIngest, OnIngested
 from .db import make_engine
-from .jsontext import field_name
 from .metrics import Metrics
+from .middleware import Guard
 from .migrate import upgrade
 from .ratelimit import RateLimiter
 from .settings import Settings
 
 log = logging.getLogger(__name__)
-OnIngested = Callable[[Engine, set[str]], None]
 #: How long the app's shutdown waits for periodic jobs in progress, in seconds (all of them together).
 JOBS_STOP_S = 10.0
 
@@ -46,14 +45,16 @@ def settle_heap() -> None:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """A new app: engine from ``settings.database_url`` (or ``engine``), migrations run if ``settings.migrate``.
 
-    ``app.state``: ``settings``, ``engine``, ``metrics``, ``on_ingested`` (callbacks run in a background
-    thread after a batch that stored something commits: ``hook(engine, {store_id, ...})``), ``jobs``
+    ``app.state``: ``settings``, ``engine``, ``metrics``, ``on_ingested`` (callbacks run on one worker
+    thread after a batch that stored something commits: ``hook(engine, {store_id, ...})``, batches that
+    arrive meanwhile folded into the next call; see ``server.afteringest``), ``after_ingest`` (that
+    worker), ``jobs``
     (``hymy.periodic.Jobs``: pruning, the alert sweep, reports; run by the app's lifespan when
     ``settings.background_jobs``) and ``on_shutdown`` (callables run when the lifespan ends, after the jobs
     stopped).
     """
     settings = settings or Settings.from_env()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, settings.db_pool_size)
     if settings.migrate:
         upgrade(engine)
     app = FastAPI(title="Hymy server", version=__version__, lifespan=_lifespan,
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.metrics = Metrics()
     app.state.on_ingested: list[OnIngested] = []
+    app.state.after_ingest = AfterIngest(engine, app.state.on_ingested)
     app.state.jobs = Jobs()
     app.state.on_shutdown: list[Callable[[], None]] = []
     app.state.device_limiter = RateLimiter(settings.device_rate_per_min)
@@ -71,7 +73,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api_device.router)
     app.include_router(api_manager.router)
     _ops(app)
-    _middleware(app, settings)
+    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)
     _openapi(app)
     _pruning(app, settings)
     _components(app, settings)
@@ -81,14 +83,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the app's periodic jobs (unless ``settings.background_jobs`` is False); at the end stop them
-    (waiting at most ``JOBS_STOP_S`` seconds) and run ``app.state.on_shutdown``."""
+    and the after-ingest worker (waiting at most ``JOBS_STOP_S`` seconds for each) and run
+    ``app.state.on_shutdown``."""
     jobs: Jobs = app.state.jobs
+    # the threads that run requests' database work: as many as the pool has connections, so a burst
+    # queues here instead of opening (and closing again) connections beyond the pool
+    to_thread.current_default_thread_limiter().total_tokens = app.state.settings.db_pool_size
     if app.state.settings.background_jobs:
         jobs.start()
     try:
         yield
     finally:
         await run_in_threadpool(jobs.stop, JOBS_STOP_S)
+        await run_in_threadpool(app.state.after_ingest.stop, JOBS_STOP_S)
         for close in reversed(app.state.on_shutdown):
             try:
                 close()
@@ -162,61 +169,6 @@ def _ops(app: FastAPI) -> None:
     def metrics(request: Request) -> Response:
         """Prometheus text format: requests, ingest counts, rejected events, devices' last seen."""
         return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-def _middleware(app: FastAPI, settings: Settings) -> None:
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        started = time.perf_counter()
-        nul = _nul_parameter(request)
-        if nul is not None:
-            return JSONResponse({"detail": [{"loc": nul, "msg": f"{field_name(nul[1:] or nul)}: must not contain "
-                                             "a NUL character", "type": "string_nul"}]}, status_code=422)
-        if request.url.path.startswith("/api/"):
-            ip = request.client.host if request.client else "?"
-            wait = request.app.state.ip_limiter.hit(ip)
-            if wait:
-                return JSONResponse({"detail": "rate limit: too many requests from this address; retry later"},
-                                    status_code=429, headers={"Retry-After": RateLimiter.retry_after(wait)})
-            if request.method in ("POST", "PUT", "PATCH"):
-                length = request.headers.get("content-length")
-                if length is None and request.headers.get("transfer-encoding"):
-                    return JSONResponse({"detail": "Content-Length: required"}, status_code=411)
-                if length and (not length.isdigit() or int(length) > settings.max_body_bytes):
-                    return JSONResponse({"detail": f"body: larger than {settings.max_body_bytes} bytes"},
-                                        status_code=413)
-        response = await call_next(request)
-        if response.status_code == 405:
-            response.headers["Allow"] = ", ".join(sorted(allowed_methods(request.app, request.scope)))
-        route = request.scope.get("route")
-        label = getattr(route, "path", "other")
-        m = request.app.state.metrics
-        m.requests.labels(request.method, label, str(response.status_code)).inc()
-        m.latency.labels(label).observe(time.perf_counter() - started)
-        return response
-
-
-def _nul_parameter(request: Request) -> list[str] | None:
-    """``["path"]`` or ``["query", name]`` when the URL carries a NUL character (no database stores it)."""
-    if "\x00" in request.url.path:
-        return ["path"]
-    if "%00" in request.url.query:
-        for key, value in request.query_params.multi_items():
-            if "\x00" in key or "\x00" in value:
-                return ["query", key]
-        return ["query"]
-    return None
-
-
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
-
-
-def allowed_methods(app: FastAPI, scope) -> set[str]:
-    """Every method some route of ``app`` answers at the path of ``scope``: the ``Allow`` of a 405.
-    Starlette lists only the methods of the first route whose path matched (POST but not DELETE for
-    /api/v1/session); this asks every route, for every method, through the public ``matches``."""
-    return {m for m in METHODS if any(route.matches({**scope, "method": m})[0] is Match.FULL
-                                      for route in app.router.routes)}
 
 
 def _openapi(app: FastAPI) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
@@ -30,13 +33,21 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 T = TypeVar("T")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; a SQLite file's folder is created and the file put in WAL mode."""
+#: Connections a pool may open beyond its size (background jobs, the after-ingest worker), closed again
+#: when returned.
+POOL_OVERFLOW = 5
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    """An engine for ``url`` keeping ``pool_size`` connections open (and up to :data:`POOL_OVERFLOW` more
+    for a while); a SQLite file's folder is created and the file put in WAL mode."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               **({} if u.database in (None, "", ":memory:") else
+                                  {"pool_size": pool_size, "max_overflow": POOL_OVERFLOW}))
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # pragma: no branch
@@ -56,12 +67,96 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=POOL_OVERFLOW)
 
 
+_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _writer(engine: Engine) -> tuple[Engine, contextlib.AbstractContextManager]:
+    """The engine's write options (made once, not per transaction) and, on SQLite, the process's write
+    lock: writers of one process queue on it in order instead of polling SQLite's lock (busy_timeout
+    sleeps of up to 100 ms); other processes still meet SQLite's own lock."""
+    got = _WRITERS.get(engine)
+    if got is None:
+        lock = threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        got = _WRITERS[engine] = (engine.execution_options(hymy_write=True), lock)
+    return got
+
+
+@contextlib.contextmanager
 def writing(engine: Engine):
     """``with writing(engine) as conn:`` a write transaction (BEGIN IMMEDIATE on SQLite)."""
-    return engine.execution_options(hymy_write=True).begin()
+    options, lock = _writer(engine)
+    with lock, options.begin() as conn:
+        yield conn
+
+
+class _SqliteWriter:
+    """SQLite: the process's one driver connection for :func:`raw_writing`, used only under the write lock
+    (so by one thread at a time), taken from the pool once and kept (no check-out and return per batch);
+    closed when the engine is disposed."""
+
+    def __init__(self, engine: Engine):
+        fairy = engine.raw_connection()
+        self.driver = fairy.driver_connection
+        fairy.detach()  # ours for good: the pool neither counts nor resets it
+        self.cur = self.driver.cursor()
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.driver.close()
+
+
+_SQLITE_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def raw_writing(engine: Engine) -> Iterator[tuple[Any, str]]:
+    """``with raw_writing(engine) as (cur, dialect):`` a write transaction straight on a driver connection
+    (``sqlite3`` or psycopg), for the hot path where SQLAlchemy's per-statement work costs more than the
+    statements: committed when the block ends, rolled back when it raises. SQLite: BEGIN IMMEDIATE under
+    the process's write lock, as :func:`writing`, on the process's one writing connection
+    (:class:`_SqliteWriter`). PostgreSQL: a pooled connection in psycopg's pipeline mode (a statement is
+    sent at once, its results awaited only when read, so BEGIN travels with the first statement and
+    statements whose results are not read with the COMMIT); one found broken is dropped from the pool."""
+    _, lock = _writer(engine)
+    if engine.dialect.name == "sqlite":
+        with lock:
+            writer = _SQLITE_WRITERS.get(engine)
+            if writer is None:
+                writer = _SQLITE_WRITERS[engine] = _SqliteWriter(engine)
+            cur = writer.cur
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur, "sqlite"
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    writer.driver.rollback()
+                raise
+            cur.execute("COMMIT")
+        return
+    fairy = engine.raw_connection()
+    driver = fairy.driver_connection
+    try:
+        cur = driver.cursor()
+        try:
+            with driver.pipeline():
+                yield cur, "postgresql"
+                driver.commit()
+        except BaseException:
+            if driver.closed or driver.broken:
+                fairy.invalidate()
+            else:
+                with contextlib.suppress(Exception):
+                    driver.rollback()
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                cur.close()
+    finally:
+        fairy.close()
 
 
 def is_postgres(engine_or_conn) -> bool:
@@ -78,13 +173,43 @@ def retrying(fn: Callable[[], T], attempts: int = 5) -> T:
     for i in range(attempts):
         try:
             return fn()
-        except (OperationalError, DBAPIError) as exc:
+        except Exception as exc:
+            if not isinstance(exc, OperationalError | DBAPIError) and not _driver_error(exc):
+                raise
             text = str(exc.orig if getattr(exc, "orig", None) is not None else exc).lower()
             transient = any(w in text for w in ("deadlock", "could not serialize", "database is locked", "busy"))
             if not transient or i == attempts - 1:
                 raise
             time.sleep(0.01 * (2**i))
     raise AssertionError("unreachable")
+
+
+def read_row(engine: Engine, sql: str, params: tuple) -> tuple | None:
+    """The first row of one read (``sql`` with ``?`` placeholders) straight on a pooled driver connection,
+    or None: no transaction of its own (PostgreSQL: autocommit for this statement, so no BEGIN and no
+    ROLLBACK round trip; SQLite reads in autocommit mode anyway). For the reads every request makes."""
+    fairy = engine.raw_connection()
+    try:
+        driver = fairy.driver_connection
+        if engine.dialect.name != "postgresql":
+            return driver.execute(sql, params).fetchone()
+        driver.autocommit = True
+        try:
+            return driver.execute(sql.replace("?", "%s"), params).fetchone()
+        finally:
+            if not driver.closed:
+                driver.autocommit = False
+    except BaseException:
+        if getattr(fairy.driver_connection, "closed", False):
+            fairy.invalidate()
+        raise
+    finally:
+        fairy.close()
+
+
+def _driver_error(exc: BaseException) -> bool:
+    """An error of the database driver itself (``sqlite3``, psycopg), as :func:`raw_writing` raises them."""
+    return type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg")
 
 
 def in_ids(dialect: str, column):

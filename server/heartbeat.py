@@ -22,7 +22,7 @@ from . import tables as t
 from .db import retrying, writing
 from .ingest import EARLIEST, LATEST, MAX_UPTIME_MS
 from .localtime import bucket
-from .rollups import bump_followups, bump_hourly
+from .rollups import bump_hourly
 
 _INT32 = 2**31 - 1  # counts above this are stored as this (a device never has that many)
 log = logging.getLogger(__name__)
@@ -33,16 +33,21 @@ def corrected_time(hb: Heartbeat, uptime_press_ms: int):
     return hb.device_time - timedelta(milliseconds=hb.uptime_ms - uptime_press_ms)
 
 
-def record_heartbeat(engine: Engine, device_id: str, store_id: str, tz: str, hb: Heartbeat) -> int:
-    """Store the fleet state and correct this boot's unsynced presses; returns how many were corrected."""
-    return retrying(lambda: _record(engine, device_id, store_id, tz, hb))
+def record_heartbeat(engine: Engine, device_id: str, store_id: str, tz: str, hb: Heartbeat,
+                     store_recoveries: int | None = None) -> int:
+    """Store the fleet state and correct this boot's unsynced presses; returns how many were corrected.
+
+    ``store_recoveries``: the device's count before this heartbeat when the caller has read the device
+    row already (the device API's token check does); None: read here."""
+    return retrying(lambda: _record(engine, device_id, store_id, tz, hb, store_recoveries))
 
 
-def _record(engine, device_id, store_id, tz, hb: Heartbeat) -> int:
+def _record(engine, device_id, store_id, tz, hb: Heartbeat, before: int | None) -> int:
     now = format_ts(utcnow())
     in_range = EARLIEST <= hb.device_time < LATEST  # a clock in year 1 or 9999 may not even exist in UTC
     with writing(engine) as conn:
-        before = conn.execute(select(t.devices.c.store_recoveries).where(t.devices.c.id == device_id)).scalar()
+        if before is None:
+            before = conn.execute(select(t.devices.c.store_recoveries).where(t.devices.c.id == device_id)).scalar()
         if hb.store_recoveries > (before or 0):
             log.warning("device %s moved a damaged local store aside (%d kept on the device); its readable "
                         "presses are salvaged and delivered; see `hymy status` on the device",
@@ -79,6 +84,5 @@ def _record(engine, device_id, store_id, tz, hb: Heartbeat) -> int:
                 elif row.kind in ("reason", "praise"):  # and so does a reason or praise chosen after it
                     fcounts[(row.local_date, row.hour_utc, row.kind, row.value)] -= 1
                     fcounts[(day, hour, row.kind, row.value)] += 1
-        bump_hourly(conn, store_id, counts)
-        bump_followups(conn, store_id, fcounts)
+        bump_hourly(conn, store_id, counts, fcounts)
         return done

@@ -18,24 +18,22 @@ Rules (see docs/server.md):
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, bindparam, insert, literal, select, update
+from sqlalchemy import Engine
 
 from hymy.protocol import Event, EventStatus, Followup, Response, explain
-from hymy.timestamps import format_ts, utcnow
+from hymy.timestamps import utcnow
 
 from . import tables as t
-from .db import ids_value, in_ids, insert_unnest, retrying, writing
+from .db import retrying
+from .ingest_tx import store_rows
 from .jsontext import field_name, nul_path
 from .localtime import Bucketer
-from .rollups import bump_followups, bump_hourly
 
 EVENT = TypeAdapter(Event)
 EVENTS = TypeAdapter(list[Event])
@@ -252,69 +250,13 @@ def rows_for(parsed: list[Parsed], store_id: str, device_id: str, tz: str, now: 
 
 
 _KIND = {Response: "response", Followup: "follow-up"}
-_TYPE = {"responses": "response", "followups": "followup"}
 
 
 def _store(engine, device_id, store_id, tz, parsed: list[Parsed]) -> Outcome:
-    prepared = rows_for(parsed, store_id, device_id, tz, format_ts(utcnow()))
-    results, first = prepared.results, prepared.first
-    counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])  # (date, hour, scale, mood) -> counted, filtered
-    fcounts: dict[tuple, int] = defaultdict(int)  # (date, hour, kind, value) -> choices
-    voided_now: set[str] = set()
-    with writing(engine) as conn:
-        dialect = conn.dialect.name
-        stmt = _statements(dialect)
-        ids = sorted(first)
-        known, voids = _lookup(conn, stmt["lookup"], store_id, ids_value(dialect, ids)) if ids else ({}, set())
-        claim = [(eid, "response" if eid in prepared.responses else "followup") for eid in ids if eid not in known]
-        got = _claim(conn, claim)
-        missed = [eid for eid, _ in claim if eid not in got]  # another client stored them meanwhile
-        if missed:
-            known.update(conn.execute(stmt["types"], {"ids": ids_value(dialect, missed)}).all())
-        for table, rows in ((t.responses, prepared.responses), (t.followups, prepared.followups)):
-            if not rows:
-                continue
-            new = [rows[k] for k in sorted(rows) if k in got]
-            if voids:
-                for r in new:
-                    r["voided"] = r["id"] in voids
-            _insert_new(conn, table, new)
-            mine = _TYPE[table.name]
-            resent = sorted(k for k in rows if known.get(k) == mine)
-            stored = {r.id: r for r in conn.execute(stmt["rows:" + table.name], {
-                "ids": ids_value(dialect, resent)})} if resent else {}
-            for eid in rows:
-                i, ev, at, device_at = first[eid]
-                if eid in got:
-                    results[i]["status"] = ACCEPTED
-                elif known.get(eid) != mine:
-                    results[i]["reason"] = ID_TAKEN.format(kind="response" if mine == "followup" else "follow-up")
-                elif eid not in stored or same_content(table, stored[eid], ev, at, device_at):
-                    results[i]["status"] = DUPLICATE  # not stored any more: pruned after it was counted
-                else:
-                    results[i]["reason"] = CONFLICT
-            for r in new:
-                if table is t.responses:
-                    counts[(r["local_date"], r["hour_utc"], r["scale"], r["mood"])][
-                        0 if (not r["flags"] and not r["voided"]) else 1] += 1
-                elif r["kind"] in ("reason", "praise"):
-                    fcounts[(r["local_date"], r["hour_utc"], r["kind"], r["value"])] += 1
-                elif r["kind"] == "void":
-                    voided_now.add(r["response_id"])
-        for rid in sorted(voided_now):
-            row = conn.execute(update(t.responses).where(
-                t.responses.c.id == rid, t.responses.c.store_id == store_id, t.responses.c.voided.is_(False)
-            ).values(voided=True).returning(t.responses.c.local_date, t.responses.c.hour_utc, t.responses.c.scale,
-                                             t.responses.c.mood, t.responses.c.flags)).first()
-            if row is not None and not row.flags:
-                c = counts[(row.local_date, row.hour_utc, row.scale, row.mood)]
-                c[0] -= 1
-                c[1] += 1
-        bump_hourly(conn, store_id, counts)
-        bump_followups(conn, store_id, fcounts)
-
-    out = Outcome(results)
-    for r in results:
+    prepared = rows_for(parsed, store_id, device_id, tz, ts(utcnow()))
+    store_rows(engine, store_id, prepared)
+    out = Outcome(prepared.results)
+    for r in prepared.results:
         if r["status"] is ACCEPTED:
             out.accepted += 1
         elif r["status"] is DUPLICATE:
@@ -324,59 +266,3 @@ def _store(engine, device_id, store_id, tz, parsed: list[Parsed]) -> Outcome:
     if out.accepted:
         out.stores_changed.add(store_id)
     return out
-
-
-@functools.cache
-def _statements(dialect: str) -> dict:
-    """The batch's lookups, built once per dialect (``ids`` bound as one value, see ``db.in_ids``)."""
-    r, f, e = t.responses, t.followups, t.event_ids
-    return {
-        # the type of each of these ids already stored, and the ids with a `void` follow-up stored
-        # already (a void can arrive before its response): one round trip
-        "lookup": select(e.c.id, e.c.type).where(in_ids(dialect, e.c.id)).union_all(
-            select(f.c.response_id, literal("void")).where(
-                f.c.kind == "void", f.c.store_id == bindparam("store_id"), in_ids(dialect, f.c.response_id))),
-        "types": select(e.c.id, e.c.type).where(in_ids(dialect, e.c.id)),
-        # the stored rows of ids sent again, to tell a duplicate from a conflict
-        "rows:responses": select(r).where(in_ids(dialect, r.c.id)),
-        "rows:followups": select(f).where(in_ids(dialect, f.c.id)),
-    }
-
-
-def _lookup(conn, stmt, store_id: str, ids) -> tuple[dict[str, str], set[str]]:
-    """``({stored id: its type}, {ids with a stored void follow-up})``."""
-    known: dict[str, str] = {}
-    voids: set[str] = set()
-    for eid, kind in conn.execute(stmt, {"store_id": store_id, "ids": ids}):
-        if kind == "void":
-            voids.add(eid)
-        else:
-            known[eid] = kind
-    return known, voids
-
-
-def _claim(conn, ids: list[tuple[str, str]]) -> set[str]:
-    """Insert ``(id, type)`` pairs (in id order) into ``event_ids``; the ids this transaction got.
-
-    SQLite: this transaction has held the write lock (BEGIN IMMEDIATE) since before it looked the ids
-    up, so no other writer can have stored any of them: a plain executemany gets every one.
-    PostgreSQL: ``ON CONFLICT DO NOTHING RETURNING id`` waits for a concurrent transaction holding the
-    same id and leaves it to that one; ids go in sorted order, so two batches never deadlock.
-    """
-    if not ids:
-        return set()
-    rows = [{"id": i, "type": k} for i, k in ids]
-    if conn.dialect.name != "postgresql":
-        conn.execute(insert(t.event_ids), rows)
-        return {i for i, _ in ids}
-    return set(insert_unnest(conn, t.event_ids, rows, " ON CONFLICT (id) DO NOTHING RETURNING id").scalars().all())
-
-
-def _insert_new(conn, table, rows: list[dict]) -> None:
-    """Insert ``rows``, whose ids this transaction has claimed in ``event_ids`` (so none is stored)."""
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        insert_unnest(conn, table, rows)  # one small statement whatever the batch size
-    else:
-        conn.execute(insert(table), rows)

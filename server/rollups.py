@@ -15,13 +15,11 @@ Follow-up reason / praise choices have their own table, ``rollup_followups`` (st
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import delete, select, text, update
 
 from . import tables as t
-from .db import insert_for
 
 #: The region rollup from the store rollup (a migration, ``move_store`` and the benchmark's fill use it).
 _REBUILD_REGION = (
@@ -31,57 +29,88 @@ _REBUILD_REGION = (
     "GROUP BY s.region_id, d.local_date, d.scale, d.mood")
 
 
-_REGION_OF = select(t.stores.c.region_id).where(t.stores.c.id == bindparam("store_id"))
-_REGION_OF_SHARED = _REGION_OF.with_for_update(read=True)
-
-
-def region_of(conn, store_id: str) -> str | None:
-    """The store's region, the store row share-locked on PostgreSQL until the transaction ends."""
-    q = _REGION_OF_SHARED if conn.dialect.name == "postgresql" else _REGION_OF
-    return conn.execute(q, {"store_id": store_id}).scalar()
-
-
-@functools.cache
-def _upsert_stmt(dialect: str, table_name: str, sums: tuple[str, ...]):
-    """``INSERT ... ON CONFLICT (primary key) DO UPDATE SET c = c + excluded.c`` (built once per dialect)."""
-    table = t.metadata.tables[table_name]
-    ins = insert_for(dialect)(table)
-    return ins.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
-                                     set_={c: table.c[c] + ins.excluded[c] for c in sums})
-
-
-def _upsert(conn, table, rows: list[dict], sums: tuple[str, ...] = ("counted", "filtered")) -> None:
-    if rows:
-        conn.execute(_upsert_stmt(conn.dialect.name, table.name, sums), rows)
-
-
-def bump_hourly(conn, store_id: str, counts: dict[tuple, list[int]]) -> None:
-    """Add ``(counted, filtered)`` deltas per ``(local_date, hour_utc, scale, mood)`` (in key order) to
-    the store's hourly and daily rollups and to its region's daily rollup."""
-    counts = {k: v for k, v in counts.items() if v[0] or v[1]}
-    if not counts:
-        return
-    region = region_of(conn, store_id)  # first: the share lock before any rollup row (see module doc)
-    _upsert(conn, t.rollup_hourly, [
-        {"store_id": store_id, "local_date": k[0], "hour_utc": k[1], "scale": k[2], "mood": k[3],
-         "counted": v[0], "filtered": v[1]} for k, v in sorted(counts.items())])
+def deltas(counts: dict[tuple, list[int]], fcounts: dict[tuple, int]) -> tuple[list, list, list]:
+    """The rows to add (pure): ``(hourly, daily, followups)`` from ``(counted, filtered)`` per ``(local_date,
+    hour_utc, scale, mood)`` and choices per ``(local_date, hour_utc, kind, value)``, each in key order,
+    without zero deltas. ``hourly``: ``(date, hour, scale, mood, counted, filtered)``; ``daily``: ``(date,
+    scale, mood, counted, filtered)``; ``followups``: ``(date, hour, kind, value, n)``."""
+    hourly = [(*k, v[0], v[1]) for k, v in sorted(counts.items()) if v[0] or v[1]]
     daily: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for k, v in counts.items():
-        d = daily[(k[0], k[2], k[3])]
-        d[0] += v[0]
-        d[1] += v[1]
-    days = [({"local_date": k[0], "scale": k[1], "mood": k[2], "counted": v[0], "filtered": v[1]})
-            for k, v in sorted(daily.items()) if v[0] or v[1]]
-    _upsert(conn, t.rollup_daily, [{"store_id": store_id, **d} for d in days])
-    if region is not None:
-        _upsert(conn, t.rollup_region_daily, [{"region_id": region, **d} for d in days])
+    for k0, _, k2, k3, c, f in hourly:
+        d = daily[(k0, k2, k3)]
+        d[0] += c
+        d[1] += f
+    days = [(*k, v[0], v[1]) for k, v in sorted(daily.items()) if v[0] or v[1]]
+    return hourly, days, [(*k, v) for k, v in sorted(fcounts.items()) if v]
 
 
-def bump_followups(conn, store_id: str, counts: dict[tuple, int]) -> None:
-    """Add counts per ``(local_date, hour_utc, kind, value)`` of reason / praise choices."""
-    _upsert(conn, t.rollup_followups, [
-        {"store_id": store_id, "local_date": k[0], "hour_utc": k[1], "kind": k[2], "value": k[3], "n": v}
-        for k, v in sorted(counts.items()) if v], sums=("n",))
+def _upsert(table, source: str) -> str:
+    """``INSERT INTO table (columns) source ON CONFLICT (key) DO UPDATE SET c = table.c + excluded.c``."""
+    cols = [c.name for c in table.c]
+    keys = [c.name for c in table.primary_key.columns]
+    sums = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in cols if c not in keys)
+    return (f"INSERT INTO {table.name} ({', '.join(cols)}) {source} "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sums}")
+
+
+_SQLITE = {tb.name: _upsert(tb, f"VALUES ({', '.join('?' for _ in tb.c)})") for tb in (t.rollup_hourly, t.rollup_daily, t.rollup_region_daily,
+                                                   t.rollup_followups)}
+
+
+#: PostgreSQL: every rollup of a batch in one statement (one round trip), the deltas bound as one array per
+#: column. The store row is share-locked first (the main query reads it before the region rollup; the other
+#: upserts, in WITH, run after the main query), then hourly, daily and follow-up rows in key order.
+_PG_BUMP = (
+    "WITH reg AS (SELECT region_id FROM stores WHERE id = %(store)s FOR SHARE), "
+    "h AS (" + _upsert(t.rollup_hourly, "SELECT %(store)s, * FROM unnest(%(h_date)s::text[], %(h_hour)s::text[], "
+                                           "%(h_scale)s::int[], %(h_mood)s::int[], %(h_c)s::int[], %(h_f)s::int[])") + "), "
+    "d AS (" + _upsert(t.rollup_daily, "SELECT %(store)s, * FROM unnest(%(d_date)s::text[], %(d_scale)s::int[], "
+                                          "%(d_mood)s::int[], %(d_c)s::int[], %(d_f)s::int[])") + "), "
+    "f AS (" + _upsert(t.rollup_followups, "SELECT %(store)s, * FROM unnest(%(f_date)s::text[], %(f_hour)s::text[], "
+                                              "%(f_kind)s::text[], %(f_value)s::text[], %(f_n)s::int[])") + ") "
+    + _upsert(t.rollup_region_daily, "SELECT reg.region_id, u.* FROM reg, unnest(%(d_date)s::text[], "
+                                        "%(d_scale)s::int[], %(d_mood)s::int[], %(d_c)s::int[], %(d_f)s::int[]) AS u "
+                                        "WHERE reg.region_id IS NOT NULL"))
+
+
+def bump(cur, dialect: str, store_id: str, counts: dict[tuple, list[int]], fcounts: dict[tuple, int]) -> None:
+    """Add the deltas (see :func:`deltas`) to the store's hourly, daily and follow-up rollups and to its
+    region's daily rollup, through the driver's cursor ``cur`` inside the caller's write transaction.
+
+    SQLite (the write lock is held since BEGIN IMMEDIATE): the region, then an ``executemany`` per table.
+    PostgreSQL: one statement (:data:`_PG_BUMP`), the store row share-locked before any rollup row.
+    """
+    hourly, days, chosen = deltas(counts, fcounts)
+    if not (hourly or chosen):
+        return
+    if dialect == "postgresql":
+        cols = lambda rows, i: [r[i] for r in rows]  # noqa: E731
+        cur.execute(_PG_BUMP, {
+            "store": store_id, **{f"h_{n}": cols(hourly, i) for i, n in enumerate(("date", "hour", "scale", "mood", "c", "f"))},
+            **{f"d_{n}": cols(days, i) for i, n in enumerate(("date", "scale", "mood", "c", "f"))},
+            **{f"f_{n}": cols(chosen, i) for i, n in enumerate(("date", "hour", "kind", "value", "n"))}})
+        return
+    if hourly:
+        region = cur.execute("SELECT region_id FROM stores WHERE id = ?", (store_id,)).fetchone()
+        cur.executemany(_SQLITE["rollup_hourly"], [(store_id, *r) for r in hourly])
+        cur.executemany(_SQLITE["rollup_daily"], [(store_id, *d) for d in days])
+        if region is not None and region[0] is not None:
+            cur.executemany(_SQLITE["rollup_region_daily"], [(region[0], *d) for d in days])
+    if chosen:
+        cur.executemany(_SQLITE["rollup_followups"], [(store_id, *c) for c in chosen])
+
+
+def bump_hourly(conn, store_id: str, counts: dict[tuple, list[int]],
+                fcounts: dict[tuple, int] | None = None) -> None:
+    """:func:`bump` on a SQLAlchemy connection (in its write transaction): ``(counted, filtered)`` deltas
+    per ``(local_date, hour_utc, scale, mood)`` and reason / praise choices per ``(local_date, hour_utc,
+    kind, value)``."""
+    driver = conn.connection.driver_connection
+    cur = driver.cursor()
+    try:
+        bump(cur, conn.dialect.name, store_id, counts, fcounts or {})
+    finally:
+        cur.close()
 
 
 def rebuild_regions(conn, region_ids: list[str] | None = None) -> None:

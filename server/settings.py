@@ -167,6 +167,7 @@ ENV = (
     Var("HYMY_PUBLIC_URL", "public_url", _url),
     Var("HYMY_ALERT_SWEEP_S", "alert_sweep_s", _seconds),
     Var("HYMY_REPORT_INTERVAL_S", "report_interval_s", _seconds),
+    Var("HYMY_DB_POOL_SIZE", "db_pool_size", _positive),
 )
 
 
@@ -180,6 +181,9 @@ class Settings:
     #: SQLAlchemy URL. ``sqlite:///path.db`` or ``postgresql+psycopg://user:pw@host/db``
     #: (``?options=-csearch_path%3Dschema`` selects a schema). Env: HYMY_DATABASE_URL.
     database_url: str = DEFAULT_DATABASE_URL
+    #: Database connections each server process keeps open, and as many threads run requests' database
+    #: work at once (default 10; a few more connections open for the background jobs). Env: HYMY_DB_POOL_SIZE.
+    db_pool_size: int = 10
     #: Run Alembic migrations to head when the app is created (default True).
     migrate: bool = True
     #: Largest request body, after decompression (default 256 KiB, the protocol's batch limit).
@@ -230,7 +234,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         problems = []
-        for name in ("max_body_bytes", "max_batch_events", "enrolment_valid_days", "session_idle_s", "max_range_days"):
+        for name in ("max_body_bytes", "max_batch_events", "enrolment_valid_days", "session_idle_s", "max_range_days",
+                     "db_pool_size"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 problems.append(f"{name}: {getattr(self, name)!r} is not valid; use a whole number >= 1")
         for name in ("device_rate_per_min", "ip_rate_per_min", "enroll_rate_per_min", "retention_days"):
