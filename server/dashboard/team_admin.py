@@ -50,7 +50,7 @@ async def add_link(request: Request, store_id: str):
         raise HTTPException(422, f"name: at most {MAX_NAME} characters")
     link, token = create_link(data(request).engine, store.id, name, ctx.user.id)
     address = link_address(ctx, token)
-    return render(ctx, "team_link_created.html", store=store, link=link, address=address,
+    return render(ctx, "team_link_created.html", status_code=201, store=store, link=link, address=address,
                   qr=qr_svg(address, title=ctx._("Team screen address")), title=ctx._("Team screen"),
                   section="admin" if ctx.user.role == "admin" else "praise")
 

@@ -1,6 +1,6 @@
 """The team screen's page model: query results in, what the staff-room screen shows out.
 
-Pure (no I/O, no FastAPI, no SQLAlchemy): tested without a server. Only good news is shaped here: today's
+Pure functions (no I/O): tested without a server or a database. Only good news is shaped here: today's
 smiles (positive presses) and their share, the day's praise messages, and the week's best moments (the
 hours with most smiles, the praise options chosen). Nothing negative, no Happy Index, no manager data.
 """
