@@ -81,11 +81,12 @@ def board(ctx: Ctx, store: StoreRef) -> TeamBoard:
     with data(ctx.request).connect() as conn:
         days = results.daily_by_store(conn, [store.id], first, last).get(store.id, {})
         cells = results.weekday_hour(conn, store.id, store.timezone, first, last)
-        found = results.praise_messages(conn, [store.id], today, today, limit=MESSAGES)
+        newest = results.praise_messages(conn, [store.id], today, today, limit=MESSAGES)
+        with_comment = results.praise_messages(conn, [store.id], today, today, limit=MESSAGES, with_comment=True)
         names = results.followup_names(conn, [store.id], "praise", ctx.lang)
         praise_today = results.followup_counts(conn, [store.id], today, today, "praise")
         praise_week = results.followup_counts(conn, [store.id], first, last, "praise")
-    return team_board(store, today, days, cells, found, names, praise_today, praise_week)
+    return team_board(store, today, days, cells, newest, with_comment, names, praise_today, praise_week)
 
 
 def _board_html(ctx: Ctx, store: StoreRef) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from .views import StoreRef
 #: The days "this week" covers: today and the 6 before it.
 WEEK_DAYS = 7
 #: How many praise messages the screen shows (newest first) and how many best hours.
-MESSAGES = 12
+MESSAGES = 8
 BEST_HOURS = 3
 
 
@@ -78,6 +78,19 @@ def messages(found: Iterable[PraiseMessage], names: Mapping[str, str], stores: M
     return out
 
 
+def pick(newest: Sequence[PraiseMessage], with_comment: Sequence[PraiseMessage],
+         limit: int = MESSAGES) -> list[PraiseMessage]:
+    """The ``limit`` messages a screen shows, newest first: those with a comment before any other (what a
+    customer wrote is the praise most worth reading, and an hour of praise buttons must not push it off
+    the screen), the rest filled with the newest others."""
+    chosen = {m.response_id: m for m in with_comment[:limit]}
+    for m in newest:
+        if len(chosen) >= limit:
+            break
+        chosen.setdefault(m.response_id, m)
+    return sorted(chosen.values(), key=lambda m: (m.at, m.response_id), reverse=True)
+
+
 def best_hours(cells: Mapping[tuple[int, int], Figure], today: date, limit: int = BEST_HOURS) -> list[BestHour]:
     """The ``limit`` hours of the week with most smiles (ties: the higher share, then the more recent), from
     figures per (weekday 0=Monday, local hour) over the week up to ``today``: in a 7-day week each weekday
@@ -95,15 +108,16 @@ def named(counts: Iterable[Count], names: Mapping[str, str]) -> list[tuple[str, 
 
 
 def team_board(store: StoreRef, today: date, days: Mapping[date, Figure], cells: Mapping[tuple[int, int], Figure],
-               found: Sequence[PraiseMessage], names: Mapping[str, str], praise_today: Iterable[Count],
-               praise_week: Iterable[Count]) -> TeamBoard:
+               newest: Sequence[PraiseMessage], with_comment: Sequence[PraiseMessage], names: Mapping[str, str],
+               praise_today: Iterable[Count], praise_week: Iterable[Count]) -> TeamBoard:
     """The team screen of ``store`` on its local date ``today``: ``days`` its daily figures of the week,
-    ``cells`` its figures per (weekday, hour) of the week, ``found`` today's praise messages (newest first),
-    ``names`` praise ids -> names, and the praise options' counts today and this week."""
+    ``cells`` its figures per (weekday, hour) of the week, today's newest praise messages and the newest of
+    them with a comment (newest first, :func:`pick` chooses), ``names`` praise ids -> names, and the praise
+    options' counts today and this week."""
     first, _ = week_of(today)
     fig = days.get(today) or empty(store.scale)
     week = merge(f for d, f in days.items() if first <= d <= today)
     return TeamBoard(store=store, today=today, smiles=fig.positive, n=fig.n, share=fig.positive_pct,
-                     messages=messages(found[:MESSAGES], names, {store.id: store}),
+                     messages=messages(pick(newest, with_comment), names, {store.id: store}),
                      praise_today=named(praise_today, names), week_smiles=week.positive,
                      best_hours=best_hours(cells, today), praise_week=named(praise_week, names))

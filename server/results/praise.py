@@ -30,6 +30,7 @@ def counted_positive(responses=t.responses):
 
 class PraiseMessage(NamedTuple):
     store_id: str
+    response_id: str  #: the press's id
     at: datetime  #: the press's time (aware UTC)
     praise: tuple[str, ...]  #: praise option ids chosen, in the order they were pressed
     comment: str | None  #: the free comment, if one was left and not deleted
@@ -37,27 +38,29 @@ class PraiseMessage(NamedTuple):
 
 
 def praise_messages(conn: Connection, store_ids: list[str], first: date, last: date, *,
-                    limit: int) -> list[PraiseMessage]:
+                    limit: int, with_comment: bool = False) -> list[PraiseMessage]:
     """The newest ``limit`` praise messages of ``store_ids`` on local dates ``first``..``last`` (by the
-    follow-ups' local dates), newest press first. Two queries: the presses, then their follow-ups."""
+    follow-ups' local dates), newest press first; ``with_comment``: only those with a comment. Two
+    queries: the presses, then their follow-ups."""
     if not store_ids or limit <= 0:
         return []
     fu, rs = t.followups, t.responses
-    where = (fu.c.store_id.in_(store_ids), fu.c.kind.in_(KINDS), fu.c.value.is_not(None), fu.c.deleted_at.is_(None),
+    where = (fu.c.store_id.in_(store_ids), fu.c.value.is_not(None), fu.c.deleted_at.is_(None),
              # a UTC window around the local dates lets the index on (store_id, kind, pressed_at) do the work
              fu.c.pressed_at >= (first - timedelta(days=1)).isoformat(),
              fu.c.pressed_at < (last + timedelta(days=2)).isoformat(),
              fu.c.local_date >= first.isoformat(), fu.c.local_date <= last.isoformat())
     joined = fu.join(rs, and_(rs.c.id == fu.c.response_id, rs.c.store_id == fu.c.store_id))
+    kinds = fu.c.kind == "comment" if with_comment else fu.c.kind.in_(KINDS)
     presses = conn.execute(
-        select(rs.c.id, rs.c.store_id, rs.c.pressed_at).select_from(joined).where(*where, counted_positive(rs))
+        select(rs.c.id, rs.c.store_id, rs.c.pressed_at).select_from(joined).where(*where, kinds, counted_positive(rs))
         .group_by(rs.c.id, rs.c.store_id, rs.c.pressed_at).order_by(rs.c.pressed_at.desc(), rs.c.id.desc())
         .limit(limit)).all()
     if not presses:
         return []
     parts: dict[str, tuple[list[str], list[tuple[str, str]]]] = {r.id: ([], []) for r in presses}
     rows = conn.execute(select(fu.c.response_id, fu.c.id, fu.c.kind, fu.c.value)
-                        .where(*where, fu.c.response_id.in_(list(parts)))
+                        .where(*where, fu.c.kind.in_(KINDS), fu.c.response_id.in_(list(parts)))
                         .order_by(fu.c.pressed_at, fu.c.id))
     for response_id, fid, kind, value in rows:
         praise, comments = parts[response_id]
@@ -70,6 +73,6 @@ def praise_messages(conn: Connection, store_ids: list[str], first: date, last: d
     for r in presses:
         praise, comments = parts[r.id]
         fid, text = comments[-1] if comments else (None, None)
-        out.append(PraiseMessage(r.store_id, parse_ts(r.pressed_at), tuple(praise), text, fid))
+        out.append(PraiseMessage(r.store_id, r.id, parse_ts(r.pressed_at), tuple(praise), text, fid))
     return out
 

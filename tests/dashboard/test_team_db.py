@@ -54,8 +54,10 @@ def test_praise_messages_only_after_counted_positive_presses(world, engine):
     with engine.connect() as conn:
         found = results.praise_messages(conn, ["s1"], first, last, limit=10)
         positive = results.comments(conn, ["s1"], first, last, limit=10, positive=True)
+        written = results.praise_messages(conn, ["s1"], first, last, limit=10, with_comment=True)
     assert [(m.praise, m.comment) for m in found] == [(("speed",), None), (("staff",), "Ihana palvelu")]
-    assert {m.store_id for m in found} == {"s1"}
+    assert {m.store_id for m in found} == {"s1"} and found[1].response_id == good["id"]
+    assert [(m.praise, m.comment) for m in written] == [(("staff",), "Ihana palvelu")]
     assert [c.text for c in positive] == ["Ihana palvelu"]  # the same rule for the comments after a happy face
     with engine.connect() as conn:
         assert len(results.praise_messages(conn, ["s1"], first, last, limit=1)) == 1
