@@ -78,7 +78,7 @@ def test_team_screen_updates_itself_and_goes_blank_when_revoked(running, browser
     page.goto(base + f"/admin/stores/{store}")
     page.once("dialog", lambda d: d.accept())
     with page.expect_navigation():
-        page.click('tr:has-text("Taukotila") button.danger')
+        page.click('li:has-text("Taukotila") button.danger')
     screen.wait_for_selector("text=Tämä tiiminäytön linkki on poistettu käytöstä.", timeout=SHOWS_WITHIN_MS)
     assert "Kiitos Liisa!" not in screen.content()
     assert [e for e in errors if "410" not in e] == []  # only the revoked link's answers
