@@ -31,36 +31,58 @@ def counted_positive(responses=t.responses):
 class PraiseMessage(NamedTuple):
     store_id: str
     response_id: str  #: the press's id
-    at: datetime  #: the press's time (aware UTC)
+    at: datetime  #: when the praise was left: its newest follow-up's time (aware UTC)
     praise: tuple[str, ...]  #: praise option ids chosen, in the order they were pressed
     comment: str | None  #: the free comment, if one was left and not deleted
     comment_id: str | None  #: the comment's follow-up id (for deleting it)
 
 
+#: The first look reads the newest this many follow-ups per message asked for (then 4 times more, until
+#: enough of them are praise after a counted positive press, or the period has no more).
+_LOOK_AHEAD = 4
+
+
 def praise_messages(conn: Connection, store_ids: list[str], first: date, last: date, *,
                     limit: int, with_comment: bool = False) -> list[PraiseMessage]:
     """The newest ``limit`` praise messages of ``store_ids`` on local dates ``first``..``last`` (by the
-    follow-ups' local dates), newest press first; ``with_comment``: only those with a comment. Two
-    queries: the presses, then their follow-ups."""
+    follow-ups' local dates), newest first by when the praise was left; ``with_comment``: only those with
+    a comment.
+
+    Fast whatever the period: the newest follow-ups come from the index on (store_id, kind, pressed_at)
+    alone (the time of the K-th newest is the cut-off), and only those after the cut-off are read and
+    joined to their presses; a period with many follow-ups that do not count (after an unhappy face)
+    looks further back, four times as far each time.
+    """
     if not store_ids or limit <= 0:
         return []
     fu, rs = t.followups, t.responses
-    where = (fu.c.store_id.in_(store_ids), fu.c.value.is_not(None), fu.c.deleted_at.is_(None),
-             # a UTC window around the local dates lets the index on (store_id, kind, pressed_at) do the work
-             fu.c.pressed_at >= (first - timedelta(days=1)).isoformat(),
-             fu.c.pressed_at < (last + timedelta(days=2)).isoformat(),
-             fu.c.local_date >= first.isoformat(), fu.c.local_date <= last.isoformat())
-    joined = fu.join(rs, and_(rs.c.id == fu.c.response_id, rs.c.store_id == fu.c.store_id))
+    # a UTC window around the local dates lets the index do the work
+    window = (fu.c.store_id.in_(store_ids), fu.c.pressed_at >= (first - timedelta(days=1)).isoformat(),
+              fu.c.pressed_at < (last + timedelta(days=2)).isoformat())
+    shown = (fu.c.value.is_not(None), fu.c.deleted_at.is_(None), fu.c.local_date >= first.isoformat(),
+             fu.c.local_date <= last.isoformat())
     kinds = fu.c.kind == "comment" if with_comment else fu.c.kind.in_(KINDS)
-    presses = conn.execute(
-        select(rs.c.id, rs.c.store_id, rs.c.pressed_at).select_from(joined).where(*where, kinds, counted_positive(rs))
-        .group_by(rs.c.id, rs.c.store_id, rs.c.pressed_at).order_by(rs.c.pressed_at.desc(), rs.c.id.desc())
-        .limit(limit)).all()
-    if not presses:
+    joined = fu.join(rs, and_(rs.c.id == fu.c.response_id, rs.c.store_id == fu.c.store_id))
+    look = limit * _LOOK_AHEAD
+    while True:
+        cutoff = conn.execute(select(fu.c.pressed_at).where(*window, kinds).order_by(fu.c.pressed_at.desc())
+                              .offset(look - 1).limit(1)).scalar()
+        newer = [fu.c.pressed_at >= cutoff] if cutoff is not None else []
+        found: dict[str, tuple[str, str]] = {}  # response id -> (store, newest follow-up time), newest first
+        for rid, sid, at in conn.execute(
+                select(fu.c.response_id, fu.c.store_id, fu.c.pressed_at).select_from(joined)
+                .where(*window, kinds, *shown, *newer, counted_positive(rs))
+                .order_by(fu.c.pressed_at.desc(), fu.c.id.desc())):
+            found.setdefault(rid, (sid, at))
+        if len(found) >= limit or cutoff is None:
+            break
+        look *= _LOOK_AHEAD
+    chosen = list(found.items())[:limit]
+    if not chosen:
         return []
-    parts: dict[str, tuple[list[str], list[tuple[str, str]]]] = {r.id: ([], []) for r in presses}
+    parts: dict[str, tuple[list[str], list[tuple[str, str]]]] = {rid: ([], []) for rid, _ in chosen}
     rows = conn.execute(select(fu.c.response_id, fu.c.id, fu.c.kind, fu.c.value)
-                        .where(*where, fu.c.kind.in_(KINDS), fu.c.response_id.in_(list(parts)))
+                        .where(*window, *shown, fu.c.kind.in_(KINDS), fu.c.response_id.in_(list(parts)))
                         .order_by(fu.c.pressed_at, fu.c.id))
     for response_id, fid, kind, value in rows:
         praise, comments = parts[response_id]
@@ -70,9 +92,8 @@ def praise_messages(conn: Connection, store_ids: list[str], first: date, last: d
         else:
             comments.append((fid, value))
     out = []
-    for r in presses:
-        praise, comments = parts[r.id]
+    for rid, (sid, at) in chosen:
+        praise, comments = parts[rid]
         fid, text = comments[-1] if comments else (None, None)
-        out.append(PraiseMessage(r.store_id, r.id, parse_ts(r.pressed_at), tuple(praise), text, fid))
+        out.append(PraiseMessage(sid, rid, parse_ts(at), tuple(praise), text, fid))
     return out
-

@@ -69,7 +69,7 @@ def test_praise_messages_only_after_counted_positive_presses(world, engine):
     assert [(m.praise, m.comment) for m in after] == [(("speed",), None), (("staff",), None)]
 
 
-def test_praise_messages_newest_press_first_within_the_local_dates(world, engine):
+def test_praise_messages_newest_first_within_the_local_dates(world, engine):
     now = utcnow()
     old, new, yesterday = press(4, at=now - timedelta(minutes=30)), press(4, at=now - timedelta(minutes=1)), \
         press(4, at=now - timedelta(days=3))
@@ -80,6 +80,21 @@ def test_praise_messages_newest_press_first_within_the_local_dates(world, engine
     with engine.connect() as conn:
         found = results.praise_messages(conn, ["s1"], first, last, limit=10)
     assert [m.comment for m in found] == ["uusi", "vanha"]
+
+
+def test_praise_messages_look_past_many_newer_follow_ups_that_do_not_count(world, engine):
+    now = utcnow()
+    kind_words = press(4, at=now - timedelta(hours=2))
+    events = [kind_words, followup(kind_words["id"], "comment", "Kiitos!", at=now - timedelta(hours=2))]
+    for i in range(20):  # a bad afternoon: every newer comment came after an unhappy face
+        r = press(1, at=now - timedelta(minutes=60 - i))
+        events += [r, followup(r["id"], "comment", f"jono {i}", at=now - timedelta(minutes=60 - i))]
+    _send(world, "s1", events)
+    first, last = _wide()
+    with engine.connect() as conn:
+        assert [m.comment for m in results.praise_messages(conn, ["s1"], first, last, limit=1)] == ["Kiitos!"]
+        assert [m.comment for m in results.praise_messages(conn, ["s1"], first, last, limit=3,
+                                                           with_comment=True)] == ["Kiitos!"]
 
 
 def test_team_links_create_open_revoke(world, engine):
