@@ -120,7 +120,7 @@ def team_page(request: Request, token: str, lang: str | None = None):
     html, _version = _board_html(ctx, store)
     poll = ctx.url("team_json", token=token) + f"?lang={ctx.lang}"
     return _secure(render(ctx, "team.html", store=store, board_html=html, poll=poll,
-                          poll_ms=POLL_MS, title=ctx._("Team screen")))
+                          poll_ms=POLL_MS, title=f"{store.name} · {ctx._('Team screen')}"))
 
 
 @router.get("/team/{token}/live.json", name="dash.team_json")

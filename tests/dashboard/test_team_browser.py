@@ -10,27 +10,16 @@ import httpx
 import pytest
 
 from hymy.timestamps import utcnow
-from server.testing import serve
 from tests.server.conftest import followup, press
 
-from .harness import make_app
+from . import test_dashboard_browser as dash_browser
 from .test_dashboard_browser import enrol_kiosk, sign_in
 
 pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 #: The screen polls every 5 s (``server.dashboard.team.POLL_MS``); a change must show within two polls.
 SHOWS_WITHIN_MS = 12_000
-
-
-@pytest.fixture(scope="module")
-def running(tmp_path_factory):
-    app, sample = make_app(tmp_path_factory.mktemp("team-e2e"))
-    with serve(app=app) as r:
-        yield r.base_url, app, sample
-
-
-@pytest.fixture
-def browser(chromium_path, browser_factory):
-    return browser_factory(chromium_path)
+# A real server with the sample data on loopback (this module's own), and a Chromium: the dashboard's.
+running, browser = dash_browser.running, dash_browser.browser
 
 
 def post(base: str, token: str, events: list[dict]) -> None:

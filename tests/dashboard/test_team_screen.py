@@ -9,8 +9,6 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hymy.timestamps import utcnow
@@ -21,24 +19,15 @@ from server.ingest import ingest
 from server.tokens import hash_secret
 from tests.server.conftest import followup, press
 
-from .harness import csrf_of, make_app, sign_in
+from . import test_dashboard_http as dash_http
+from .harness import csrf_of, sign_in
 
 TZ = "Europe/Helsinki"
 TEAM_URL = re.compile(r'id="team-address"[^>]*>(https?://[^/]+(/team/[A-Za-z0-9_-]+))<')
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    app, sample = make_app(tmp_path_factory.mktemp("team"))
-    return app, sample
-
-
-@pytest.fixture
-def client(env):
-    app, _ = env
-    app.state.dashboard.throttle._fails.clear()
-    with TestClient(app) as c:
-        yield c
+# The real app over a SQLite file with the sample data (this module's own), and a client: the dashboard's.
+env, client = dash_http.env, dash_http.client
 
 
 def send(env, store_index: int, events: list[dict]) -> None:
