@@ -100,6 +100,15 @@ def test_team_link_shows_its_store_only_and_nothing_negative(client, env):
     assert other not in live.text
 
 
+def test_a_comment_is_text_on_the_team_screen_never_markup(client, env):
+    app, s = env
+    happy('<script>alert("x")</script><b>Kiitos</b>', 0, env, praise=None)
+    _link, token = team_links.create_link(app.state.engine, s.store_ids[0], "Näyttö", None)
+    for html in (client.get(f"/team/{token}").text, client.get(f"/team/{token}/live.json").json()["stores"][0]["html"]):
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;Kiitos&lt;/b&gt;" in html
+        assert "<script>alert" not in html and "<b>Kiitos" not in html
+
+
 def test_team_link_stops_working_the_moment_it_is_revoked(client, env):
     _, s = env
     sid = s.store_ids[0]
