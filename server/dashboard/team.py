@@ -11,10 +11,10 @@ a plain page (the script reloads on either, so a revoked screen goes blank at it
 from __future__ import annotations
 
 import hashlib
+from html import escape
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from markupsafe import Markup
 
 from hymy.hours import zone
 
@@ -96,8 +96,7 @@ def _board_html(ctx: Ctx, store: StoreRef) -> tuple[str, str]:
     inner = render_text(ctx, "_team_board.html", b=b, day_label=i18n.format_long_day(b.today, ctx.lang),
                         day=lambda d: i18n.format_day(d, ctx.lang))
     version = hashlib.sha256(inner.encode()).hexdigest()[:16]
-    html = Markup('<div class="board" id="store-{}" data-version="{}">').format(store.id, version)
-    return str(html + Markup(inner) + Markup("</div>")), version
+    return f'<div class="board" id="store-{escape(store.id)}" data-version="{version}">{inner}</div>', version
 
 
 def _gone(request: Request, exc: Gone) -> Response:
