@@ -34,6 +34,7 @@ from hymy.timestamps import format_ts  # noqa: E402
 PASSWORD = "bench-password-123"
 TZ = "Europe/Helsinki"
 REASONS = ["queue", "service", "selection", "price", "cleanliness"]
+PRAISE = ["staff", "speed", "tidy"]
 
 
 def build(db: Path, responses: int, stores: int, days: int, seed: int = 1) -> None:
@@ -105,9 +106,14 @@ def build(db: Path, responses: int, stores: int, days: int, seed: int = 1) -> No
                     frows.append((rid.replace("-7000-", "-7001-"), sid, dev, rid, "reason", reason, pressed, local_date,
                                   hour_utc, pressed, "h"))
                     froll[(local_date, hour_utc, "reason", reason)] += 1
-                elif not flags and mood == 4 and rng.random() < 0.02:
-                    frows.append((rid.replace("-7000-", "-7002-"), sid, dev, rid, "comment", "Kiitos hyvästä palvelusta!",
-                                  pressed, local_date, hour_utc, pressed, "h"))
+                elif not flags and mood == 4 and rng.random() < 0.35:  # praise, as the sample's stores ask it
+                    praise = PRAISE[int(rng.random() ** 1.4 * 3)]
+                    frows.append((rid.replace("-7000-", "-7003-"), sid, dev, rid, "praise", praise, pressed, local_date,
+                                  hour_utc, pressed, "h"))
+                    froll[(local_date, hour_utc, "praise", praise)] += 1
+                    if rng.random() < 0.06:
+                        frows.append((rid.replace("-7000-", "-7002-"), sid, dev, rid, "comment",
+                                      "Kiitos hyvästä palvelusta!", pressed, local_date, hour_utc, pressed, "h"))
             if len(rows) > 200_000:
                 _flush(con, rows, frows)
                 rows, frows = [], []
@@ -132,7 +138,8 @@ def build(db: Path, responses: int, stores: int, days: int, seed: int = 1) -> No
     con.execute("ANALYZE")
     con.commit()
     con.close()
-    (db.parent / (db.name + ".json")).write_text(json.dumps({"responses": made, "stores": stores, "days": days}))
+    (db.parent / (db.name + ".json")).write_text(json.dumps({"responses": made, "stores": stores, "days": days,
+                                                            "praise": True}))
 
 
 def _flush(con, rows, frows) -> None:
@@ -170,6 +177,10 @@ def measure(db: Path, repeats: int) -> None:
         return c
 
     clients = {u: client_for(u) for u in ("admin", "region", "store", "tech")}
+    clients["screen"] = TestClient(app)  # a staff-room screen: no sign-in, only its link
+    from server.dashboard.team_links import create_link
+
+    _link, team_token = create_link(engine, first_store, "Bench screen", None)
     pages = [
         ("floor: /healthz", "store", "/healthz"),
         ("today (store manager, 1 store)", "store", "/today"),
@@ -187,6 +198,9 @@ def measure(db: Path, repeats: int) -> None:
         (f"compare all {n_stores} stores 30 d", "admin", "/compare?days=30"),
         ("reasons 30 d (regional)", "region", "/reasons"),
         ("praise 30 d (regional)", "region", "/praise"),
+        ("praise 30 d (store manager)", "store", "/praise"),
+        ("team screen (no sign-in)", "screen", f"/team/{team_token}"),
+        ("team screen live poll", "screen", f"/team/{team_token}/live.json"),
         ("devices (technician, all)", "tech", "/devices"),
         ("admin stores", "admin", "/admin"),
         ("admin store settings", "admin", f"/admin/stores/{first_store}"),
@@ -232,7 +246,7 @@ def main() -> None:
     db = a.db or ROOT / "build" / f"bench-dashboard-{responses}-{stores}-{days}.db"
     db.parent.mkdir(parents=True, exist_ok=True)
     meta = db.parent / (db.name + ".json")
-    want = {"responses": responses, "stores": stores, "days": days}
+    want = {"responses": responses, "stores": stores, "days": days, "praise": True}
     if not (db.exists() and meta.exists() and json.loads(meta.read_text()) == want):
         for p in (db, meta, Path(str(db) + "-wal"), Path(str(db) + "-shm")):
             p.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ build step. The dashboard speaks the reader's language; notices and reports the 
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -90,9 +90,15 @@ def format_day(d: date, lang: str, pattern: str = "EEE d.M.") -> str:
     return _babel_format_date(d, pattern, locale=lang)
 
 
+def format_day_time(local: datetime, lang: str) -> str:
+    """A local date and time for lists ("ma 23.11. 14:05" / "Mon 23 Nov 14:05"): ``local`` already in the
+    zone it is shown in."""
+    return format_day(local.date(), lang) + local.strftime(" %H:%M")
+
+
 def format_long_day(d: date, lang: str) -> str:
     return _babel_format_date(d, "full", locale=lang)
 
 
 __all__ = ["LANGS", "LANG_COOKIE", "LANG_NAMES", "DEFAULT_LANG", "gettext_for", "negotiate", "translations",
-           "weekday_names", "format_day", "format_long_day"]
+           "weekday_names", "format_day", "format_day_time", "format_long_day"]

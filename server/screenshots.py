@@ -26,9 +26,9 @@ def chromium_path() -> str:
     return path
 
 
-def pages(store_id: str) -> list[tuple[str, str, str]]:
-    """(name, user, path) of every page worth a picture."""
-    return [
+def pages(store_id: str, team_path: str | None = None) -> list[tuple[str, str, str]]:
+    """(name, user, path) of every page worth a picture (``team_path``: a team screen link's, no user)."""
+    return [*([("team", "", team_path)] if team_path else []),
         ("login", "", "/login"),
         ("today", "risto", "/today"),
         ("day", "risto", f"/stores/{store_id}/day"),
@@ -42,6 +42,7 @@ def pages(store_id: str) -> list[tuple[str, str, str]]:
         ("devices", "admin", "/devices"),
         ("admin", "admin", "/admin"),
         ("admin-store", "admin", f"/admin/stores/{store_id}"),
+        ("team-links", "anna", f"/admin/stores/{store_id}"),
         ("admin-users", "admin", "/admin/users"),
         ("not-found", "anna", "/stores/no-such-store/day"),
     ]
@@ -55,7 +56,8 @@ def sign_in(page, base_url: str, user: str, password: str) -> None:
     page.wait_for_load_state("load")
 
 
-def capture(base_url: str, out_dir: Path, store_id: str, passwords: dict[str, str], lang: str = "fi") -> list[Path]:
+def capture(base_url: str, out_dir: Path, store_id: str, passwords: dict[str, str], lang: str = "fi",
+            team_path: str | None = None) -> list[Path]:
     """Sign in as each page's user and write both viewport sizes of every page; returns the files."""
     from playwright.sync_api import sync_playwright
 
@@ -66,7 +68,7 @@ def capture(base_url: str, out_dir: Path, store_id: str, passwords: dict[str, st
         try:
             for vp_name, (w, h) in VIEWPORTS.items():
                 contexts = {}
-                for name, user, path in pages(store_id):
+                for name, user, path in pages(store_id, team_path):
                     if user not in contexts:
                         ctx = browser.new_context(viewport={"width": w, "height": h}, locale="fi-FI",
                                                   device_scale_factor=1)
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     out = Path(argv[0] if argv else "build/screenshots")
     from .dashboard.sample import seed, unhappy_burst
+    from .dashboard.team_links import create_link
     from .db import make_engine
     from .settings import Settings
     from .testing import serve
@@ -107,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             engine = make_engine(settings.database_url)
             sample = seed(engine, days=100)
             unhappy_burst(engine, sample, getattr(running.app.state, "alerts", None), store_index=1)
-            files = capture(running.base_url, out, sample.store_ids[0], sample.users)
+            _link, token = create_link(engine, sample.store_ids[0], "Taukotila", None)
+            files = capture(running.base_url, out, sample.store_ids[0], sample.users, team_path=f"/team/{token}")
     for f in files:
         print(f)
     return 0

@@ -243,3 +243,18 @@ api_tokens = Table(
     Column("created_at", TS, nullable=False),
     Column("revoked_at", TS),
 )
+
+# Team screen links (server/dashboard/team_links.py): a per-store, read-only display link for a staff-room
+# screen, opened without sign-in by a random 256-bit token of which only the SHA-256 is stored (as
+# ``api_tokens``). Revoking sets ``revoked_at``; the next request with the token answers 410.
+team_links = Table(
+    "team_links", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("store_id", ID, ForeignKey("stores.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the link's token
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", TS, nullable=False),
+    Column("revoked_at", TS),
+    Column("last_used_at", TS),  # written at most once a minute (server.dashboard.team_links.TOUCH_EVERY_S)
+)

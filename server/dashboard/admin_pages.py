@@ -16,8 +16,9 @@ from hymy.rules import RULE_KINDS
 
 from .. import i18n
 from .account import MIN_PASSWORD
-from .deps import check_csrf, data, need_role, signed_in
+from .deps import check_csrf, data, need_role, results_reader, signed_in
 from .htmlroute import page_router
+from .team_links import links_for_store
 from .web import ROLE_KEYS, Ctx, redirect, render, role_names
 
 router = page_router()
@@ -136,23 +137,30 @@ async def add_store(request: Request):
 
 
 def _store_page(ctx: Ctx, store_id: str, cfg: StoreConfig | None = None, errors: list[str] | None = None,
-                status_code: int = 200, saved: bool = False):
+                status_code: int = 200, saved: bool = False, revoked: bool = False):
+    """The store's admin page: its settings (admins) and its team screen links (admins and whoever may see
+    the store's results, ``team_admin``)."""
     d = data(ctx.request)
     store = next((s for s in d.stores_for(ctx.user) if s.id == store_id), None)
     if store is None:
         raise HTTPException(404, "store")
-    cfg = cfg or d.store_config(store_id)
+    is_admin = ctx.user.role == "admin"
+    cfg = (cfg or d.store_config(store_id)) if is_admin else None
     wd = i18n.weekday_names(ctx.lang, "wide")
-    flash = {"kind": "ok", "text": ctx._("Saved. Kiosks pick up the change at their next sync.")} if saved else None
+    flash = {"kind": "ok", "text": ctx._("Saved. Kiosks pick up the change at their next sync.")} if saved else \
+        {"kind": "ok", "text": ctx._("The link is revoked: its screen stops showing anything at its next refresh.")} \
+        if revoked else None
     return render(ctx, "admin_store.html", status_code=status_code, store=store, cfg=cfg, errors=errors,
                   weekdays=list(zip(WEEKDAYS, wd, strict=True)), rule_kinds=list(RULE_KINDS.values()), flash=flash,
-                  title=store.name, section="admin")
+                  team_links=links_for_store(d.engine, store_id), can_edit=is_admin, title=store.name,
+                  when=lambda at: i18n.format_day_time(at.astimezone(zone(store.timezone)), ctx.lang),
+                  section="admin" if is_admin else "praise")
 
 
 @router.get("/admin/stores/{store_id}", name="dash.admin_store", response_class=HTMLResponse)
-def store_settings(request: Request, store_id: str, saved: int = 0):
-    ctx = _admin(request)
-    return _store_page(ctx, store_id, saved=bool(saved))
+def store_settings(request: Request, store_id: str, saved: int = 0, revoked: int = 0):
+    ctx = results_reader(request)  # managers see the team screen links only (technicians: 403)
+    return _store_page(ctx, store_id, saved=bool(saved), revoked=bool(revoked))
 
 
 @router.post("/admin/stores/{store_id}", name="dash.admin_store_post", response_class=HTMLResponse)

@@ -70,6 +70,12 @@ class DashboardData:
             ids = auth.visible_store_ids(conn, user)
         return self._stores(ids)
 
+    def store(self, store_id: str) -> StoreRef | None:
+        """One store by id, or None. No access check: for callers that have checked the right to see it
+        (a team screen link opens exactly its own store)."""
+        found = self._stores({store_id})
+        return found[0] if found else None
+
     def device_stores_for(self, user) -> list[StoreRef]:
         """The stores whose devices ``user`` may manage (admins; technicians: assigned stores, or all)."""
         if user.role not in ("admin", "technician"):
@@ -139,6 +145,10 @@ class DashboardData:
         admin.revoke_device(self.engine, device_id)
 
     # ------------------------------------------------------------------ admin
+
+    def delete_comment(self, followup_id: str) -> bool:
+        """Erase a comment's text (``server.admin.delete_comment``); True if it was found."""
+        return admin.delete_comment(self.engine, followup_id)
 
     def save_store_config(self, store_id: str, cfg: StoreConfig) -> None:
         admin.update_store_config(self.engine, store_id, cfg)

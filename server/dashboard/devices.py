@@ -105,7 +105,7 @@ def add_device(request: Request, store_id: str = Form(...), name: str = Form("")
     code, expires = d.add_device(store_id, name.strip() or None)
     local = expires.astimezone(zone(stores[store_id].timezone))
     enrolment = {"store": stores[store_id].name, "code": code,
-                 "expires": i18n.format_day(local.date(), ctx.lang) + local.strftime(" %H:%M"),
+                 "expires": i18n.format_day_time(local, ctx.lang),
                  "qr": enrolment_qr_svg(code, title=ctx._("One-time enrolment code"))}
     return _page(ctx, enrolment, status_code=201)
 

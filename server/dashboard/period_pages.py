@@ -1,5 +1,5 @@
 """Pages over a period and several stores: compare the stores of a region, the reasons given for
-unhappiness, and praise (the praise choices and the comments left after a happy face)."""
+unhappiness, and praise (what reaches the staff: the praise messages, the praise options chosen)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,20 @@ from fastapi import HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hymy.figures import empty
-from hymy.hours import zone
 
 from .. import i18n, results
 from .charts import hbar_chart
-from .deps import data, results_reader
+from .deps import check_csrf, data, need_role, results_reader
 from .htmlroute import page_router
 from .period import Period, followup_items, local_today, period
+from .team_view import messages
 from .views import ranking
-from .web import Ctx, render
+from .web import Ctx, redirect, render, safe_next
 
 router = page_router()
 
+#: The most praise messages the Praise page lists (newest first).
+PRAISE_MESSAGES = 50
 #: The periods (days up to the stores' today) the compare page offers.
 COMPARE_DAYS = (1, 7, 30, 90, 365)
 
@@ -75,14 +77,25 @@ def reasons_page(request: Request, store: str | None = None, from_: str | None =
 @router.get("/praise", name="dash.praise", response_class=HTMLResponse)
 def praise_page(request: Request, store: str | None = None, from_: str | None = Query(None, alias="from"),
                 to: str | None = None):
+    """What reaches the staff: the praise messages (``results.praise_messages``, the team screen's own) with
+    their dates, the counts per praise option, and the way to each store's team screen setup."""
     ctx, p, items = _answers(request, "praise", store, from_, to)
-    by_id = {s.id: s for s in p.chosen}
-    comments = []
     with data(request).connect() as conn:
-        found = results.comments(conn, p.ids, p.first, p.last, positive=True, limit=30)
-    for c in found:
-        s = by_id.get(c.store_id)
-        local = c.at.astimezone(zone(s.timezone if s else "UTC"))
-        comments.append({"text": c.text, "store": s.name if s else "",
-                         "when": i18n.format_day(local.date(), ctx.lang) + local.strftime(" %H:%M")})
-    return _render(ctx, p, items, "praise.html", comments=comments, title=ctx._("Praise"), page="praise")
+        found = results.praise_messages(conn, p.ids, p.first, p.last, limit=PRAISE_MESSAGES)
+        names = results.followup_names(conn, p.ids, "praise", ctx.lang)
+    shown = messages(found, names, {s.id: s for s in p.chosen}, lambda at: i18n.format_day_time(at, ctx.lang))
+    return _render(ctx, p, items, "praise.html", messages=shown, chosen=p.chosen, total=sum(c for _n, c in items),
+                   limit=PRAISE_MESSAGES, can_delete=ctx.user.role == "admin", title=ctx._("Praise"), page="praise")
+
+
+@router.post("/praise/comments/{followup_id}/delete", name="dash.praise_comment_delete")
+async def delete_praise_comment(request: Request, followup_id: str):
+    """Erase a comment's text (admins, as ``DELETE /api/v1/comments/{id}``): it leaves the Praise page and
+    every team screen at their next refresh; counts do not change."""
+    ctx = results_reader(request)
+    form = await request.form()
+    check_csrf(ctx, form.get("csrf_token"))
+    need_role(ctx, "admin")
+    if not data(request).delete_comment(followup_id):
+        raise HTTPException(404, "comment")
+    return redirect(safe_next(str(form.get("next") or ""), ctx.url("praise")))

@@ -10,13 +10,13 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
-from . import account, admin_pages, alerts_page, devices, period_pages, store_pages, today
+from . import account, admin_pages, alerts_page, devices, period_pages, store_pages, team, team_admin, today
 from .data import DashboardData
 from .deps import NeedLogin
 from .web import HERE, STATIC_URL, redirect
 
 #: Every page module, each with its own ``router``.
-PAGES = (today, store_pages, period_pages, alerts_page, account, admin_pages, devices)
+PAGES = (today, store_pages, period_pages, alerts_page, account, admin_pages, devices, team_admin, team)
 
 
 def install(app: FastAPI, dashboard_data: DashboardData) -> None:

@@ -76,7 +76,7 @@ class Ctx:
     def csrf(self) -> str:
         if self.session_id:
             return csrf.token_for_session(self.session_id)
-        return self.request.state.prelogin_csrf
+        return getattr(self.request.state, "prelogin_csrf", "")  # "" on pages without forms (the team screen)
 
     def url(self, name: str, **params: Any) -> str:
         return str(self.request.app.url_path_for("dash." + name, **params))

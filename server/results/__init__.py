@@ -13,7 +13,8 @@ or 25 on most DST days). Every function takes an open connection; none writes.
 ``weekday_hour``          per (weekday, local hour) over a period, summed in the database
 ``followup_counts``       reason and praise choices, most frequent first
 ``followup_names``        reason and praise ids -> their text in a language
-``comments``              free comments, newest first (optionally only after a positive face)
+``comments``              free comments, newest first (optionally only after a counted positive face)
+``praise_messages``       praise options and comments per counted positive press, newest first
 ========================  ==================================================================
 """
 
@@ -25,7 +26,9 @@ from .comments import Comment, comments
 from .daily import daily, daily_by_store, dates, totals
 from .followups import Count, followup_counts, followup_names
 from .hourly import Bucket, by_local_hour, hour_buckets
+from .praise import PraiseMessage, praise_messages
 from .weekday_hour import weekday_hour
 
 __all__ = ["Figure", "merge", "Comment", "comments", "daily", "daily_by_store", "dates", "totals", "Count",
-           "followup_counts", "followup_names", "Bucket", "by_local_hour", "hour_buckets", "weekday_hour"]
+           "followup_counts", "followup_names", "Bucket", "by_local_hour", "hour_buckets", "weekday_hour", "PraiseMessage",
+           "praise_messages"]

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from hymy.timestamps import parse_ts
 
 from .. import tables as t
+from .praise import counted_positive
 
 
 class Comment(NamedTuple):
@@ -22,7 +23,8 @@ class Comment(NamedTuple):
 def comments(conn: Connection, store_ids: list[str], first: date, last: date, *, limit: int,
              positive: bool = False) -> list[Comment]:
     """At most ``limit`` comments of ``store_ids`` written on local dates ``first``..``last``, newest
-    first; deleted ones never. ``positive``: only those left after a positive face (the praise wall)."""
+    first; deleted ones never. ``positive``: only those left after a counted press on a positive face
+    (``praise.counted_positive``, the rule of the praise messages)."""
     if not store_ids:
         return []
     fu, rs = t.followups, t.responses
@@ -33,6 +35,6 @@ def comments(conn: Connection, store_ids: list[str], first: date, last: date, *,
         fu.c.pressed_at < (last + timedelta(days=2)).isoformat(),
         fu.c.local_date >= first.isoformat(), fu.c.local_date <= last.isoformat())
     if positive:
-        q = q.select_from(fu.join(rs, rs.c.id == fu.c.response_id)).where(rs.c.mood * 2 > rs.c.scale + 1)
+        q = q.select_from(fu.join(rs, rs.c.id == fu.c.response_id)).where(counted_positive(rs))
     rows = conn.execute(q.order_by(fu.c.pressed_at.desc()).limit(limit))
     return [Comment(s, v, parse_ts(p)) for s, v, p in rows]

@@ -1,5 +1,5 @@
-// Hymy dashboard: the only script. Keeps Today live by polling a small JSON endpoint
-// (every 3 s, so a sync shows within 5 s), replacing each store card that changed. No framework.
+// Hymy dashboard: the only script. Keeps Today and the team screen live by polling a small JSON
+// endpoint (Today every 3 s, so a sync shows within 5 s), replacing each store card that changed.
 (function () {
   "use strict";
   var live = document.getElementById("live");
@@ -37,7 +37,8 @@
     xhr.onload = function () {
       if (xhr.status === 200) {
         try { apply(JSON.parse(xhr.responseText)); } catch (e) { live.classList.add("stale"); }
-      } else if (xhr.status === 401) {
+      } else if (xhr.status === 401 || xhr.status === 404 || xhr.status === 410) {
+        // signed out, or a team screen's link revoked: the reload shows the sign-in or a plain page
         window.location.reload();
         return;
       } else {
