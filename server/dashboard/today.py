@@ -52,11 +52,14 @@ def _cards(ctx: Ctx, compact: bool | None = None) -> list[TodayCard]:
     local = {s.id: at.astimezone(zone(s.timezone)) for s in stores}
     days = {sid: t.date() for sid, t in local.items()}
     ids = [s.id for s in stores]
+    until = {sid: t.hour for sid, t in local.items()}
     with d.connect() as conn:
         figs = results.daily_by_store(conn, ids, min(days.values()), max(days.values()), only=set(days.values()))
-        _so_far, verdicts = usual.days_so_far(conn, zones, days, {sid: t.hour for sid, t in local.items()})
-        if not compact:
+        if compact:  # the day so far against its usual, summed in the database
+            verdicts = usual.days_so_far(conn, zones, days, until)[1]
+        else:  # the same from the hours the cards show anyway
             hours, usual_days = usual.usual_hours(conn, zones, days)
+            verdicts = usual.judge_so_far(hours, usual_days, until)
             reasons = results.followups_by_hour(conn, {s.id: (s.timezone, days[s.id]) for s in stores}, "reason")
             names = results.followup_names(conn, ids, "reason", ctx.lang)
     wd = i18n.weekday_names(ctx.lang, "wide", "stand-alone")

@@ -32,9 +32,9 @@ from hymy.figures import Figure, merge
 from .comments import Comment, comments
 from .daily import daily, daily_by_store, dates, totals
 from .followups import Count, followup_counts, followup_names, followups_by_hour
-from .hourly import Bucket, buckets_of, by_local_hour, hour_buckets, local_hours, until_hour
+from .hourly import Bucket, buckets_of, by_local_hour, hour_buckets, hour_samples, local_hours, until_hour
 from .weekday_hour import weekday_hour, weekday_hour_weeks
 
 __all__ = ["Figure", "merge", "Comment", "comments", "daily", "daily_by_store", "dates", "totals", "Count",
            "followup_counts", "followup_names", "followups_by_hour", "Bucket", "buckets_of", "by_local_hour",
-           "hour_buckets", "local_hours", "until_hour", "weekday_hour", "weekday_hour_weeks"]
+           "hour_buckets", "hour_samples", "local_hours", "until_hour", "weekday_hour", "weekday_hour_weeks"]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from .. import tables as t
-from ..localtime import bucket_index, hours_of_day
+from .hourly import local_hour
 
 f = t.rollup_followups
 #: The language whose text stands in for a missing translation (the admin form requires it).
@@ -78,12 +78,11 @@ def followups_by_hour(conn: Connection, days: Mapping[str, tuple[str, date]], ki
     out: dict[str, dict[int, list[Count]]] = {}
     for sid, rs in rows.items():
         tz, local = days[sid]
-        hours = hours_of_day(local, tz)
-        starts = [hu for hu, _ in hours]
         per_hour: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for hour, value, n in rs if hours else ():
-            label = hours[bucket_index(starts, hour)][1]
-            per_hour[int(label[11:13])][value] += n
+        for hour_utc, value, n in rs:
+            hour = local_hour(local, tz, hour_utc)
+            if hour is not None:
+                per_hour[hour][value] += n
         out[sid] = {hr: sorted((Count(kind, v, n) for v, n in vs.items()), key=lambda c: (-c.n, c.value))
                     for hr, vs in sorted(per_hour.items())}
     return out

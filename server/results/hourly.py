@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping
-from datetime import date
+from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.engine import Connection
 
 from hymy.figures import Figure, from_rows, merge
+from hymy.hours import zone
+from hymy.stats import Sample
+from hymy.timestamps import format_ts
 
 from .. import tables as t
 from ..localtime import bucket_index, hours_of_day
-from .weekday_hour import local_hour_sql
+from .weekday_hour import weight_sql
 
 h = t.rollup_hourly
 
@@ -57,40 +61,103 @@ def by_local_hour(buckets: list[Bucket]) -> dict[int, Figure]:
     return {hour: merge(figs) for hour, figs in out.items()}
 
 
-def local_hours(conn: Connection, zones: Mapping[str, str], days: Collection[date]) -> dict[str, dict[date, dict[int, Figure]]]:
-    """Figures per local hour (:func:`by_local_hour`) of every store of ``zones`` (store id -> its IANA
-    zone) on every local date of ``days`` that has presses, in one query: O(stores x days x hours) rows.
+@lru_cache(maxsize=4096)
+def _local_hours_of(day: date, tz: str) -> tuple[list[str], tuple[int, ...], dict[str, int]]:
+    """``day``'s bucket starts (``hour_utc``), the local hour (0-23) of each, and the two as a mapping."""
+    hours = hours_of_day(day, tz)
+    starts = [hu for hu, _ in hours]
+    local = tuple(int(label[11:13]) for _, label in hours)
+    return starts, local, dict(zip(starts, local, strict=True))
 
-    Today reads today and the days of its usual (``server.results.usual``) for all its stores this way.
-    """
+
+def local_hour(day: date, tz: str, hour_utc: str) -> int | None:
+    """The local hour (0-23) of the bucket of ``day`` holding the instant ``hour_utc``, as
+    :func:`by_local_hour` counts it; None on a date the zone skipped."""
+    starts, local, exact = _local_hours_of(day, tz)
+    hour = exact.get(hour_utc)
+    if hour is None and starts:
+        hour = local[bucket_index(starts, hour_utc)]
+    return hour
+
+
+def _rows_by_hour(conn: Connection, zones: Mapping[str, str], days: Collection[date]):
+    """``(store, local date, local hour, scale, mood, counted, filtered)`` rows of ``zones``' stores on
+    ``days``, in one query."""
+    where = [h.c.store_id.in_(sorted(zones)), h.c.local_date.in_(sorted({d.isoformat() for d in days}))]
+    parsed: dict[str, date] = {}
+    for sid, day, hour_utc, scale, mood, counted, filtered in conn.execute(
+            select(h.c.store_id, h.c.local_date, h.c.hour_utc, h.c.scale, h.c.mood, h.c.counted, h.c.filtered)
+            .where(*where)):
+        local = parsed.get(day) or parsed.setdefault(day, date.fromisoformat(day))
+        hour = local_hour(local, zones[sid], hour_utc)
+        if hour is not None:
+            yield sid, local, hour, scale, mood, counted, filtered
+
+
+def local_hours(conn: Connection, zones: Mapping[str, str], days: Collection[date]) -> dict[str, dict[date, dict[int, Figure]]]:
+    """Figures per local hour (as :func:`by_local_hour` counts them) of every store of ``zones`` (store id
+    -> its IANA zone) on every local date of ``days`` that has presses, in one query: O(stores x days x
+    hours) rows. Today reads its stores' hours this way."""
     if not zones or not days:
         return {}
-    rows: dict[tuple[str, str], list] = defaultdict(list)
-    for sid, day, hour, scale, mood, counted, filtered in conn.execute(
-            select(h.c.store_id, h.c.local_date, h.c.hour_utc, h.c.scale, h.c.mood, h.c.counted, h.c.filtered)
-            .where(h.c.store_id.in_(sorted(zones)), h.c.local_date.in_(sorted({d.isoformat() for d in days})))):
-        rows[(sid, day)].append((hour, scale, mood, counted, filtered))
-    out: dict[str, dict[date, dict[int, Figure]]] = defaultdict(dict)
-    for (sid, day), rs in rows.items():
-        local = date.fromisoformat(day)
-        out[sid][local] = by_local_hour(buckets_of(zones[sid], local, rs))
-    return dict(out)
+    rows: dict[tuple[str, date, int], list] = defaultdict(list)
+    for sid, day, hour, scale, mood, counted, filtered in _rows_by_hour(conn, zones, days):
+        rows[(sid, day, hour)].append((scale, mood, counted, filtered))
+    out: dict[str, dict[date, dict[int, Figure]]] = defaultdict(lambda: defaultdict(dict))
+    for (sid, day, hour), rs in rows.items():
+        out[sid][day][hour] = from_rows(rs)
+    return {sid: dict(per_day) for sid, per_day in out.items()}
+
+
+def hour_samples(conn: Connection, zones: Mapping[str, str], days: Collection[date]) -> dict[str, dict[date, dict[int, Sample]]]:
+    """Counted presses per store, local date and local hour as the statistics take them
+    (``hymy.stats.Sample``), like :func:`local_hours` without building figures: the usual days of Today's
+    hours, read for all its stores at once. N and the weights' sums are added up in the database."""
+    if not zones or not days:
+        return {}
+    acc: dict[tuple[str, date, int], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    parsed: dict[str, date] = {}
+    for sid, day, hour_utc, n, total, squares in conn.execute(
+            select(h.c.store_id, h.c.local_date, h.c.hour_utc, func.sum(h.c.counted),
+                   func.sum(h.c.counted * weight_sql(1)), func.sum(h.c.counted * weight_sql(2)))
+            .where(h.c.store_id.in_(sorted(zones)), h.c.local_date.in_(sorted({d.isoformat() for d in days})),
+                   h.c.counted > 0)
+            .group_by(h.c.store_id, h.c.local_date, h.c.hour_utc)).all():
+        local = parsed.get(day) or parsed.setdefault(day, date.fromisoformat(day))
+        hour = local_hour(local, zones[sid], hour_utc)
+        if hour is not None:
+            a = acc[(sid, local, hour)]  # on the autumn DST day two buckets share a local hour
+            a[0] += n
+            a[1] += total
+            a[2] += squares
+    out: dict[str, dict[date, dict[int, Sample]]] = defaultdict(lambda: defaultdict(dict))
+    for (sid, day, hour), (n, total, squares) in acc.items():
+        out[sid][day][hour] = Sample(int(n), float(total), float(squares))
+    return {sid: dict(per_day) for sid, per_day in out.items()}
 
 
 def until_hour(conn: Connection, store_ids: list[str], tz: str, days: Collection[date], hour: int
                ) -> dict[str, dict[date, Figure]]:
     """Figures of ``store_ids`` (all in zone ``tz``) per local date of ``days``, counting only the presses
     of local hours up to and including ``hour`` (0-23): "so far today" and the same hours of other days.
-    Summed in the database: O(stores x days x faces) rows."""
+
+    Each date's hours end at one instant (its local ``hour + 1``:00 in UTC; a DST gap's at the jump), so
+    the database compares ``hour_utc`` as text, on the covering index, one date at a time, and sums:
+    O(stores x days x faces) rows come back."""
     if not store_ids or not days:
         return {}
-    lh = local_hour_sql(tz, min(days), max(days))
+    z = zone(tz)
+    ids = sorted(store_ids)
+    parts = []
+    for d in sorted(set(days)):  # one part per date, so each row is checked against its own date's end
+        where = [h.c.store_id.in_(ids), h.c.local_date == d.isoformat()]
+        if hour < 23:
+            where.append(h.c.hour_utc < format_ts(datetime.combine(d, time(hour + 1), tzinfo=z).astimezone(UTC)))
+        parts.append(select(h.c.store_id, h.c.local_date, h.c.scale, h.c.mood, func.sum(h.c.counted),
+                            func.sum(h.c.filtered)).where(*where)
+                     .group_by(h.c.store_id, h.c.local_date, h.c.scale, h.c.mood))
     acc: dict[tuple[str, str], list] = defaultdict(list)
-    for sid, day, scale, mood, counted, filtered in conn.execute(
-            select(h.c.store_id, h.c.local_date, h.c.scale, h.c.mood, func.sum(h.c.counted), func.sum(h.c.filtered))
-            .where(h.c.store_id.in_(sorted(store_ids)), h.c.local_date.in_(sorted({d.isoformat() for d in days})),
-                   lh <= hour)
-            .group_by(h.c.store_id, h.c.local_date, h.c.scale, h.c.mood)):
+    for sid, day, scale, mood, counted, filtered in conn.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
         acc[(sid, day)].append((scale, mood, int(counted or 0), int(filtered or 0)))
     out: dict[str, dict[date, Figure]] = defaultdict(dict)
     for (sid, day), rs in acc.items():

@@ -21,11 +21,11 @@ from datetime import date, timedelta
 from sqlalchemy.engine import Connection
 
 from hymy.figures import Figure, empty, merge
-from hymy.stats import IndexResult, Sample
+from hymy.stats import IndexResult, Sample, pool
 from hymy.stats_compare import BASELINE_WEEKS, against_baseline, against_rest, baseline_days, compare
 
 from .daily import daily, dates
-from .hourly import Bucket, hour_buckets, local_hours, until_hour
+from .hourly import Bucket, hour_buckets, hour_samples, local_hours, until_hour
 from .weekday_hour import weekday_hour, weekday_hour_weeks
 
 _NONE = Sample()
@@ -74,6 +74,16 @@ def week_vs_usual(conn: Connection, store_ids: list[str], monday: date) -> tuple
 # ----------------------------------------------------------------------------- today so far
 
 
+def judge_so_far(days: Mapping[str, Mapping[int, Figure]], usual: Mapping[str, Sequence[Mapping[int, Sample] | None]],
+                 until: Mapping[str, int]) -> dict[str, IndexResult]:
+    """What :func:`days_so_far` judges, from the hours :func:`usual_hours` read (no query): each store's
+    local hours up to ``until`` against the same hours of its usual days, the stores as one family."""
+    sids = list(days)
+    today = [pool(f.sample for h, f in days[sid].items() if h <= until[sid]) for sid in sids]
+    weeks = [[pool(x for h, x in (u or {}).items() if h <= until[sid]) for u in usual[sid]] for sid in sids]
+    return dict(zip(sids, against_baseline(today, weeks), strict=True))
+
+
 def days_so_far(conn: Connection, zones: Mapping[str, str], days: Mapping[str, date], until: Mapping[str, int]
                 ) -> tuple[dict[str, Figure], dict[str, IndexResult]]:
     """Each store's day so far (``days``: its local date; ``until``: its local hours up to and including
@@ -99,23 +109,25 @@ def days_so_far(conn: Connection, zones: Mapping[str, str], days: Mapping[str, d
 # ----------------------------------------------------------------------------- hours
 
 
-def judge_hours(day: Mapping[int, Figure], usual: Sequence[Mapping[int, Figure] | None],
+def judge_hours(day: Mapping[int, Figure], usual: Sequence[Mapping[int, Sample] | None],
                 hours: Sequence[int]) -> dict[int, IndexResult]:
-    """Each local hour of ``hours`` on a day against the same hour of its usual days, as one family (the
-    day's hours; those with fewer than 20 presses on either side are ``too_few`` and left out of it)."""
+    """Each local hour of ``hours`` on a day (its figures per local hour) against the same hour of its usual
+    days (their presses per local hour, :func:`usual_hours`), as one family: the day's hours; those with
+    fewer than 20 presses on either side are ``too_few`` and left out of it."""
     results = against_baseline([_sample(day.get(h)) for h in hours],
-                               [[_sample((b or {}).get(h)) for b in usual] for h in hours])
+                               [[(u or {}).get(h, _NONE) for u in usual] for h in hours])
     return dict(zip(hours, results, strict=True))
 
 
 def usual_hours(conn: Connection, zones: Mapping[str, str], days: Mapping[str, date]
-                ) -> tuple[dict[str, dict[int, Figure]], dict[str, list[dict[int, Figure] | None]]]:
+                ) -> tuple[dict[str, dict[int, Figure]], dict[str, list[dict[int, Sample] | None]]]:
     """For each store (``zones``: id -> zone; ``days``: id -> the local date shown) the figures per local
-    hour of that day and of each day of its baseline, most recent first, in one query."""
-    wanted = {d for day in days.values() for d in (day, *baseline_days(day))}
-    got = local_hours(conn, zones, wanted)
-    today = {sid: got.get(sid, {}).get(day, {}) for sid, day in days.items()}
-    usual = {sid: [got.get(sid, {}).get(b) for b in baseline_days(day)] for sid, day in days.items()}
+    hour of that day, and the presses per local hour of each day of its baseline (most recent first):
+    two queries for all the stores."""
+    shown = local_hours(conn, zones, set(days.values()))
+    history = hour_samples(conn, zones, {b for day in days.values() for b in baseline_days(day)})
+    today = {sid: shown.get(sid, {}).get(day, {}) for sid, day in days.items()}
+    usual = {sid: [history.get(sid, {}).get(b) for b in baseline_days(day)] for sid, day in days.items()}
     return today, usual
 
 
@@ -123,10 +135,10 @@ def hours_vs_usual(conn: Connection, store_id: str, tz: str, day: date) -> tuple
     """The hour buckets of ``day`` (``results.hour_buckets``) and each one's verdict against the same local
     hour of the usual days, as one family."""
     buckets = hour_buckets(conn, store_id, tz, day)
-    usual = usual_hours(conn, {store_id: tz}, {store_id: day})[1][store_id]
+    history = hour_samples(conn, {store_id: tz}, baseline_days(day)).get(store_id, {})
+    usual = [history.get(b, {}) for b in baseline_days(day)]
     local = [int(b.hour[11:13]) for b in buckets]
-    results = against_baseline([b.figure.sample for b in buckets],
-                               [[_sample((u or {}).get(h)) for u in usual] for h in local])
+    results = against_baseline([b.figure.sample for b in buckets], [[u.get(h, _NONE) for u in usual] for h in local])
     return buckets, results
 
 
@@ -145,5 +157,5 @@ def week_vs_rest(conn: Connection, store_id: str, tz: str, first: date, last: da
     return cells, dict(zip(keys, results, strict=True))
 
 
-__all__ = ["BASELINE_SPAN", "judge_days", "days_vs_usual", "week_vs_usual", "days_so_far", "judge_hours", "usual_hours",
+__all__ = ["BASELINE_SPAN", "judge_days", "days_vs_usual", "week_vs_usual", "judge_so_far", "days_so_far", "judge_hours", "usual_hours",
            "hours_vs_usual", "week_vs_rest"]

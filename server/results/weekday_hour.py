@@ -3,6 +3,7 @@ and each cell's presses per week, as the heat map's statistics take them (``hymy
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from hymy.figures import Figure, from_rows
 from hymy.hours import zone
+from hymy.score import SCALES, face_weights
 from hymy.stats import Sample
 from hymy.timestamps import format_ts
 
@@ -77,24 +79,30 @@ def weekday_hour(conn: Connection, store_id: str, tz: str, first: date, last: da
     return {k: from_rows(v) for k, v in acc.items()}
 
 
+@functools.cache
+def weight_sql(power: int):
+    """A press's weight on the 0-1 scale (``hymy.score.face_weights``, the one definition) to ``power``,
+    as SQL over (scale, mood); built once."""
+    return case(*[((h.c.scale == scale) & (h.c.mood == m), literal((w / 100.0) ** power))
+                  for scale in SCALES for m, w in enumerate(face_weights(scale), 1)], else_=literal(0.0))
+
+
 def weekday_hour_weeks(conn: Connection, store_id: str, tz: str, first: date,
                        last: date) -> dict[tuple[int, int], list[Sample]]:
     """Each (weekday, local hour) cell's counted presses per week over ``first``..``last``: the cell's
     samples, one per local date that had presses in it (a cell is one weekday, so one date is one week),
-    oldest first. What ``hymy.stats_compare.against_rest`` takes for the heat map; O(days x hours x
-    faces) rows."""
+    oldest first. What ``hymy.stats_compare.against_rest`` takes for the heat map. N and the sums of the
+    weights are added up in the database: O(days x hours) rows."""
     lh = local_hour_sql(tz, first, last)
-    q = (select(h.c.local_date, lh, h.c.scale, h.c.mood, func.sum(h.c.counted))
+    q = (select(h.c.local_date, lh, func.sum(h.c.counted), func.sum(h.c.counted * weight_sql(1)),
+                func.sum(h.c.counted * weight_sql(2)))
          .where(*_period(store_id, first, last), h.c.counted > 0)
-         .group_by(h.c.local_date, lh, h.c.scale, h.c.mood).order_by(h.c.local_date))
-    tallies: dict[tuple[str, int], list] = defaultdict(list)
-    for day, hour, scale, mood, counted in conn.execute(q):
-        tallies[(day, int(hour))].append((scale, mood, int(counted)))
-    weekday: dict[str, int] = {}
+         .group_by(h.c.local_date, lh).order_by(h.c.local_date))
     out: dict[tuple[int, int], list[Sample]] = defaultdict(list)
-    for (day, hour), tally in tallies.items():
+    weekday: dict[str, int] = {}
+    for day, hour, n, total, squares in conn.execute(q).all():
         wd = weekday.get(day)
         if wd is None:
             wd = weekday[day] = date.fromisoformat(day).weekday()
-        out[(wd, hour)].append(Sample.from_tally(tally))
+        out[(wd, hour)].append(Sample(n, total, squares))
     return dict(out)

@@ -3,8 +3,8 @@
 import pytest
 
 from hymy.figures import Figure, empty, figure, from_rows, merge
-from hymy.stats import index_interval
 from hymy.score import score_tally
+from hymy.stats import index_interval
 
 
 def test_figure_happyornot_example():
