@@ -4,8 +4,10 @@ dashboard; the kiosk may use it too): counted presses per face, the flagged pres
 Pure: standard library and ``hymy.score`` only. How a figure is shown honestly (docs/dashboard.md):
 
 - N is always shown beside the index;
+- every index is shown with its 95 % uncertainty interval (:attr:`Figure.interval`, ``hymy.stats``);
 - below ``hymy.score.LOW_CONFIDENCE_N`` (20) counted presses a figure is *low confidence*: pages show it
-  pale and comparisons with it are not drawn (:func:`delta`);
+  pale, and "lower / higher than usual" is said only when ``hymy.stats_compare`` finds it (never from
+  two raw indexes: a raw difference is mostly chance);
 - flagged presses (repeat, outside opening hours, voided in maintenance) are never counted; their number
   is kept beside the counts as ``filtered``.
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from hymy.score import LOW_CONFIDENCE_N, Score, is_negative, is_positive, score_tally
+from hymy.stats import IndexResult, Sample, describe
 
 #: The scale of a figure without any presses.
 DEFAULT_SCALE = 4
@@ -120,21 +123,46 @@ class Figure:
         """% of counted presses on a negative face, whole (halves up); None without presses."""
         return _whole(self.score.negative_pct)
 
-    def to_json(self) -> dict:
+    # ------------------------------------------------------------------ how sure (hymy.stats)
+
+    @property
+    def sample(self) -> Sample:
+        """The counted presses as the statistics take them (``hymy.stats.Sample``: N and the weights' sums)."""
+        return Sample.from_tally(self.tally)
+
+    def described(self) -> IndexResult:
+        """The index with its 95 % interval, not compared with anything (``verdict`` None)."""
+        return describe(self.sample)
+
+    @property
+    def interval(self) -> tuple[int, int] | None:
+        """The 95 % uncertainty interval of the Happy Index, whole points rounded as shown (halves up):
+        ``(72, 83)`` for "78 (72–83)"; None without counted presses."""
+        if not self.n:
+            return None
+        r = self.described()
+        return _whole(r.low), _whole(r.high)
+
+    def to_json(self, judged: IndexResult | None = None) -> dict:
         """The figure as the manager API answers it (docs/server.md, "Results"): ``n``, ``counts``
         (``{"mood": presses}``), ``scales``, ``happy_index``, ``positive_pct``, ``negative_pct`` (one
-        decimal), ``low_confidence``, ``filtered``; and ``index`` (whole, as pages show it) and ``scale``
-        (the scale of the face bar)."""
+        decimal), ``low_confidence``, ``filtered``; ``index`` (whole, as pages show it) and ``scale``
+        (the scale of the face bar); and from ``hymy.stats.IndexResult.to_json`` (``judged``, this
+        figure's comparison, or the figure alone): ``interval`` ([low, high], whole, at ``level`` 0.95),
+        ``verdict`` (``lower`` / ``higher`` / ``usual`` / ``too_few``; null when not compared), ``p``,
+        ``q`` and ``baseline`` (``{"n", "index"}`` of what it was compared with; null when not compared)."""
         s = self.score
         counts: dict[str, int] = {}
         for _scale, mood, count in self.tally:
             counts[str(mood)] = counts.get(str(mood), 0) + count
+        stats = (judged or self.described()).to_json()
         return {
             "n": s.n, "counts": counts, "scales": sorted({t[0] for t in self.tally}) if self.other else
             ([self.scale] if s.n else []),
             "happy_index": _round1(s.happy_index), "positive_pct": _round1(s.positive_pct),
             "negative_pct": _round1(s.negative_pct), "low_confidence": s.low_confidence,
             "filtered": self.filtered, "index": self.index, "scale": self.scale,
+            **{k: stats[k] for k in ("interval", "level", "verdict", "p", "q", "baseline")},
         }
 
 
@@ -194,33 +222,4 @@ def merge(figures: Iterable[Figure]) -> Figure:
     return from_rows(rows + [(f.scale, 1, 0, f.filtered) for f in figures])
 
 
-@dataclass(frozen=True, slots=True)
-class Delta:
-    """The change of the Happy Index against an earlier period, in whole index points.
-
-    ``points`` is None when either side has too few presses to compare honestly (``reason`` says which:
-    ``no_data`` or ``low_confidence``).
-    """
-
-    points: int | None
-    reason: str | None = None
-
-    @property
-    def direction(self) -> str:
-        """``up``, ``down`` or ``flat`` (also when not compared)."""
-        if self.points is None or self.points == 0:
-            return "flat"
-        return "up" if self.points > 0 else "down"
-
-
-def delta(now: Figure, before: Figure) -> Delta:
-    """Index points ``now - before``; no number when either side is empty or low confidence."""
-    if now.index is None or before.index is None:
-        return Delta(None, "no_data")
-    if now.low_confidence or before.low_confidence:
-        return Delta(None, "low_confidence")
-    return Delta(now.index - before.index)
-
-
-__all__ = ["Figure", "Delta", "DEFAULT_SCALE", "LOW_CONFIDENCE_N", "figure", "empty", "from_rows", "merge",
-           "delta"]
+__all__ = ["Figure", "DEFAULT_SCALE", "LOW_CONFIDENCE_N", "figure", "empty", "from_rows", "merge"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -89,6 +89,45 @@ def closing_time(hours: OpeningHours | None, tz: str | ZoneInfo, day: datetime) 
         return None
     base = datetime.combine(local_date, time(0), tzinfo)
     return (base + timedelta(minutes=max(ends))).astimezone(UTC)
+
+
+def open_on(hours: OpeningHours | None, day: date) -> bool:
+    """Whether the store is open at some moment of local date ``day``: an interval of its weekday, or one
+    of the day before that runs past midnight. True without hours (always open)."""
+    return open_hours(hours, day) != []
+
+
+def open_hours(hours: OpeningHours | None, day: date) -> list[int] | None:
+    """The local hours (0-23, ascending) of date ``day`` in which the store is open at some minute: its
+    weekday's intervals and the part after midnight of the day before's late interval. None without
+    hours (always open: the caller decides which hours to show); [] on a closed day."""
+    if not hours:
+        return None
+    out: set[int] = set()
+    for start, end in _intervals(hours, WEEKDAYS[day.weekday()]):
+        stop = end if end > start else 24 * 60
+        out.update(range(start // 60, (stop + 59) // 60))
+    for start, end in _intervals(hours, WEEKDAYS[(day.weekday() - 1) % 7]):
+        if end < start:
+            out.update(range(0, (end + 59) // 60))
+    return sorted(out)
+
+
+def next_opening(hours: OpeningHours | None, tz: str | ZoneInfo, after: datetime) -> datetime | None:
+    """The aware UTC instant the store next opens (an interval starts) strictly after ``after``, within
+    the coming week; None without hours (always open) or when no day has an interval. A start inside a
+    DST gap is read with the offset before the change (zoneinfo's ``fold=0``)."""
+    if not hours:
+        return None
+    tzinfo = zone(tz) if isinstance(tz, str) else tz
+    today = after.astimezone(tzinfo).date()
+    for ahead in range(8):
+        day = today + timedelta(days=ahead)
+        for start, _end in sorted(_intervals(hours, WEEKDAYS[day.weekday()])):
+            at = datetime.combine(day, time(start // 60, start % 60), tzinfo).astimezone(UTC)
+            if at > after:
+                return at
+    return None
 
 
 def _intervals(hours: OpeningHours, day: str) -> list[tuple[int, int]]:

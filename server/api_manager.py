@@ -5,6 +5,7 @@ a store the user may not see answers 404 (never revealing that it exists); techn
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -12,11 +13,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from hymy.hours import zone
+
 from . import admin, auth, export, results
 from . import tables as t
 from .body import field_error
 from .deps import current_user, unauthorized
-from .localtime import DATE_PATTERN, FIRST_DAY, LAST_DAY, parse_day
+from .localtime import DATE_PATTERN, FIRST_DAY, LAST_DAY, parse_day, utc_now
+from .results import usual
 from .route import ApiRoute
 
 router = APIRouter(prefix="/api/v1", tags=["manager"], route_class=ApiRoute)
@@ -53,6 +57,13 @@ class RegionOut(BaseModel):
     store_ids: list[str]
 
 
+class Baseline(BaseModel):
+    """The usual a figure was compared with: the same weekday (and hour) of the 8 weeks before."""
+
+    n: int
+    index: int | None
+
+
 class Figures(BaseModel):
     """One period's figure (``hymy.figures.Figure.to_json``)."""
 
@@ -66,6 +77,16 @@ class Figures(BaseModel):
     filtered: int = Field(description="presses kept but not counted (repeat, closed, maintenance)")
     index: int | None = Field(None, description="the Happy Index rounded as the dashboard shows it (halves up)")
     scale: int = Field(4, description="the scale of the face bar: the one with most counted presses")
+    interval: list[int] = Field([0, 100], min_length=2, max_length=2, description=(
+        "the index's uncertainty interval [low, high] at `level`, rounded like `index`; [0, 100] without presses"))
+    level: float = Field(0.95, description="the interval's confidence level")
+    verdict: Literal["lower", "higher", "usual", "too_few"] | None = Field(None, description=(
+        "against the store's usual (docs/statistics.md): lower / higher than usual after Benjamini-Hochberg "
+        "over the answer's days or hours; usual: within the usual range; too_few: under 20 presses on either "
+        "side; null: not compared (a total, or a day not over yet)"))
+    p: float | None = Field(None, description="the comparison's p-value; null when not tested")
+    q: float | None = Field(None, description="its Benjamini-Hochberg adjusted p-value within the answer; null when not tested")
+    baseline: Baseline | None = Field(None, description="what it was compared with; null when not compared")
 
 
 class Day(Figures):
@@ -195,10 +216,15 @@ def day_query(alias: str | None = None, what: str = "local date") -> str:
 
 
 
-def _days_out(owner: dict, first: date, last: date, days: dict[date, results.Figure]) -> dict:
-    """A ``DailyOut`` answer: the owner (store or region), the range, each day's figure and the total."""
+def _days_out(conn, owner: dict, store_ids: list[str], first: date, last: date) -> dict:
+    """A ``DailyOut`` answer: the owner (store or region), the range, each day's figure with its verdict
+    against its usual (days over in every store's zone; ``server.results.usual``) and the total."""
+    zones = conn.execute(select(t.stores.c.timezone).where(t.stores.c.id.in_(store_ids))).scalars().all()
+    now = utc_now()
+    over_before = min((now.astimezone(zone(z)).date() for z in zones), default=now.date())
+    days, judged = usual.days_vs_usual(conn, store_ids, first, last, over_before)
     return {**owner, "from": first.isoformat(), "to": last.isoformat(),
-            "days": [{"date": d.isoformat(), **f.to_json()} for d, f in days.items()],
+            "days": [{"date": d.isoformat(), **f.to_json(judged[d])} for d, f in days.items()],
             "total": results.merge(days.values()).to_json()}
 
 
@@ -218,25 +244,28 @@ def stores(request: Request, user: auth.User = Depends(current_user)) -> list[St
 @router.get("/stores/{store_id}/daily", response_model=DailyOut, responses=RESULTS)
 def store_daily(request: Request, store_id: str, start: str = day_query("from", "first local date"),
                 to: str = day_query(None, "last local date"), user: auth.User = Depends(current_user)):
-    """Figures per local date of the store, ``from``..``to`` inclusive, and the period's total."""
+    """Figures per local date of the store, ``from``..``to`` inclusive, and the period's total. Each day
+    that is over is judged against the same weekday of the 8 weeks before (``verdict``), the days of the
+    answer as one family (Benjamini-Hochberg)."""
     with request.app.state.engine.connect() as conn:
         _results_store(conn, user, store_id)
         a, b = _range(request, start, to)
-        days = results.daily(conn, [store_id], a, b)
-    return _days_out({"store_id": store_id}, a, b, days)
+        return _days_out(conn, {"store_id": store_id}, [store_id], a, b)
 
 
 @router.get("/stores/{store_id}/hourly", response_model=HourlyOut, responses=RESULTS)
 def store_hourly(request: Request, store_id: str, date: str = day_query(None, "the local date"),
                  user: auth.User = Depends(current_user)):
     """Figures per hour bucket of one local date, by local start (23, 24 or 25 on most DST days; see
-    docs/time.md for half-hour shifts)."""
+    docs/time.md for half-hour shifts). Each hour is judged against the same local hour of the same
+    weekday of the 8 weeks before (``verdict``), the day's hours as one family."""
     with request.app.state.engine.connect() as conn:
         row = _results_store(conn, user, store_id)
         day = _day(date, "date")
-        buckets = results.hour_buckets(conn, store_id, row.timezone, day)
+        buckets, judged = usual.hours_vs_usual(conn, store_id, row.timezone, day)
     return {"store_id": store_id, "date": day.isoformat(), "timezone": row.timezone,
-            "hours": [{"hour": b.hour, "hour_utc": b.hour_utc, **b.figure.to_json()} for b in buckets],
+            "hours": [{"hour": b.hour, "hour_utc": b.hour_utc, **b.figure.to_json(r)}
+                      for b, r in zip(buckets, judged, strict=True)],
             "total": results.merge(b.figure for b in buckets).to_json()}
 
 
@@ -275,12 +304,12 @@ def _region_stores(conn, user, region_id: str) -> list[str]:
 @router.get("/regions/{region_id}/daily", response_model=DailyOut, responses=RESULTS)
 def region_daily(request: Request, region_id: str, start: str = day_query("from", "first local date"),
                  to: str = day_query(None, "last local date"), user: auth.User = Depends(current_user)):
-    """Figures per local date summed over the region's stores (each store's own local dates)."""
+    """Figures per local date summed over the region's stores (each store's own local dates), each day
+    judged against the region's usual for that weekday like a store's."""
     with request.app.state.engine.connect() as conn:
         sids = _region_stores(conn, user, region_id)
         a, b = _range(request, start, to)
-        days = results.daily(conn, sids, a, b)
-    return _days_out({"region_id": region_id}, a, b, days)
+        return _days_out(conn, {"region_id": region_id}, sids, a, b)
 
 
 @router.get("/regions/{region_id}/followups", response_model=list[Count], responses=RESULTS)

@@ -10,12 +10,14 @@ build step. The dashboard speaks the reader's language; notices and reports the 
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date as _babel_format_date
+from babel.dates import format_interval as _babel_format_interval
+from babel.dates import format_time as _babel_format_time
 from babel.dates import get_day_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -56,6 +58,24 @@ def gettext_for(lang: str):
     return _
 
 
+def ngettext_for(lang: str):
+    """``n_`` for counted texts: ``n_("%(n)s open alert", "%(n)s open alerts", 3)`` in ``lang`` with the
+    language's plural form for ``n`` (the catalog's ``msgid_plural`` entries); ``n`` fills ``%(n)s``."""
+    t = translations(lang)
+
+    def n_(singular: str, plural: str, n: int, **kw) -> str:
+        return t.ngettext(singular, plural, n) % {"n": n, **kw}
+
+    return n_
+
+
+def format_range(first: date, last: date, lang: str) -> str:
+    """A period's dates with the year where it is needed (Babel's CLDR interval formats): "1.–6.
+    joulukuuta 2026"; across years "7 Dec 2025 – 6 Dec 2026" (English as written in Britain, like
+    :func:`format_day`)."""
+    return _babel_format_interval(first, last, "yMMMd", locale="en_GB" if lang == "en" else lang)
+
+
 def negotiate(cookie: str | None, accept_language: str | None) -> str:
     """The language to use: the remembered cookie, else the best Accept-Language match, else Finnish."""
     if cookie in LANGS:
@@ -77,9 +97,10 @@ def negotiate(cookie: str | None, accept_language: str | None) -> str:
     return DEFAULT_LANG
 
 
-def weekday_names(lang: str, width: str = "abbreviated") -> list[str]:
-    """Monday-first weekday names in ``lang`` (``abbreviated`` "ma", or ``wide`` "maanantai")."""
-    names = get_day_names(width, locale=Locale.parse(lang))
+def weekday_names(lang: str, width: str = "abbreviated", context: str = "format") -> list[str]:
+    """Monday-first weekday names in ``lang`` (``abbreviated`` "ma", or ``wide`` "maanantaina"); with
+    ``context="stand-alone"`` as a word on its own ("maanantai": "a usual %(day)s")."""
+    names = get_day_names(width, context=context, locale=Locale.parse(lang))
     return [names[i] for i in range(7)]
 
 
@@ -100,5 +121,10 @@ def format_long_day(d: date, lang: str) -> str:
     return _babel_format_date(d, "full", locale=lang)
 
 
-__all__ = ["LANGS", "LANG_COOKIE", "LANG_NAMES", "DEFAULT_LANG", "gettext_for", "negotiate", "translations",
-           "weekday_names", "format_day", "format_day_time", "format_long_day"]
+def format_clock(at: time, lang: str) -> str:
+    """A time of day as the language writes it: "8.00" in Finnish, "08:00" in Swedish and English."""
+    return _babel_format_time(at, "short", locale="en_GB" if lang == "en" else lang)
+
+
+__all__ = ["LANGS", "LANG_COOKIE", "LANG_NAMES", "DEFAULT_LANG", "gettext_for", "ngettext_for", "negotiate",
+           "translations", "weekday_names", "format_day", "format_day_time", "format_long_day", "format_range", "format_clock"]

@@ -30,6 +30,7 @@ from hymy.protocol import EventStatus
 
 from . import tables as t
 from .db import _pg_type, raw_writing
+from .event_content import CONFLICT, ID_TAKEN, same_content
 from .rollups import bump
 
 RESPONSES = [c.name for c in t.responses.c]
@@ -135,8 +136,6 @@ def _claim_postgres(cur, responses: dict, followups: dict) -> tuple[set, dict]:
 def store_rows(engine: Engine, store_id: str, prepared) -> None:
     """Store ``prepared`` (``server.ingest.Rows``) for ``store_id`` in one transaction and set each result's
     status (``accepted``, ``duplicate``, or the reason it is ``rejected``) in ``prepared.results``."""
-    from .ingest import CONFLICT, ID_TAKEN, same_content
-
     results, first = prepared.results, prepared.first
     counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])  # (date, hour, scale, mood) -> counted, filtered
     fcounts: dict[tuple, int] = defaultdict(int)  # (date, hour, kind, value) -> choices

@@ -3,6 +3,8 @@
 Every chart scales with its container (``viewBox`` + ``width="100%"``), carries ``role="img"`` and an
 ``aria-label``, and a ``<title>`` per mark so hovering (or a screen reader) gives the exact figure and N.
 Low-confidence marks (N < 20) are drawn pale and hatched, never as a bold number: see ``hymy.figures``.
+A mark is coloured as lower or higher than usual, with a ▼ or ▲ beside it, only when its ``verdict``
+(``server.results.usual``, Benjamini-Hochberg adjusted) says so; nothing else claims a change.
 Coordinates are in viewBox units; font sizes are chosen so text stays >= 11 px at 360 px wide.
 """
 
@@ -24,6 +26,10 @@ _INK = "#1f2933"
 _MUTED = "#6b7785"
 _GRID = "#e3e7ec"
 _HATCH_ID = "lowconf"
+#: Verdict marks (colour-blind safe: orange against blue, and a ▼ / ▲ besides): (fill, stroke, symbol).
+VERDICT_MARKS = {"lower": ("#fdd8b5", "#b35806", "▼"), "higher": ("#cfe2f3", "#2166ac", "▲")}
+#: A heat-map cell within the usual range, and one without presses.
+_USUAL_FILL, _EMPTY_FILL = "#eef1f4", "#ffffff"
 
 
 def face_colours(scale: int) -> tuple[str, ...]:
@@ -99,11 +105,18 @@ class _Confidence:
 
 @dataclass(frozen=True, slots=True)
 class _Mark(_Confidence):
-    """One labelled mark of a chart: ``label``, ``value`` 0-100 (None = no presses), ``n`` counted presses."""
+    """One labelled mark of a chart: ``label``, ``value`` 0-100 (None = no presses), ``n`` counted presses;
+    ``verdict`` against the usual (``lower`` / ``higher`` / ``usual`` / ``too_few``; None: not compared)."""
 
     label: str
     value: float | None
     n: int
+    verdict: str | None = None
+
+
+def _verdict_tip(verdict: str | None, words: dict[str, str] | None) -> str:
+    """`` · lower than usual`` for a title, in the page's words (``words``: verdict -> text)."""
+    return f" · {words[verdict]}" if words and verdict in words else ""
 
 
 # --------------------------------------------------------------------------- faces bar
@@ -145,10 +158,12 @@ class Bar(_Mark):
 
 
 def bar_chart(bars: Sequence[Bar], label: str, width: float = 640, height: float = 260,
-              n_label: str = "N") -> str:
+              n_label: str = "N", verdict_words: dict[str, str] | None = None) -> str:
     """Vertical bars of a 0-100 value (the Happy Index per hour), N printed under every bar.
 
-    Low-confidence bars are pale and hatched; bars without presses show only their N (0).
+    Low-confidence bars are pale and hatched; bars without presses show only their N (0). A bar judged
+    lower or higher than usual gets an outline and a ▼ / ▲ above it (``verdict_words`` name the verdicts
+    in the bars' titles).
     """
     left, right, top, bottom = 34, 6, 14, 56
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -166,11 +181,16 @@ def bar_chart(bars: Sequence[Bar], label: str, width: float = 640, height: float
             y = top + plot_h - h
             fill = index_colour(b.value)
             op = ' fill-opacity="0.45"' if b.low else ""
-            tip = f"{b.label}: {round(b.value)} ({n_label} {b.n})" + (" *" if b.low else "")
-            body.append(f'<g class="bar{" low" if b.low else ""}"><rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" '
-                        f'height="{max(h, 1):.1f}" rx="2" fill="{fill}"{op}/>'
+            tip = (f"{b.label}: {round(b.value)} ({n_label} {b.n})" + (" *" if b.low else "")
+                   + _verdict_tip(b.verdict, verdict_words))
+            mark = VERDICT_MARKS.get(b.verdict or "")
+            outline = f' stroke="{mark[1]}" stroke-width="3"' if mark else ""
+            body.append(f'<g class="bar{" low" if b.low else ""}{" " + b.verdict if mark else ""}">'
+                        f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" '
+                        f'height="{max(h, 1):.1f}" rx="2" fill="{fill}"{op}{outline}/>'
                         + (f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{max(h, 1):.1f}" '
                            f'fill="url(#{_HATCH_ID})"/>' if b.low else "")
+                        + (_text(cx, max(y - 4, 12), mark[2], 14, fill=mark[1]) if mark else "")
                         + _title(tip) + "</g>")
         if i % step == 0:
             body.append(_text(cx, top + plot_h + 22, b.label, fs, fill=_INK))
@@ -262,15 +282,21 @@ def trend_chart(points: Sequence[Point], label: str, width: float = 760, height:
 
 @dataclass(frozen=True, slots=True)
 class Cell(_Confidence):
-    """One heat-map cell: ``value`` 0-100 (None = no presses), ``n`` counted presses."""
+    """One heat-map cell: ``value`` 0-100 (None = no presses), ``n`` counted presses, ``verdict`` against
+    the rest of the week (None: not compared)."""
 
     value: float | None
     n: int
+    verdict: str | None = None
 
 
 def heatmap(rows: Sequence[Sequence[Cell]], row_labels: Sequence[str], col_labels: Sequence[str],
-            label: str, n_label: str = "N", cell_w: float = 34, cell_h: float = 30) -> str:
-    """A grid (weekday x hour): colour = Happy Index, pale hatched when low confidence, blank without data.
+            label: str, n_label: str = "N", cell_w: float = 34, cell_h: float = 30,
+            verdict_words: dict[str, str] | None = None) -> str:
+    """A grid (weekday x hour) of Happy Indexes. A cell is coloured only by its verdict: orange with a ▼
+    when lower than usual, blue with a ▲ when higher, light grey within the usual range; white with a
+    dashed border and a pale figure with too few presses; blank without presses. The index is printed in
+    every cell with presses.
 
     ``rows`` and ``row_labels`` have the same length; every row has ``len(col_labels)`` cells.
     """
@@ -292,18 +318,23 @@ def heatmap(rows: Sequence[Sequence[Cell]], row_labels: Sequence[str], col_label
         body.append(_text(left - 8, y + cell_h / 2 + 6, rl, 16, anchor="end"))
         for j, c in enumerate(row):
             x = left + j * cell_w
-            fill = index_colour(c.value)
-            op = ' fill-opacity="0.4"' if c.value is not None and c.low else ""
+            mark = VERDICT_MARKS.get(c.verdict or "")
+            pale = c.value is None or c.low
+            fill = mark[0] if mark else (_EMPTY_FILL if pale else _USUAL_FILL)
+            stroke = (f' stroke="{mark[1]}" stroke-width="2"' if mark else
+                      ' stroke="#9aa5b1" stroke-width="1" stroke-dasharray="3 2"' if c.value is not None and c.low
+                      else ' stroke="#dfe3e8" stroke-width="1"')
             tip = (f"{rl} {col_labels[j]}: " + ("-" if c.value is None else str(round(c.value)))
-                   + f" ({n_label} {c.n})" + (" *" if c.low and c.value is not None else ""))
-            body.append(f'<rect x="{x + 1:.1f}" y="{y + 1:.1f}" width="{cell_w - 2:.1f}" height="{cell_h - 2:.1f}" '
-                        f'rx="3" fill="{fill}"{op}>{_title(tip)}</rect>')
-            if c.value is not None and c.low:
-                body.append(f'<rect x="{x + 1:.1f}" y="{y + 1:.1f}" width="{cell_w - 2:.1f}" '
-                            f'height="{cell_h - 2:.1f}" fill="url(#{_HATCH_ID})" pointer-events="none"/>')
-            if c.value is not None:  # the figure itself, so neighbouring greens can be told apart
-                body.append(_text(x + cell_w / 2, y + cell_h / 2 + 5, str(round(c.value)), 13,
-                                  fill=_MUTED if c.low else ink(fill), weight="normal" if c.low else "bold"))
+                   + f" ({n_label} {c.n})" + (" *" if c.low and c.value is not None else "")
+                   + _verdict_tip(c.verdict, verdict_words))
+            body.append(f'<rect class="cell{" " + c.verdict if mark else ""}" x="{x + 1:.1f}" y="{y + 1:.1f}" '
+                        f'width="{cell_w - 2:.1f}" height="{cell_h - 2:.1f}" rx="3" fill="{fill}"{stroke}>'
+                        f'{_title(tip)}</rect>')
+            if c.value is not None:  # the figure itself; a flagged cell also its ▼ / ▲
+                text = f"{mark[2]}{round(c.value)}" if mark else str(round(c.value))
+                body.append(_text(x + cell_w / 2, y + cell_h / 2 + 5, text, 13,
+                                  fill=_MUTED if c.low else (mark[1] if mark else _INK),
+                                  weight="bold" if mark else "normal"))
     return _svg(width, height, label, body, "heatmap")
 
 

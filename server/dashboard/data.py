@@ -60,9 +60,11 @@ class DashboardData:
     @staticmethod
     def _ref(row) -> StoreRef:
         cfg = json.loads(row.config_json)
+        hours = tuple((day, tuple([iv] if isinstance(iv, str) else iv))
+                      for day, iv in (cfg.get("opening_hours") or {}).items())
         return StoreRef(id=row.id, name=row.name, region=row.region_name, region_id=row.region_id,
                         timezone=row.timezone, scale=int(cfg.get("question", {}).get("scale", 4)),
-                        languages=tuple(cfg.get("languages", ("fi",))))
+                        languages=tuple(cfg.get("languages", ("fi",))), opening_hours=hours)
 
     def stores_for(self, user) -> list[StoreRef]:
         """The stores whose results ``user`` may see (``server.auth.visible_store_ids``; none for technicians)."""

@@ -14,7 +14,7 @@ from .. import i18n, results
 from .charts import hbar_chart
 from .deps import check_csrf, data, need_role, results_reader
 from .htmlroute import page_router
-from .period import Period, followup_items, local_today, period
+from .period import Period, followup_items, local_today, period, remember
 from .team_view import messages
 from .views import ranking
 from .web import Ctx, redirect, render, safe_next
@@ -58,9 +58,10 @@ def _answers(request: Request, kind: str, store_id: str | None, date_from: str |
 
 
 def _render(ctx: Ctx, p: Period, items: list[tuple[str, int]], template: str, **values) -> Response:
-    """``template`` with the period form's fields and ``items`` filled in, plus ``values``."""
-    return render(ctx, template, stores=p.stores, store=p.store, date_from=p.first, date_to=p.last, items=items,
-                  **values)
+    """``template`` with the period form's fields and ``items`` filled in, plus ``values``; the store
+    chosen (or all) is remembered for the next page."""
+    return remember(ctx, render(ctx, template, stores=p.stores, store=p.store, date_from=p.first, date_to=p.last,
+                                items=items, **values), p.store)
 
 
 @router.get("/reasons", name="dash.reasons", response_class=HTMLResponse)

@@ -9,7 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from hymy.figures import Delta, Figure, delta, empty, merge
+from hymy.figures import Figure, empty, merge
+from hymy.hours import open_hours
+from hymy.stats import IndexResult
 
 from ..i18n import format_day
 from .charts import Bar, Cell, Point
@@ -26,36 +28,17 @@ class StoreRef:
     timezone: str = "Europe/Helsinki"
     scale: int = 4
     languages: tuple[str, ...] = ("fi", "sv", "en")
-
-
-@dataclass(frozen=True, slots=True)
-class TodayCard:
-    store: StoreRef
-    today: Figure
-    yesterday: Figure
-    last_week: Figure
-    weekday_name: str
+    #: Opening hours as ``((weekday, (interval, ...)), ...)`` (``hymy.hours``); empty: always open.
+    opening_hours: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
-    def vs_yesterday(self) -> Delta:
-        return delta(self.today, self.yesterday)
+    def hours(self) -> dict[str, list[str]] | None:
+        """The opening hours as ``hymy.hours`` takes them; None when the store has none (always open)."""
+        return {day: list(iv) for day, iv in self.opening_hours} or None
 
-    @property
-    def vs_last_week(self) -> Delta:
-        return delta(self.today, self.last_week)
-
-    @property
-    def version(self) -> str:
-        """Changes whenever anything on the card changes (the live script replaces only changed cards)."""
-        t = self.today
-        return f"{t.counts}|{t.filtered}|{self.yesterday.counts}|{self.last_week.counts}"
-
-
-def today_card(store: StoreRef, today: date, figs: Mapping[date, Figure], weekday_name: str) -> TodayCard:
-    """The Today card of ``store`` on its local date ``today`` from its daily figures."""
-    e = empty(store.scale)
-    return TodayCard(store, figs.get(today, e), figs.get(today - timedelta(days=1), e),
-                     figs.get(today - timedelta(days=7), e), weekday_name)
+    def open_hours(self, day: date) -> list[int] | None:
+        """Local hours of ``day`` the store is open in (``hymy.hours.open_hours``); None: always open."""
+        return open_hours(self.hours, day)
 
 
 def date_range(first: date, last: date) -> list[date]:
@@ -68,13 +51,11 @@ def _index_n(f: Figure | None) -> tuple[float | None, int]:
     return (None if f is None or f.n == 0 else f.score.happy_index), (0 if f is None else f.n)
 
 
-def trend_points(days: Sequence[date], figs: Mapping[date, Figure], lang: str) -> list[Point]:
-    """One point per day (None where the day had no counted presses)."""
-    out = []
-    for d in days:
-        f = figs.get(d)
-        out.append(Point(format_day(d, lang, "d.M."), *_index_n(f)))
-    return out
+def trend_points(days: Sequence[date], figs: Mapping[date, Figure], lang: str, with_year: bool = False) -> list[Point]:
+    """One point per day (None where the day had no counted presses), labelled "23.11." (with the year,
+    "23.11.2026", when ``with_year``: a range across years)."""
+    pattern = "d.M.yyyy" if with_year else "d.M."
+    return [Point(format_day(d, lang, pattern), *_index_n(figs.get(d))) for d in days]
 
 
 def weeks(days: Sequence[date], figs: Mapping[date, Figure], lang: str, week_label: str) -> list[tuple[str, Figure]]:
@@ -94,17 +75,23 @@ def weeks(days: Sequence[date], figs: Mapping[date, Figure], lang: str, week_lab
     return out
 
 
-def hour_bars(hours: Mapping[int, Figure], opening: Iterable[int] = ()) -> list[Bar]:
-    """Bars for the hours that had presses or were inside opening hours, first to last, no gaps."""
-    used = {h for h, f in hours.items() if f.n or f.filtered} | set(opening)
-    if not used:
-        used = set(range(8, 21))
-    lo, hi = min(used), max(used)
-    bars = []
-    for h in range(lo, hi + 1):
-        f = hours.get(h)
-        bars.append(Bar(f"{h:02d}", *_index_n(f)))
-    return bars
+def day_hours(hours: Mapping[int, Figure], opening: Iterable[int] | None) -> list[int]:
+    """The local hours a day is drawn with: its open hours (``opening``; None when the store has no
+    opening hours) and every hour that had presses, in order. Closed hours without presses are left
+    out (a 10-18 Sunday shows 10-18, not the week's 08-20); without opening hours, the hours from the
+    first press to the last, no gaps."""
+    pressed = {h for h, f in hours.items() if f.n or f.filtered}
+    if opening is None:
+        return list(range(min(pressed), max(pressed) + 1)) if pressed else []
+    return sorted(pressed | set(opening))
+
+
+def hour_bars(hours: Mapping[int, Figure], shown: Iterable[int],
+              verdicts: Mapping[int, IndexResult] | None = None) -> list[Bar]:
+    """A bar per hour of ``shown`` (:func:`day_hours`) with its verdict against the usual (when given)."""
+    verdicts = verdicts or {}
+    return [Bar(f"{h:02d}", *_index_n(hours.get(h)), verdict=getattr(verdicts.get(h), "verdict", None))
+            for h in shown]
 
 
 def opening_hour_range(opening_hours: Mapping[str, Sequence[str]] | None) -> list[int]:
@@ -124,16 +111,13 @@ def opening_hour_range(opening_hours: Mapping[str, Sequence[str]] | None) -> lis
     return sorted(hours)
 
 
-def heat_rows(cells: Mapping[tuple[int, int], Figure], hours: Sequence[int]) -> list[list[Cell]]:
-    """7 rows (Monday first) x ``hours`` columns of Cells from figures keyed (weekday 0-6, hour)."""
-    rows = []
-    for wd in range(7):
-        row = []
-        for h in hours:
-            f = cells.get((wd, h))
-            row.append(Cell(*_index_n(f)))
-        rows.append(row)
-    return rows
+def heat_rows(cells: Mapping[tuple[int, int], Figure], hours: Sequence[int],
+              verdicts: Mapping[tuple[int, int], IndexResult] | None = None) -> list[list[Cell]]:
+    """7 rows (Monday first) x ``hours`` columns of Cells from figures keyed (weekday 0-6, hour), each with
+    its verdict (when given)."""
+    verdicts = verdicts or {}
+    return [[Cell(*_index_n(cells.get((wd, h))), verdict=getattr(verdicts.get((wd, h)), "verdict", None))
+             for h in hours] for wd in range(7)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,13 @@ def face_names(lang: str):
     return names
 
 
+def verdict_words(lang: str) -> dict[str, str]:
+    """What each verdict against the usual is called on a page (``hymy.stats`` verdicts)."""
+    _ = i18n.gettext_for(lang)
+    return {"lower": _("Lower than usual"), "higher": _("Higher than usual"), "usual": _("Within the usual range"),
+            "too_few": _("Too few presses to compare")}
+
+
 def role_names(lang: str) -> dict[str, str]:
     _ = i18n.gettext_for(lang)
     return {"admin": _("Administrator"), "regional_manager": _("Regional manager"),
@@ -71,6 +78,10 @@ class Ctx:
     @property
     def _(self):
         return i18n.gettext_for(self.lang)
+
+    @property
+    def n_(self):
+        return i18n.ngettext_for(self.lang)
 
     @property
     def csrf(self) -> str:
@@ -107,16 +118,22 @@ def render_text(ctx: Ctx, template: str, **values: Any) -> str:
     lang = ctx.lang
     page = values.pop("page", template.rsplit(".", 1)[0])
     base = {
-        "_": ctx._, "lang": lang, "user": ctx.user, "csrf": ctx.csrf, "url": ctx.url,
+        "_": ctx._, "n_": ctx.n_, "lang": lang, "user": ctx.user, "csrf": ctx.csrf, "url": ctx.url,
         "static": lambda f: f"{STATIC_URL}/{f}?v={_ASSET_V}",
         "nav": ctx.nav() if ctx.user else [], "section": values.pop("section", page),
         "page": page, "lang_names": list(i18n.LANG_NAMES.items()), "low_n": LOW_CONFIDENCE_N,
         "colour": index_colour, "ink": ink, "face_names": face_names(lang), "request_path": _path_qs(ctx.request),
         "faces_svg": lambda f: faces_bar(list(f.counts), f.scale, face_names(lang)(f.scale), ctx._("Faces")),
-        "title": values.get("title", ""), "flash": None,
+        "title": values.get("title", ""), "flash": None, "verdict_words": verdict_words(lang),
+        "whole": _whole,
     }
     base.update(values)
     return _env.get_template(template).render(**base)
+
+
+def _whole(value: float | None) -> int | str:
+    """An index as pages show it: whole points, halves up; "–" for none."""
+    return "–" if value is None else int(value + 0.5)
 
 
 def _path_qs(request: Request) -> str:

@@ -18,6 +18,7 @@ from server.alerts.language import day as local_day
 from server.alerts.language import store_language
 from server.alerts.source import store_config
 from server.reports.render import ChartRow, ReportData
+from server.results import usual
 
 __all__ = ["daily", "weekly", "store_config"]
 
@@ -47,32 +48,35 @@ def _require(conn: Connection, store_id: str) -> StoreConfig:
 
 
 def daily(conn: Connection, store_id: str, day: date, *, url: str | None = None) -> ReportData:
-    """The report of local date ``day``: hours with presses or open hours make the chart."""
+    """The report of local date ``day``: hours with presses or open hours make the chart, each hour and the
+    day judged against their usual (``server.results.usual``, as the dashboard and the API judge them)."""
     cfg = _require(conn, store_id)
     rows = []
-    for b in results.hour_buckets(conn, store_id, cfg.timezone, day):
+    buckets, verdicts = usual.hours_vs_usual(conn, store_id, cfg.timezone, day)
+    for b, r in zip(buckets, verdicts, strict=True):
         if b.figure.n or (cfg.opening_hours and is_open(cfg.opening_hours, cfg.timezone, parse_ts(b.hour_utc))):
-            rows.append(ChartRow(b.hour[11:16], b.figure.by_mood()))
-    day_fig = results.daily(conn, [store_id], day, day)[day]
+            rows.append(ChartRow(b.hour[11:16], b.figure.by_mood(), r.verdict))
+    days, judged = usual.days_vs_usual(conn, [store_id], day, day, over_before=day + timedelta(days=1))
     reasons, praise, comments = _followups(conn, cfg, store_id, day, day)
     return ReportData(
         store_id=store_id, store_name=cfg.store_name, timezone=cfg.timezone, period="daily", start=day, end=day,
-        scale=cfg.question.scale, counts=day_fig.by_mood(), rows=rows, reasons=reasons, praise=praise,
-        comments=comments, url=url, lang=store_language(cfg),
+        scale=cfg.question.scale, counts=days[day].by_mood(), rows=rows, reasons=reasons, praise=praise,
+        comments=comments, url=url, lang=store_language(cfg), judged=judged[day],
     )
 
 
 def weekly(conn: Connection, store_id: str, monday: date, *, url: str | None = None) -> ReportData:
-    """The report of the week starting ``monday`` (seven local dates): one chart row per day."""
+    """The report of the week starting ``monday`` (seven local dates): one chart row per day, each judged
+    against its usual weekday (the week's days one family); the week against the 8 weeks before."""
     cfg = _require(conn, store_id)
     end = monday + timedelta(days=6)
-    days = results.daily(conn, [store_id], monday, end)
+    days, judged = usual.days_vs_usual(conn, [store_id], monday, end, over_before=end + timedelta(days=1))
     lang = store_language(cfg)
-    rows = [ChartRow(local_day(d, lang, "EEE dd.MM."), f.by_mood()) for d, f in days.items()]
-    total = results.merge(days.values())
+    rows = [ChartRow(local_day(d, lang, "EEE dd.MM."), f.by_mood(), judged[d].verdict) for d, f in days.items()]
+    total, week = usual.week_vs_usual(conn, [store_id], monday)
     reasons, praise, comments = _followups(conn, cfg, store_id, monday, end)
     return ReportData(
         store_id=store_id, store_name=cfg.store_name, timezone=cfg.timezone, period="weekly", start=monday,
         end=end, scale=cfg.question.scale, counts=total.by_mood(), rows=rows, reasons=reasons, praise=praise,
-        comments=comments, url=url, lang=lang,
+        comments=comments, url=url, lang=lang, judged=week,
     )

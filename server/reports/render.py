@@ -17,6 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hymy.score import Score, score_counts
+from hymy.stats import IndexResult, describe, sample
 from server.alerts import language
 from server.alerts.language import N_
 
@@ -30,6 +31,8 @@ FACE_COLOURS = {
     4: ("#d9534f", "#f0ad4e", "#9ccc65", "#43a047"),
     5: ("#d9534f", "#f0ad4e", "#bdbdbd", "#9ccc65", "#43a047"),
 }
+#: Beside a chart row's index when it is lower or higher than usual.
+MARKS = {"lower": "▼", "higher": "▲"}
 #: Widest chart bar in the HTML, in pixels, and in the plain text, in characters.
 BAR_PX = 240
 BAR_CHARS = 30
@@ -37,10 +40,12 @@ BAR_CHARS = 30
 
 @dataclass(frozen=True, slots=True)
 class ChartRow:
-    """One bar: a label (``"09"`` for 09:00-10:00, or ``"Mon 23.11."``) and counts per mood."""
+    """One bar: a label (``"09"`` for 09:00-10:00, or ``"Mon 23.11."``), counts per mood, and its verdict
+    against its usual (``lower`` / ``higher`` / ``usual`` / ``too_few``; None: not compared)."""
 
     label: str
     counts: dict[int, int]
+    verdict: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +68,17 @@ class ReportData:
     comments: list[str] = field(default_factory=list)
     url: str | None = None
     lang: str = "en"  # fi | sv | en: the store's language (``server.alerts.language.store_language``)
+    #: The period against its usual (``server.results.usual``); None: shown with its interval only.
+    judged: IndexResult | None = None
 
     @property
     def score(self) -> Score:
         return score_counts(self.counts, self.scale)
+
+    @property
+    def stats(self) -> IndexResult:
+        """The index with its 95 % interval, and the verdict when it was compared."""
+        return self.judged or describe(sample(self.counts, self.scale))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +119,25 @@ def _chart(data: ReportData, face_names: tuple[str, ...]) -> list[dict]:
         out.append({
             "label": row.label, "n": n, "index": s.index_rounded, "segments": segments,
             "text_bar": "█" * round(BAR_CHARS * n / biggest) if n else "",
-            "low": s.low_confidence,
+            "low": s.low_confidence, "mark": MARKS.get(row.verdict or "", ""),
         })
     return out
+
+
+def _verdict(_, data: ReportData, stats: dict) -> str | None:
+    """The period against its usual in words ("Lower than usual (a usual Tuesday: 80)"); None when not
+    compared."""
+    verdict = stats["verdict"]
+    if verdict is None:
+        return None
+    if verdict == "too_few":
+        return _("Too few presses to compare with the usual")
+    if data.period == "weekly":
+        usual = _("the 8 weeks before: %(index)s", index=stats["baseline"]["index"])
+    else:
+        usual = _("a usual %(day)s", day=language.day(data.start, data.lang, "cccc")) + f": {stats['baseline']['index']}"
+    words = {"lower": _("Lower than usual"), "higher": _("Higher than usual"), "usual": _("Within the usual range")}
+    return f"{MARKS.get(verdict, '')} {words[verdict]} ({usual})".strip()
 
 
 def render_report(data: ReportData) -> RenderedReport:
@@ -123,6 +151,7 @@ def render_report(data: ReportData) -> RenderedReport:
     period = _period_label(data)
     n = language.number(score.n, data.lang)
     index = _("no presses") if score.n == 0 else _("Happy Index %(index)s, N=%(n)s", index=score.index_rounded, n=n)
+    stats = data.stats.to_json()
     if kind == "weekly":
         subject = _("Hymy weekly report: %(store)s, %(period)s: %(index)s", store=data.store_name, period=period,
                     index=index)
@@ -143,7 +172,8 @@ def render_report(data: ReportData) -> RenderedReport:
         "face_width": max(13, *(len(f) for f in face_names)), "_": _, "lang": data.lang,
         "report_for": report_for, "Report_for": report_for[:1].upper() + report_for[1:],
         "chart": _chart(data, face_names), "chart_title": _("Presses by day") if kind == "weekly" else _("Presses by hour"),
-        "subject": subject,
+        "subject": subject, "interval": "{}–{}".format(*stats["interval"]),
+        "verdict": _verdict(_, data, stats),
     }
     env = _env()
     return RenderedReport(subject=subject, text=env.get_template("report.txt").render(ctx),

@@ -10,12 +10,20 @@ or 25 on most DST days). Every function takes an open connection; none writes.
 ``daily_by_store``        per store, per local date that has presses
 ``totals``                per store, the whole period
 ``hour_buckets``          every hour bucket of one local date; ``by_local_hour`` folds them
+``local_hours``           per store, local date and local hour, several stores and dates at once
+``until_hour``            per store and local date, only the hours up to one ("so far today")
 ``weekday_hour``          per (weekday, local hour) over a period, summed in the database
+``weekday_hour_weeks``    each (weekday, local hour) cell's presses per week (``hymy.stats.Sample``)
 ``followup_counts``       reason and praise choices, most frequent first
+``followups_by_hour``     reason (or praise) choices per local hour of one date per store
 ``followup_names``        reason and praise ids -> their text in a language
 ``comments``              free comments, newest first (optionally only after a counted positive face)
 ``praise_messages``       praise options and comments per counted positive press, newest first
 ========================  ==================================================================
+
+Whether a figure is usual for its store (the 95 % interval, "lower / higher than usual" after
+Benjamini-Hochberg, ``hymy.stats_compare``) is judged in :mod:`server.results.usual`, over figures read
+here, so every reader shows the same verdict.
 """
 
 from __future__ import annotations
@@ -24,11 +32,12 @@ from hymy.figures import Figure, merge
 
 from .comments import Comment, comments
 from .daily import daily, daily_by_store, dates, totals
-from .followups import Count, followup_counts, followup_names
-from .hourly import Bucket, by_local_hour, hour_buckets
+from .followups import Count, followup_counts, followup_names, followups_by_hour
+from .hourly import Bucket, buckets_of, by_local_hour, hour_buckets, hour_samples, local_hours, until_hour
 from .praise import PraiseMessage, praise_messages
-from .weekday_hour import weekday_hour
+from .weekday_hour import weekday_hour, weekday_hour_weeks
 
 __all__ = ["Figure", "merge", "Comment", "comments", "daily", "daily_by_store", "dates", "totals", "Count",
-           "followup_counts", "followup_names", "Bucket", "by_local_hour", "hour_buckets", "weekday_hour", "PraiseMessage",
-           "praise_messages"]
+           "followup_counts", "followup_names", "followups_by_hour", "Bucket", "buckets_of", "by_local_hour",
+           "hour_buckets", "hour_samples", "local_hours", "until_hour", "weekday_hour", "weekday_hour_weeks",
+           "PraiseMessage", "praise_messages"]

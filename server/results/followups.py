@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date
 from typing import NamedTuple
 
@@ -10,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from .. import tables as t
+from .hourly import local_hour
 
 f = t.rollup_followups
 #: The language whose text stands in for a missing translation (the admin form requires it).
@@ -55,3 +58,31 @@ def followup_names(conn: Connection, store_ids: list[str], kind: str, lang: str)
             texts = item.get("texts", {})
             names.setdefault(item["id"], texts.get(lang) or texts.get(FALLBACK_LANG) or item["id"])
     return names
+
+
+def followups_by_hour(conn: Connection, days: Mapping[str, tuple[str, date]], kind: str = "reason") -> dict[str, dict[int, list[Count]]]:
+    """Choices of ``kind`` per local hour of one local date per store: ``days`` maps a store id to its
+    ``(zone, local date)``. Per store and hour (the hour of the bucket's local start, as
+    :func:`server.results.by_local_hour`), most frequent first. One query: O(stores x hours x answers) rows."""
+    if not days:
+        return {}
+    rows: dict[str, list] = defaultdict(list)
+    for sid, day, hour, value, n in conn.execute(
+            select(f.c.store_id, f.c.local_date, f.c.hour_utc, f.c.value, func.sum(f.c.n))
+            .where(f.c.store_id.in_(sorted(days)), f.c.local_date.in_(sorted({d.isoformat() for _z, d in days.values()})),
+                   f.c.kind == kind)
+            .group_by(f.c.store_id, f.c.local_date, f.c.hour_utc, f.c.value)):
+        tz, local = days[sid]
+        if day == local.isoformat() and n:
+            rows[sid].append((hour, value, int(n)))
+    out: dict[str, dict[int, list[Count]]] = {}
+    for sid, rs in rows.items():
+        tz, local = days[sid]
+        per_hour: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for hour_utc, value, n in rs:
+            hour = local_hour(local, tz, hour_utc)
+            if hour is not None:
+                per_hour[hour][value] += n
+        out[sid] = {hr: sorted((Count(kind, v, n) for v, n in vs.items()), key=lambda c: (-c.n, c.value))
+                    for hr, vs in sorted(per_hour.items())}
+    return out

@@ -1,7 +1,9 @@
-"""Figures per (weekday, local hour) over a period (the heat map), summed in the database from ``rollup_hourly``."""
+"""Figures per (weekday, local hour) over a period (the heat map), summed in the database from ``rollup_hourly``;
+and each cell's presses per week, as the heat map's statistics take them (``hymy.stats.Sample``)."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
@@ -10,6 +12,8 @@ from sqlalchemy.engine import Connection
 
 from hymy.figures import Figure, from_rows
 from hymy.hours import zone
+from hymy.score import SCALES, face_weights
+from hymy.stats import Sample
 from hymy.timestamps import format_ts
 
 from .. import tables as t
@@ -42,6 +46,19 @@ def _offset_case(column, tz: str, first: date, last: date):
     return case(*[(column < until, literal(minutes)) for until, minutes in parts[:-1]], else_=literal(parts[-1][1]))
 
 
+def local_hour_sql(tz: str, first: date, last: date):
+    """The local hour (0-23) of a ``rollup_hourly`` row's bucket, as SQL: its UTC start plus the zone's
+    offset at that instant (one CASE over ``hour_utc`` for the period's offsets)."""
+    offset = _offset_case(h.c.hour_utc, tz, first, last)
+    minutes = (cast(func.substr(h.c.hour_utc, 12, 2), Integer) * 60
+               + cast(func.substr(h.c.hour_utc, 15, 2), Integer) + offset + 1440)
+    return cast((minutes % 1440) // 60, Integer).label("lh")
+
+
+def _period(store_id: str, first: date, last: date) -> tuple:
+    return (h.c.store_id == store_id, h.c.local_date >= first.isoformat(), h.c.local_date <= last.isoformat())
+
+
 def weekday_hour(conn: Connection, store_id: str, tz: str, first: date, last: date) -> dict[tuple[int, int], Figure]:
     """Figures per (weekday 0=Monday, local hour 0-23) over local dates ``first``..``last`` in zone ``tz``.
 
@@ -49,19 +66,43 @@ def weekday_hour(conn: Connection, store_id: str, tz: str, first: date, last: da
     of the period (two per year where DST applies) become one CASE over ``hour_utc``, so the database
     returns at most 7 x 24 x faces rows whatever the period's length.
     """
-    offset = _offset_case(h.c.hour_utc, tz, first, last)
-    minutes = (cast(func.substr(h.c.hour_utc, 12, 2), Integer) * 60
-               + cast(func.substr(h.c.hour_utc, 15, 2), Integer) + offset + 1440)
-    local_hour = (minutes % 1440) // 60
     if conn.dialect.name == "postgresql":
         weekday = cast(func.extract("dow", cast(h.c.local_date, Date)), Integer)
     else:
         weekday = cast(func.strftime("%w", h.c.local_date), Integer)
-    wd, lh = weekday.label("wd"), cast(local_hour, Integer).label("lh")
+    wd, lh = weekday.label("wd"), local_hour_sql(tz, first, last)
     q = (select(wd, lh, h.c.scale, h.c.mood, func.sum(h.c.counted), func.sum(h.c.filtered))
-         .where(h.c.store_id == store_id, h.c.local_date >= first.isoformat(), h.c.local_date <= last.isoformat())
-         .group_by(wd, lh, h.c.scale, h.c.mood))
+         .where(*_period(store_id, first, last)).group_by(wd, lh, h.c.scale, h.c.mood))
     acc: dict[tuple[int, int], list] = defaultdict(list)
     for w, hour, scale, mood, counted, filtered in conn.execute(q):
         acc[((int(w) + 6) % 7, int(hour))].append((scale, mood, int(counted or 0), int(filtered or 0)))
     return {k: from_rows(v) for k, v in acc.items()}
+
+
+@functools.cache
+def weight_sql(power: int):
+    """A press's weight on the 0-1 scale (``hymy.score.face_weights``, the one definition) to ``power``,
+    as SQL over (scale, mood); built once."""
+    return case(*[((h.c.scale == scale) & (h.c.mood == m), literal((w / 100.0) ** power))
+                  for scale in SCALES for m, w in enumerate(face_weights(scale), 1)], else_=literal(0.0))
+
+
+def weekday_hour_weeks(conn: Connection, store_id: str, tz: str, first: date,
+                       last: date) -> dict[tuple[int, int], list[Sample]]:
+    """Each (weekday, local hour) cell's counted presses per week over ``first``..``last``: the cell's
+    samples, one per local date that had presses in it (a cell is one weekday, so one date is one week),
+    oldest first. What ``hymy.stats_compare.against_rest`` takes for the heat map. N and the sums of the
+    weights are added up in the database: O(days x hours) rows."""
+    lh = local_hour_sql(tz, first, last)
+    q = (select(h.c.local_date, lh, func.sum(h.c.counted), func.sum(h.c.counted * weight_sql(1)),
+                func.sum(h.c.counted * weight_sql(2)))
+         .where(*_period(store_id, first, last), h.c.counted > 0)
+         .group_by(h.c.local_date, lh).order_by(h.c.local_date))
+    out: dict[tuple[int, int], list[Sample]] = defaultdict(list)
+    weekday: dict[str, int] = {}
+    for day, hour, n, total, squares in conn.execute(q).all():
+        wd = weekday.get(day)
+        if wd is None:
+            wd = weekday[day] = date.fromisoformat(day).weekday()
+        out[(wd, hour)].append(Sample(n, total, squares))
+    return dict(out)

@@ -83,3 +83,25 @@ def test_index_colour_ends():
     assert index_colour(0) == "#b71c1c"
     assert index_colour(100) == "#1b7f3b"
     assert index_colour(None) == "#f1f3f5"
+
+
+def test_only_a_verdict_colours_a_mark_or_draws_an_arrow():
+    """Bars and heat-map cells judged lower / higher than usual get the orange / blue mark and ▼ / ▲;
+    within the usual range, too few presses or not compared: no colour of change, no arrow."""
+    words = {"lower": "Lower than usual", "higher": "Higher than usual", "usual": "Within the usual range"}
+    svg = bar_chart([Bar("14", 80, 30, "usual"), Bar("15", 26, 30, "lower"), Bar("16", 95, 40, "higher"),
+                     Bar("17", 60, 30)], label="h", verdict_words=words)
+    root = parse(svg)
+    groups = [g for g in root.iter(f"{NS}g") if "bar" in (g.get("class") or "")]
+    assert [g.get("class") for g in groups] == ["bar", "bar lower", "bar higher", "bar"]
+    assert [t.text for t in root.iter(f"{NS}text") if t.text in ("▼", "▲")] == ["▼", "▲"]
+    assert "15: 26 (N 30) · Lower than usual" in svg and "14: 80 (N 30) · Within the usual range" in svg
+    cells = [[Cell(80, 30, "usual"), Cell(26, 30, "lower"), Cell(95, 40, "higher"), Cell(60, 5, "too_few"),
+              Cell(None, 0)]]
+    root = parse(heatmap(cells, ["ti"], ["14", "15", "16", "17", "18"], label="h", verdict_words=words))
+    rects = [r for r in root.iter(f"{NS}rect") if "cell" in (r.get("class") or "")]
+    fills = [r.get("fill") for r in rects]
+    assert fills[1] != fills[0] != fills[2] != fills[1] and fills[0] == "#eef1f4"  # only verdicts are coloured
+    assert fills[3] == fills[4] == "#ffffff" and rects[3].get("stroke-dasharray")  # too few: dashed, pale
+    assert [r.get("class") for r in rects] == ["cell", "cell lower", "cell higher", "cell", "cell"]
+    assert [t.text for t in root.iter(f"{NS}text")][-4:] == ["80", "▼26", "▲95", "60"]

@@ -162,3 +162,27 @@ def test_refusals_wrong_password_missing_csrf_and_other_store(running, browser):
     resp = page.goto(base + "/devices")
     assert resp.status == 403
     ctx.close()
+
+
+def test_store_cards_arrow_never_wraps_alone_on_a_phone(running, browser):
+    """Whatever the store name's length, the "›" after it stays on the line of the name's last word
+    (issue 15: on a 390 px phone it used to wrap onto a line of its own)."""
+    base, _app, s = running
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="fi-FI")
+    page = ctx.new_page()
+    sign_in(page, base, "risto")
+    alone = page.evaluate(r"""() => {
+        const a = document.querySelector('.card.store h2 a'), name = a.firstChild, go = a.querySelector('.go');
+        const alone = [];
+        for (let k = 0; k < 60; k++) {
+            name.textContent = ('Kauppakeskus Iso Omena ' + 'Matinkylän Länsiväylä'.slice(0, k % 22) + ' '
+                                + 'x'.repeat(k % 9)).replace(/\s+$/, '');
+            const last = document.createRange();
+            last.setStart(name, name.length - 1);
+            last.setEnd(name, name.length);
+            const rects = last.getClientRects();
+            if (Math.abs(rects[rects.length - 1].top - go.getClientRects()[0].top) > 2) alone.push(name.textContent);
+        }
+        return alone; }""")
+    assert alone == []
+    ctx.close()

@@ -360,8 +360,8 @@ def _alert_and_acknowledge(client, app, s, sid):
     sign_in(client, "anna", PW)
     page = client.get("/alerts")
     assert page.status_code == 200 and "Helsinki Kamppi" in page.text and "avoin" in page.text
-    assert "1 avointa hälytystä" in client.get("/today").text
-    assert "1 avointa hälytystä" in client.get("/today.json").json()["alerts_html"]
+    assert "<b>1 avoin hälytys</b>: Helsinki Kamppi ·" in client.get("/today").text  # one: singular, named
+    assert "<b>1 avoin hälytys</b>: Helsinki Kamppi ·" in client.get("/today.json").json()["alerts_html"]
     import re
 
     alert_id = re.search(r'id="alert-(\d+)"', page.text).group(1)
@@ -369,6 +369,8 @@ def _alert_and_acknowledge(client, app, s, sid):
     r = client.post(f"/alerts/{alert_id}/acknowledge", data={"csrf_token": csrf_of(page.text),
                                                             "comment": "Avasimme toisen kassan"})
     assert r.status_code == 200 and "kuittasi Anna" in r.text
+    episode = r.text[r.text.index(f'id="alert-{alert_id}"'):].split("</article>")[0]
+    assert re.search(r"<li><p>Avasimme toisen kassan</p><footer[^>]*>Anna · [^<]*\d\d:\d\d</footer></li>", episode)
     sign_in(client, "risto", PW)
     assert client.get("/alerts").status_code == 200
     sign_in(client, "teemu", PW)

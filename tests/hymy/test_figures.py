@@ -2,8 +2,9 @@
 
 import pytest
 
-from hymy.figures import Figure, delta, empty, figure, from_rows, merge
+from hymy.figures import Figure, empty, figure, from_rows, merge
 from hymy.score import score_tally
+from hymy.stats import index_interval
 
 
 def test_figure_happyornot_example():
@@ -12,7 +13,8 @@ def test_figure_happyornot_example():
     assert f.counts == (17, 16, 60, 126) and f.scale == 4
     assert f.to_json() == {"n": 219, "counts": {"1": 17, "2": 16, "3": 60, "4": 126}, "scales": [4],
                            "happy_index": 78.2, "positive_pct": 84.9, "negative_pct": 15.1, "low_confidence": False,
-                           "filtered": 7, "index": 78, "scale": 4}
+                           "filtered": 7, "index": 78, "scale": 4, "interval": [74, 82], "level": 0.95,
+                           "verdict": None, "p": None, "q": None, "baseline": None}
 
 
 def test_figure_low_confidence_below_20():
@@ -28,12 +30,17 @@ def test_figure_rejects_wrong_count_length():
         figure([1, 2, 3], 4)
 
 
-def test_delta_only_between_confident_figures():
-    a, b = figure([0, 0, 10, 30], 4), figure([0, 10, 10, 20], 4)
-    d = delta(a, b)
-    assert d.points == a.index - b.index and d.direction == "up"
-    assert delta(a, figure([0, 0, 0, 5], 4)).reason == "low_confidence"
-    assert delta(a, figure([0, 0, 0, 0], 4)).reason == "no_data"
+def test_every_figure_carries_its_95_percent_interval_rounded_as_shown():
+    """The interval is hymy.stats' (one place), whole points halves up like the index, and holds it."""
+    f = figure([17, 16, 60, 126], 4)
+    low, high = index_interval([17, 16, 60, 126], 4)
+    assert f.interval == (int(low + 0.5), int(high + 0.5)) == (74, 82)
+    assert f.interval[0] <= f.index <= f.interval[1]
+    assert figure([0, 0, 0, 0], 4).interval is None
+    small = figure([0, 0, 1, 2], 4)
+    assert small.interval[1] - small.interval[0] > 30  # three presses: a wide range, said so
+    two = from_rows([(4, 1, 2, 0), (5, 5, 10, 0)])  # two scales: every press counts
+    assert two.sample.n == 12 and two.interval[0] <= two.index <= two.interval[1]
 
 
 def test_merge_sums_counts_and_filtered():

@@ -124,3 +124,37 @@ def test_is_open_matches_a_minute_by_minute_model(day, start, length, probe):
     day_start = WEEKDAYS.index(day) * 24 * 60 + start
     inside = any(day_start <= week_minute + wrap < day_start + length for wrap in (0, 7 * 24 * 60))
     assert is_open(hours, "UTC", datetime.fromtimestamp(at, UTC)) is inside
+
+
+def test_open_on_a_day_and_the_next_opening():
+    """Today's "Closed today, opens Monday 08:00": a day without an interval is closed unless the day
+    before runs past midnight; the next opening is the next interval start after the instant asked."""
+    from datetime import date
+
+    from hymy.hours import next_opening, open_on
+
+    hours = {"mon": ["08:00-12:00", "13:00-17:00"], "sat": ["22:00-02:00"]}
+    assert open_on(hours, date(2026, 11, 23)) and not open_on(hours, date(2026, 11, 24))  # Mon, Tue
+    assert open_on(hours, date(2026, 11, 29))  # Sunday: Saturday's night runs into it
+    assert open_on(None, date(2026, 11, 24)) and open_on({}, date(2026, 11, 24))
+    tz = "Europe/Helsinki"
+    sunday = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    assert next_opening(hours, tz, sunday) == datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # Mon 08:00 +02:00
+    monday_noon = datetime(2026, 11, 30, 10, 30, tzinfo=UTC)  # 12:30 local, in the lunch break
+    assert next_opening(hours, tz, monday_noon) == datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
+    assert next_opening(hours, tz, datetime(2026, 11, 30, 6, 0, tzinfo=UTC)) == datetime(2026, 11, 30, 11, 0,
+                                                                                          tzinfo=UTC)
+    assert next_opening(None, tz, sunday) is None and next_opening({"mon": []}, tz, sunday) is None
+
+
+def test_open_hours_of_a_day_leave_out_the_closed_ones():
+    """The Day page and Today's strip draw only these: 10-18 on a 10:00-18:00 Sunday, not 08-20."""
+    from datetime import date
+
+    from hymy.hours import open_hours
+
+    hours = {"sat": ["22:00-02:00"], "sun": ["10:00-18:00"], "mon": ["08:30-12:00", "13:00-16:15"]}
+    assert open_hours(hours, date(2026, 11, 29)) == [0, 1, *range(10, 18)]  # Sunday, after Saturday night
+    assert open_hours(hours, date(2026, 11, 30)) == [8, 9, 10, 11, 13, 14, 15, 16]
+    assert open_hours(hours, date(2026, 11, 28)) == [22, 23]
+    assert open_hours(hours, date(2026, 12, 1)) == [] and open_hours(None, date(2026, 12, 1)) is None

@@ -124,3 +124,74 @@ def test_offsets_list_the_changes_of_the_period():
         ("2026-09-26T14:00:00.000Z", 765), (None, 825)]
     assert offsets("Australia/Lord_Howe", date(2026, 4, 1), date(2026, 10, 31)) == [
         ("2026-04-04T15:00:00.000Z", 660), ("2026-10-03T15:30:00.000Z", 630), (None, 660)]
+
+
+def test_local_hours_until_hour_and_reasons_by_hour_agree_with_each_day_read_alone(db):
+    """The readers Today uses for all its stores at once give what each day's own reading gives: the
+    figures per local hour, the day "so far" up to an hour, and the reasons per hour."""
+    from collections import defaultdict
+
+    engine, s = db
+    with engine.connect() as conn:
+        today = max(results.daily_by_store(conn, s.store_ids, date(2000, 1, 1), date(2100, 1, 1))[s.store_ids[0]])
+        days = [today - timedelta(days=k) for k in (0, 1, 7)]
+        zones = {sid: TZ for sid in s.store_ids}
+        many = results.local_hours(conn, zones, days)
+        for sid in s.store_ids:
+            for day in days:
+                alone = results.by_local_hour(results.hour_buckets(conn, sid, TZ, day))
+                assert many.get(sid, {}).get(day, {}) == alone, (sid, day)
+                for hour in (11, 15, 23):
+                    upto = results.until_hour(conn, [sid], TZ, [day], hour).get(sid, {}).get(day)
+                    expect = results.merge([f for h, f in alone.items() if h <= hour])
+                    assert (upto or results.merge([])) == expect, (sid, day, hour)
+        by_hour = results.followups_by_hour(conn, {sid: (TZ, today - timedelta(days=1)) for sid in s.store_ids})
+        for sid in s.store_ids:
+            day = today - timedelta(days=1)
+            total = defaultdict(int)
+            for counts in by_hour.get(sid, {}).values():
+                for c in counts:
+                    total[c.value] += c.n
+            assert dict(total) == {c.value: c.n for c in results.followup_counts(conn, [sid], day, day, "reason")}
+        raw = conn.execute(select(t.followups.c.pressed_at, t.followups.c.value).where(
+            t.followups.c.store_id == s.store_ids[0], t.followups.c.kind == "reason",
+            t.followups.c.local_date == (today - timedelta(days=1)).isoformat())).all()
+    per_hour = defaultdict(lambda: defaultdict(int))
+    for at, value in raw:
+        per_hour[parse_ts(at).astimezone(zone(TZ)).hour][value] += 1
+    got = {h: {c.value: c.n for c in cs} for h, cs in by_hour[s.store_ids[0]].items()}
+    assert got == {h: dict(v) for h, v in per_hour.items()} and got
+
+
+def test_weekday_hour_weeks_add_up_to_the_heat_map_cells(db):
+    engine, s = db
+    sid = s.store_ids[0]
+    with engine.connect() as conn:
+        cells = results.weekday_hour(conn, sid, TZ, date(2000, 1, 1), date(2100, 1, 1))
+        weeks = results.weekday_hour_weeks(conn, sid, TZ, date(2000, 1, 1), date(2100, 1, 1))
+    assert {k for k, f in cells.items() if f.n} == set(weeks)
+    for key, samples in weeks.items():
+        pooled = sum(samples, start=type(samples[0])())
+        assert pooled.n == cells[key].n and abs(pooled.total - cells[key].sample.total) < 1e-9, key
+        assert all(w.n for w in samples) and len(samples) <= 3  # one per week with presses (20 days: 3 weeks)
+
+
+def test_today_so_far_is_judged_alike_from_the_database_and_from_the_cards_hours(db):
+    """Today's table sums "so far" in the database, its cards from the hours they show: same verdicts."""
+    from server.results import usual
+
+    engine, s = db
+    with engine.connect() as conn:
+        today = max(results.daily_by_store(conn, s.store_ids, date(2000, 1, 1), date(2100, 1, 1))[s.store_ids[0]])
+        zones = {sid: TZ for sid in s.store_ids}
+        for day in (today, today - timedelta(days=1)):
+            for until in (10, 14, 23):
+                days = {sid: day for sid in s.store_ids}
+                figs, summed = usual.days_so_far(conn, zones, days, {sid: until for sid in s.store_ids})
+                hours, history = usual.usual_hours(conn, zones, days)
+                judged = usual.judge_so_far(hours, history, {sid: until for sid in s.store_ids})
+                for sid in s.store_ids:
+                    a, b = summed[sid], judged[sid]
+                    assert (a.n, a.verdict, a.baseline_n) == (b.n, b.verdict, b.baseline_n), (day, until, sid)
+                    assert a.p == pytest.approx(b.p) if a.p is not None else b.p is None
+                    assert figs[sid].n == a.n
