@@ -5,7 +5,7 @@ One source for ``hymy demo`` (``deploy.demo``) and the server's sample data for 
 (the README's demo section says the same):
 
 - **Helsinki Kamppi** (the demo's own kiosk) is steady and good (index about 84), except that since the
-  rota changed three weeks ago only one till is open on Tuesdays 16-18: the mood drops to about 35 and
+  rota changed three weeks ago only one till is open on Tuesdays 16-18: the mood drops to about 30 and
   "Queue" is most of the reasons given then. The heat map flags those two hours against the rest of the
   week; on the first such Tuesday the Today card's "hour that differs most" is one of them (later
   Tuesdays' own same-hour baselines already hold the dip, so Today honestly calls them usual; the heat
@@ -54,17 +54,40 @@ HOURS_TRE = {d: ["07:00-22:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sa
 #: The Tuesday dip: which local weekday (0 = Monday) and hours, and how many days back it began.
 DIP_WEEKDAY, DIP_HOURS, DIP_DAYS = 1, (16, 18), 21
 
+#: Positive comments typed after a happy face, per language.
+COMPLIMENTS = {
+    "Helsinki Kamppi": {
+        "fi": ("Kiitos Marille kassalla – aina hymyssä suin!", "Nopea kassa ja ystävällinen myyjä.",
+               "Ihanat tuoreet leivät, kiitos!", "Kalatiskin myyjä osasi neuvoa hienosti.",
+               "Kiitos kun autoitte kantamaan ostokset autoon!", "Siisti ja valoisa myymälä, kiva käydä."),
+        "sv": ("Tack för hjälpen att hitta rätt storlek!", "Trevlig personal, tack!",
+               "Så fint bröd i dag!"),
+        "en": ("Lovely fresh bread and a very friendly cashier.",
+               "Thank you for helping me find the gluten-free shelf!", "Quick checkout, friendly smile. Thanks!")},
+    "Stockholm Södermalm": {
+        "sv": ("Tack Elin i kassan, alltid glad!", "Bra rådgivning i frukt och grönt.",
+               "Snabb och trevlig service, tack!", "Bästa kaffet i stan."),
+        "en": ("Great coffee selection, thanks!", "The staff helped me carry everything to the taxi!"),
+        "fi": ("Kiitos ystävällisestä palvelusta!",)},
+    "Tampere Hervanta": {
+        "fi": ("Hyvä valikoima ja siisti kauppa.", "Kiitos avuliaasta palvelusta!",
+               "Aina tuoretta leipää aamulla."),
+        "en": ("Friendly staff every time.",)},
+}
+
+
+def _all(by_language: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(text for texts in by_language.values() for text in texts)
+
+
 KAMPPI_PATTERN = Pattern(
-    index=84, rate=30, comment_share=0.12,
+    index=84, rate=30, comment_share=0.015,
     reasons={"price": 3, "selection": 3, "service": 2, "queue": 2, "cleanliness": 1},
     praise={"cashier": 5, "fresh": 3, "advice": 2},
-    compliments=("Kiitos Marille kassalla – aina hymyssä suin!", "Nopea kassa ja ystävällinen myyjä.",
-                 "Ihanat tuoreet leivät, kiitos!", "Tack för hjälpen att hitta rätt storlek!",
-                 "Trevlig personal, tack!", "Lovely fresh bread and a very friendly cashier.",
-                 "Thank you for helping me find the gluten-free shelf!"),
+    compliments=_all(COMPLIMENTS["Helsinki Kamppi"]),
     complaints=("Maitohylly oli tyhjä.", "Hinnat nousseet liikaa.", "Too expensive compared to last year."),
     spells=(Spell(28, weekday=DIP_WEEKDAY, hours=DIP_HOURS, days_ago=(DIP_DAYS, 0), flow=1.2, watched=True,
-                  reasons={"queue": 8, "service": 1, "price": 1},
+                  reasons={"queue": 8, "service": 1, "price": 1}, comment_share=0.1,
                   complaints=("Jono oli taas pitkä, vain yksi kassa auki.",
                               "Odotin 15 minuuttia, vain yksi kassa auki tiistai-iltana.",
                               "Lång kö och bara en kassa öppen.",
@@ -72,30 +95,29 @@ KAMPPI_PATTERN = Pattern(
 )
 
 SODERMALM_PATTERN = Pattern(
-    index=70, rate=10, comment_share=0.15,
+    index=70, rate=10, comment_share=0.05,
     reasons={"selection": 3, "cleanliness": 2, "price": 2, "service": 2, "queue": 1},
     praise={"advice": 4, "cashier": 3, "fresh": 1},
-    compliments=("Tack Elin i kassan, alltid glad!", "Bra rådgivning i frukt och grönt.",
-                 "Great coffee selection, thanks!", "Kiitos ystävällisestä palvelusta!"),
+    compliments=_all(COMPLIMENTS["Stockholm Södermalm"]),
     complaints=("Smutsigt golv vid kassorna.", "För dyrt."),
     spells=(
         # a new supplier two weeks ago: empty shelves
-        Spell(52, days_ago=(14, 0), reasons={"selection": 6, "cleanliness": 1, "price": 1},
+        Spell(52, days_ago=(14, 0), reasons={"selection": 6, "cleanliness": 1, "price": 1}, comment_share=0.04,
               complaints=("Hyllorna var tomma igen.", "Inga bananer på hela veckan.",
                           "Half the shelves were empty again.", "Smutsigt golv vid kassorna.")),
         # last Saturday's lunch: the card terminal failed
         Spell(25, weekday=5, hours=(12, 14), days_ago=(8, 1), flow=1.5, watched=True,
-              reasons={"service": 4, "queue": 4},
+              reasons={"service": 4, "queue": 4}, comment_share=0.15,
               complaints=("Kortterminalen fungerade inte, fick betala kontant.",
                           "Card payments down and a huge queue.")),
     ),
 )
 
 TAMPERE_PATTERN = Pattern(
-    index=76, rate=6, comment_share=0.1,
+    index=76, rate=6, comment_share=0.04,
     praise={"fresh": 3, "cashier": 2, "advice": 1},
-    compliments=("Hyvä valikoima ja siisti kauppa.", "Kiitos avuliaasta palvelusta!"),
-    complaints=("Pullonpalautus oli taas rikki.",),
+    compliments=_all(COMPLIMENTS["Tampere Hervanta"]),
+    complaints=("Pullonpalautus oli taas rikki.", "Parkkipaikka täynnä.", "Kassajono liian pitkä."),
 )
 
 

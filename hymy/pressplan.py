@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -50,8 +50,9 @@ class Spell:
     ``days_ago``: ``(from, to)``: only between ``from`` and ``to`` days before the plan's end (None:
     the whole plan). ``flow``: customer flow multiplier (a queue brings more presses, default 1).
     ``reasons``: reason id -> weight for the reasons given in it (None: the pattern's).
-    ``complaints``: comments typed after an unhappy face in it (empty: the pattern's).
-    ``watched``: the demo replays the server's alert engine over each occurrence.
+    ``complaints``: comments typed after an unhappy face in it (empty: the pattern's);
+    ``comment_share``: the share of answered follow-ups with a comment in it (None: the pattern's; an
+    angry queue types more). ``watched``: the demo replays the server's alert engine over each occurrence.
     """
 
     index: float
@@ -61,6 +62,7 @@ class Spell:
     flow: float = 1.0
     reasons: Mapping[str, float] | None = None
     complaints: tuple[str, ...] = ()
+    comment_share: float | None = None
     watched: bool = False
 
     def active(self, local: datetime, end: datetime) -> bool:
@@ -193,6 +195,20 @@ def occurrences(pattern: Pattern, timezone: str, start: datetime, end: datetime,
     return found
 
 
+def split(presses: Iterable[PlannedPress], bounds: Sequence[datetime]) -> Iterator[list[PlannedPress]]:
+    """Time-ordered ``presses`` in ``len(bounds) + 1`` pieces: before ``bounds[0]``, from each bound to
+    the next, from the last bound on (e.g. to deliver a history up to each moment something is replayed)."""
+    it = iter(presses)
+    held = next(it, None)
+    for bound in bounds:
+        piece = []
+        while held is not None and held.at < bound:
+            piece.append(held)
+            held = next(it, None)
+        yield piece
+    yield ([] if held is None else [held]) + list(it)
+
+
 def _pick(rng: random.Random, options: list[str], weights: Mapping[str, float] | None) -> str:
     """One of ``options`` by ``weights`` (ids not offered are ignored; none left: equal weights)."""
     chosen = [(o, weights[o]) for o in options if weights and weights.get(o, 0) > 0]
@@ -214,7 +230,8 @@ def _followup(rng: random.Random, config: StoreConfig, pattern: Pattern, spell: 
 
 def _comment(rng: random.Random, config: StoreConfig, pattern: Pattern, spell: Spell | None,
              mood: int) -> str | None:
-    if not config.comments_enabled or rng.random() >= pattern.comment_share:
+    share = spell.comment_share if spell and spell.comment_share is not None else pattern.comment_share
+    if not config.comments_enabled or rng.random() >= share:
         return None
     scale = config.question.scale
     if 2 * mood < scale + 1:

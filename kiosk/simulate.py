@@ -9,11 +9,11 @@ any other press (``deploy.simulate`` does both for a simulated device that feeds
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from hymy.pressplan import DEFAULT_PATTERN, Pattern, plan_presses
+from hymy.pressplan import DEFAULT_PATTERN, Pattern, PlannedPress, plan_presses
 from hymy.protocol import FollowupKind, Source, StoreConfig
 from kiosk.capture import Recorder
 from kiosk.clock import ClockReading
@@ -38,21 +38,17 @@ class SimClock:
         return ClockReading(wall=self.now, synced=self.synced, boot_id=self.boot_id, uptime_ms=max(0, uptime))
 
 
-def simulate_into_store(store, config: StoreConfig, start: datetime, end: datetime, *, seed: int = 1,
-                        rate: float | None = None, pattern: Pattern = DEFAULT_PATTERN, boot_id: str = "sim-boot",
-                        progress: Callable[[int], None] | None = None) -> int:
-    """Replay a plan (``hymy.pressplan.plan_presses`` of ``pattern``) through a Recorder into ``store``;
-    return the number of events stored.
+def record_presses(store, config: StoreConfig, presses: Iterable[PlannedPress], clock: SimClock, *,
+                   progress: Callable[[int], None] | None = None) -> int:
+    """Record planned presses (``hymy.pressplan``) through a Recorder into ``store``, moving ``clock`` to
+    each; return the number of events stored (responses, follow-ups, comments, repeats).
 
-    ``rate`` (counted presses in a peak hour) replaces the pattern's when given. ``progress(n)`` is
-    called with the number of presses done since the last call (for a progress bar).
+    The same ``clock`` may serve several calls in time order (a history recorded piece by piece).
+    ``progress(n)`` is called with the number of presses done since the last call (for a progress bar).
     """
-    if rate is not None:
-        pattern = replace(pattern, rate=rate)
-    clock = SimClock(boot_id, start - timedelta(hours=1))
     recorder = Recorder(store, lambda: config, clock)
     events = 0
-    for press in plan_presses(config, start, end, pattern=pattern, seed=seed):
+    for press in presses:
         clock.now = press.at
         response = recorder.record(press.mood, Source.simulated)
         events += 1
@@ -73,14 +69,30 @@ def simulate_into_store(store, config: StoreConfig, start: datetime, end: dateti
     return events
 
 
+def simulate_into_store(store, config: StoreConfig, start: datetime, end: datetime, *, seed: int = 1,
+                        rate: float | None = None, pattern: Pattern = DEFAULT_PATTERN, boot_id: str = "sim-boot",
+                        progress: Callable[[int], None] | None = None) -> int:
+    """Replay a plan (``hymy.pressplan.plan_presses`` of ``pattern``) through a Recorder into ``store``;
+    return the number of events stored.
+
+    ``rate`` (counted presses in a peak hour) replaces the pattern's when given; ``progress`` as in
+    ``record_presses``.
+    """
+    if rate is not None:
+        pattern = replace(pattern, rate=rate)
+    plan = plan_presses(config, start, end, pattern=pattern, seed=seed)
+    return record_presses(store, config, plan, SimClock(boot_id, start - timedelta(hours=1)), progress=progress)
+
+
 def simulate_device_store(config, span: timedelta, *, rate: float | None = None, seed: int = 1,
-                          pattern: Pattern = DEFAULT_PATTERN, progress: Callable[[int], None] | None = None) -> int:
-    """Simulate ``span`` of history ending now into the store of the device ``config`` (a DeviceConfig),
-    with the store config the device has cached; see ``simulate_into_store``."""
+                          pattern: Pattern = DEFAULT_PATTERN, end: datetime | None = None,
+                          progress: Callable[[int], None] | None = None) -> int:
+    """Simulate ``span`` of history ending at ``end`` (default now) into the store of the device ``config``
+    (a DeviceConfig), with the store config the device has cached; see ``simulate_into_store``."""
     from kiosk.store import Store
     from kiosk.storeconfig import StoreConfigCache
 
-    end = datetime.now(UTC)
+    end = end or datetime.now(UTC)
     with Store(config.store_path, synchronous=HISTORY_SYNCHRONOUS) as store:
         store_config = StoreConfigCache(config.store_config_path)()
         return simulate_into_store(store, store_config, end - span, end, seed=seed, rate=rate, pattern=pattern,

@@ -10,7 +10,7 @@ so the rollups and alert episodes the pages read are exactly what real kiosks wo
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -18,7 +18,7 @@ from uuid6 import uuid7
 
 from hymy.demostory import ALERT_RULES, KAMPPI, PRAISE, REASONS, SODERMALM, TAMPERE, Acknowledgement
 from hymy.hours import is_open, zone
-from hymy.pressplan import DAY_FLOW, Pattern, PlannedPress, occurrences, plan_presses
+from hymy.pressplan import DAY_FLOW, PlannedPress, occurrences, plan_presses, split
 from hymy.protocol import AlertRule, StoreConfig
 from hymy.timestamps import format_ts, utcnow
 
@@ -124,22 +124,23 @@ def planned_events(config: StoreConfig, plan: Iterable[PlannedPress]) -> list[di
     return events
 
 
-def replay_alerts(alerts, store_id: str, pattern: Pattern, timezone: str, start: datetime, end: datetime,
+def replay_alerts(alerts, store_id: str, windows: Sequence[tuple[datetime, datetime]],
                   acknowledgements: Sequence[Acknowledgement | None] = ()) -> list[int]:
     """Past alert episodes the way the server's alert engine makes them: ``alerts`` (the app's
-    AlertService) evaluates the store's rules every ``REPLAY_STEP`` through each occurrence of the
-    pattern's watched spells between ``start`` and ``end`` (the history's span) and until
-    ``REPLAY_TAIL`` after it; never later than now (an episode still open is the live engine's).
+    AlertService) evaluates the store's rules every ``REPLAY_STEP`` through each ``(first, last)`` window
+    (e.g. each occurrence of a watched spell, ``hymy.pressplan.occurrences``) and until ``REPLAY_TAIL``
+    after it; never later than now (an episode still open is the live engine's).
 
-    ``acknowledgements[i]`` is how a person took the i-th occurrence's alert: the episode open
-    ``after_min`` minutes after the first one fired (else the last fired) is acknowledged then with the
-    comment, and the later comments follow at their hours (only those already in the past). Run it
-    while no other alert engine sweeps the same database (an episode open between two steps would be
-    closed by a sweep at the real time). Returns the episode ids opened, oldest first.
+    ``acknowledgements[i]`` is how a person took the i-th window's alert: the episode open ``after_min``
+    minutes after the first one fired (else the last fired) is acknowledged then with the comment, and
+    the later comments follow at their hours (only those already in the past). Run it while no other
+    alert engine sweeps the same database (an episode open between two steps would be closed by a sweep
+    at the real time), and best with nothing delivered beyond the window's end yet (the engine reads
+    every press from the window's start on: see ``deliver_history``). Returns the episode ids opened.
     """
     now = alerts.clock()
     opened: list[int] = []
-    for i, (_spell, first, last) in enumerate(occurrences(pattern, timezone, start, end)):
+    for i, (first, last) in enumerate(windows):
         ack = acknowledgements[i] if i < len(acknowledgements) else None
         fired: list[tuple[int, datetime]] = []
         current: int | None = None
@@ -159,6 +160,24 @@ def replay_alerts(alerts, store_id: str, pattern: Pattern, timezone: str, start:
         if ack and fired:
             _acknowledge(alerts, current or fired[-1][0], fired[0][1], ack, now)
         opened += [alert_id for alert_id, _ in fired]
+    return opened
+
+
+def deliver_history(plan: Iterable[PlannedPress], deliver: Callable[[list[PlannedPress]], object], *,
+                    alerts=None, store_id: str = "", windows: Sequence[tuple[datetime, datetime]] = (),
+                    acknowledgements: Sequence[Acknowledgement | None] = ()) -> list[int]:
+    """Hand ``plan``'s presses to ``deliver`` in time order, and with ``alerts`` replay each window's
+    alerts (``replay_alerts``) as soon as its presses and ``REPLAY_TAIL`` after it are delivered: the
+    engine then reads only presses up to that moment, as it would have live. Returns the episode ids."""
+    bounds: list[datetime] = []
+    if alerts is not None:
+        for _, last in windows:
+            bounds.append(max([last + REPLAY_TAIL, *bounds[-1:]]))
+    opened: list[int] = []
+    for i, piece in enumerate(split(plan, bounds)):
+        deliver(piece)
+        if i < len(bounds):
+            opened += replay_alerts(alerts, store_id, windows[i:i + 1], acknowledgements[i:i + 1])
     return opened
 
 
@@ -217,12 +236,17 @@ def seed(engine, days: int = 45, per_day: int = 120, now: datetime | None = None
         device_ids[sid] = device_id
         config = admin.store_config(engine, sid)
         pattern = replace(story.pattern, rate=per_day * volume / DAY_FLOW, index=index or story.pattern.index)
-        events = planned_events(config, plan_presses(config, start, now, pattern=pattern, seed=seed_value + i))
-        for j in range(0, len(events), 500):
-            ingest(engine, device_id, sid, config.timezone, events[j:j + 500])
-        if alerts is not None and any(s.watched for s in pattern.spells):
+        windows = [(a, b) for _, a, b in occurrences(pattern, config.timezone, start, now)]
+        if alerts is not None and windows:
             admin.set_alert_rules(engine, sid, [AlertRule(**rule) for rule in ALERT_RULES])
-            replay_alerts(alerts, sid, pattern, config.timezone, start, now, story.acknowledgements)
+
+        def deliver(piece, sid=sid, device_id=device_id, config=config) -> None:
+            events = planned_events(config, piece)
+            for j in range(0, len(events), 500):
+                ingest(engine, device_id, sid, config.timezone, events[j:j + 500])
+
+        deliver_history(plan_presses(config, start, now, pattern=pattern, seed=seed_value + i), deliver,
+                        alerts=alerts, store_id=sid, windows=windows, acknowledgements=story.acknowledgements)
     _heartbeats(engine, store_ids, device_ids, now)
     users = {"admin": DEFAULT_PASSWORD, "anna": DEFAULT_PASSWORD, "risto": DEFAULT_PASSWORD, "teemu": DEFAULT_PASSWORD}
     auth.create_user(engine, "admin", DEFAULT_PASSWORD, "admin", display_name="Ada Admin")
