@@ -196,7 +196,7 @@ def start(demo: Demo, *, screen: bool = True, days: float = DAYS, echo=print) ->
     echo(f"Making {days:g} days of history (the story of hymy.demostory) ...")
     episodes = make_history(demo.database_url, demo.base, demo.kiosk_config, demo.stores, demo.codes,
                             timedelta(days=days), echo=echo)
-    echo(f"  {episodes} past alerts replayed through the server's alert engine.")
+    echo(f"  Past alerts replayed through the server's alert engine: {episodes} episodes.")
 
     echo(f"Starting the central server on {demo.url} (SQLite: {demo.base / 'server.db'}) ...")
     spawn("server", _hymy("server", "--host", "127.0.0.1", "--port", str(demo.port)))

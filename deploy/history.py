@@ -81,7 +81,7 @@ def make_history(database_url: str, base: Path, kiosk_config: Path, stores: dict
             events, opened = _store_history(story, config, stores[story.name], running.app.state.alerts,
                                             end - span, end)
             episodes += opened
-            echo(f"    {events} events delivered" + (f", {opened} past alerts" if opened else ""))
+            echo(f"    {events} events delivered" + (f"; alert episodes replayed: {opened}" if opened else ""))
     return episodes
 
 
