@@ -17,11 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -33,8 +28,7 @@ from hymy.hours import zone
 from hymy.pressplan import occurrences
 from hymy.stats import LOWER, sample, sample_interval
 from hymy.timestamps import parse_ts
-from tests import procs
-from tests.e2e.test_demo import _pump, _read_until
+from tests.e2e.demorun import running_demo
 from tests.storycheck import Counted, day_hours, heat_map, reasons, the_one
 
 pytestmark = pytest.mark.slow
@@ -135,26 +129,8 @@ def check_stories(url: str, password: str, end: datetime) -> None:
 
 
 def test_the_demo_data_tells_its_stories(tmp_path):
-    base = tmp_path / "demo"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
     end = datetime.now(UTC)
-    proc = procs.Popen([sys.executable, "-m", "hymy", "demo", "--no-screen", "--port", "0", "--dir", str(base)],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
-    q: queue.Queue = queue.Queue()
-    everything: list[str] = []
-    reader = threading.Thread(target=_pump, args=(proc.stdout, q, everything), daemon=True)
-    reader.start()
-    try:
-        lines = _read_until(proc, q, "Ctrl-C stops everything", 300)
-        url = next(line.split()[-1] for line in lines if "Dashboard:" in line).rstrip("/")
-        password = next(line for line in lines if "Login:" in line).split()[-1]
-        assert any("Past alerts replayed" in line for line in lines), lines
-        check_stories(url, password, end)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            raise
-        reader.join(5)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with running_demo(["--no-screen", "--port", "0", "--dir", str(tmp_path / "demo")], env, 300) as demo:
+        assert any("Past alerts replayed" in line for line in demo.lines), demo.lines
+        check_stories(demo.banner("Dashboard:").rstrip("/"), demo.banner("Login:").split()[-1], end)
