@@ -16,8 +16,8 @@ One source for ``hymy demo`` (``deploy.demo``) and the server's sample data for 
   plus last Saturday's lunch-time incident (the card terminal failed: an alert, acknowledged with a
   comment). It ranks last on Compare; its Trends line falls.
 - **Tampere Hervanta** (another region, a small simulated device) is steady in the middle (about 76).
-- **Praise**: praise follow-ups at every store and positive comments in Finnish, Swedish and English;
-  the few negative comments reach managers (reasons, CSV) but never the staff's praise views.
+- **Praise**: praise follow-ups at every store and positive comments in Finnish, Swedish and English
+  (one in five happy customers who answer the follow-up types one); the few negative comments reach managers (reasons, CSV) but never the staff's praise views.
 
 How it is built: each store is a :class:`~hymy.pressplan.Pattern`; its presses go through the real
 paths (the kiosk's capture core, a simulated device's sync agent and the device API); the alert
@@ -76,12 +76,17 @@ COMPLIMENTS = {
 }
 
 
+#: The share of answered follow-ups after a happy face that carry a comment: enough that the newest
+#: praise messages a praise page or team screen lists hold some customers' own words.
+PRAISE_COMMENTS = 0.2
+
+
 def _all(by_language: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(text for texts in by_language.values() for text in texts)
 
 
 KAMPPI_PATTERN = Pattern(
-    index=84, rate=30, comment_share=0.015,
+    index=84, rate=30, comment_share=0.015, praise_comment_share=PRAISE_COMMENTS,
     reasons={"price": 3, "selection": 3, "service": 2, "queue": 2, "cleanliness": 1},
     praise={"cashier": 5, "fresh": 3, "advice": 2},
     compliments=_all(COMPLIMENTS["Helsinki Kamppi"]),
@@ -95,7 +100,7 @@ KAMPPI_PATTERN = Pattern(
 )
 
 SODERMALM_PATTERN = Pattern(
-    index=70, rate=10, comment_share=0.05,
+    index=70, rate=10, comment_share=0.05, praise_comment_share=PRAISE_COMMENTS,
     reasons={"selection": 3, "cleanliness": 2, "price": 2, "service": 2, "queue": 1},
     praise={"advice": 4, "cashier": 3, "fresh": 1},
     compliments=_all(COMPLIMENTS["Stockholm Södermalm"]),
@@ -114,7 +119,7 @@ SODERMALM_PATTERN = Pattern(
 )
 
 TAMPERE_PATTERN = Pattern(
-    index=76, rate=6, comment_share=0.04,
+    index=76, rate=6, comment_share=0.04, praise_comment_share=PRAISE_COMMENTS,
     praise={"fresh": 3, "cashier": 2, "advice": 1},
     compliments=_all(COMPLIMENTS["Tampere Hervanta"]),
     complaints=("Pullonpalautus oli taas rikki.", "Parkkipaikka täynnä.", "Kassajono liian pitkä."),

@@ -86,7 +86,9 @@ class Pattern:
     presses in a peak hour (default 12). ``reasons`` / ``praise``: id -> weight (empty: equal weights
     over the store's options). ``reason_share`` / ``praise_share``: of the presses shown a follow-up,
     the share that answer it (0.65 / 0.4). ``comment_share``: of the answered follow-ups, the share that
-    also type a comment when the store asks for one (0). ``compliments`` / ``complaints``: what they
+    also type a comment when the store asks for one (0); ``praise_comment_share``: the same after a
+    positive face (None: ``comment_share``; the praise pages list the newest praise messages, so a story's
+    thanks need more than a complaint's few). ``compliments`` / ``complaints``: what they
     type after a positive / negative face. ``repeat_share``: presses followed by a child's second press
     (0.04). ``after_hours``: chance of a press (a cleaner's) in a closed hour (0.05).
     """
@@ -98,6 +100,7 @@ class Pattern:
     reason_share: float = 0.65
     praise_share: float = 0.4
     comment_share: float = 0.0
+    praise_comment_share: float | None = None
     compliments: tuple[str, ...] = ()
     complaints: tuple[str, ...] = ()
     spells: tuple[Spell, ...] = ()
@@ -230,10 +233,12 @@ def _followup(rng: random.Random, config: StoreConfig, pattern: Pattern, spell: 
 
 def _comment(rng: random.Random, config: StoreConfig, pattern: Pattern, spell: Spell | None,
              mood: int) -> str | None:
+    scale = config.question.scale
     share = spell.comment_share if spell and spell.comment_share is not None else pattern.comment_share
+    if 2 * mood > scale + 1 and pattern.praise_comment_share is not None:
+        share = pattern.praise_comment_share
     if not config.comments_enabled or rng.random() >= share:
         return None
-    scale = config.question.scale
     if 2 * mood < scale + 1:
         texts = (spell.complaints if spell else ()) or pattern.complaints
     elif 2 * mood > scale + 1:

@@ -122,3 +122,17 @@ def test_split_cuts_a_plan_at_each_bound_and_keeps_every_press():
     pieces = list(split(iter(plan), bounds))
     assert [[p.at.minute for p in piece] for piece in pieces] == [[0], [5, 10], [], [15, 20]]
     assert list(split(plan, [])) == [plan]
+
+
+def test_happy_customers_may_comment_more_often_than_the_rest():
+    """The praise pages list the newest praise messages: a story's thanks must be among them."""
+    pattern = Pattern(rate=40, comment_share=0.02, praise_comment_share=0.5, compliments=("Kiitos!",),
+                      complaints=("Liian kallista.",))
+    plan = list(plan_presses(config(comments_enabled=True), MONDAY, MONDAY + timedelta(days=7), pattern=pattern))
+    happy = [p for p in plan if p.followup and p.mood == 4]
+    unhappy = [p for p in plan if p.followup and p.mood <= 2]
+    assert 0.4 < sum(bool(p.comment) for p in happy) / len(happy) < 0.6
+    assert sum(bool(p.comment) for p in unhappy) / len(unhappy) < 0.1
+    same = Pattern(rate=40, comment_share=0.02, compliments=("Kiitos!",))  # None: comment_share for every face
+    assert sum(bool(p.comment) for p in plan_presses(config(comments_enabled=True), MONDAY, MONDAY + timedelta(days=7),
+                                                     pattern=same) if p.mood == 4) < 0.1 * len(happy)
