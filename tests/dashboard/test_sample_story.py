@@ -32,4 +32,5 @@ def test_the_sample_has_kamppis_tuesday_alerts_acknowledged_with_comments(tmp_pa
         comments = [c["body"] for a in taken for c in client.get(f"/api/v1/alerts/{a['id']}").json()["comments"]]
         assert set(comments) >= {ack.comment for ack in KAMPPI.acknowledgements if ack}
         page = client.get("/alerts").text
-        assert page.count("Anna Virtanen") == 2 and "avoin" not in page  # nothing left open
+        # each acknowledged episode names who took it (the page may name her again, e.g. by her comments)
+        assert page.count("Anna Virtanen") >= len(taken) and "avoin" not in page  # nothing left open
