@@ -1,11 +1,13 @@
 """``hymy demo``: the whole system on one machine, as real processes on loopback.
 
-A central server on a SQLite file with a demo organisation (a region, two stores in different time
-zones, a regional manager), a kiosk with its screen and four buttons on gpiozero's mock pins (pressed
-through the kiosk's press pipe, ``hardware.devpress``, so no display is needed; with a display also keys
-1-4 in its window), its sync agent enrolled through the real enrolment API, and 30 days of simulated history:
-the kiosk's own history goes into its store and reaches the server through its sync agent; the second
-store's history comes from a simulated device through the device API. Ctrl-C stops everything.
+A central server on a SQLite file with the demo's organisation (the story of ``hymy.demostory``: two
+regions, three stores in two time zones, a regional manager), a kiosk with its screen and four buttons
+on gpiozero's mock pins (pressed through the kiosk's press pipe, ``hardware.devpress``, so no display is
+needed; with a display also keys 1-4 in its window), its sync agent enrolled through the real enrolment
+API, and 30 days of the story's history with its past alerts, made through the real paths before the
+processes start (``deploy.history``): the kiosk's own history through its capture core and its sync
+agent, the other stores' through simulated devices and the device API, the alerts through the server's
+alert engine. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -37,37 +39,6 @@ BUTTONS = [5, 6, 13, 19]
 LEDS = [12, 16, 20, 21]
 STAFF_ALERT = 26
 
-HOURS_HEL = {d: ["08:00-21:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat")} | {"sun": ["10:00-18:00"]}
-HOURS_STO = {d: ["09:00-20:00"] for d in ("mon", "tue", "wed", "thu", "fri")} | {"sat": ["10:00-17:00"]}
-
-REASONS = [
-    {"id": "queue", "texts": {"fi": "Jono", "sv": "Kön", "en": "Queue"}},
-    {"id": "service", "texts": {"fi": "Palvelu", "sv": "Service", "en": "Service"}},
-    {"id": "selection", "texts": {"fi": "Valikoima", "sv": "Sortiment", "en": "Selection"}},
-    {"id": "price", "texts": {"fi": "Hinta", "sv": "Pris", "en": "Price"}},
-    {"id": "cleanliness", "texts": {"fi": "Siisteys", "sv": "Renlighet", "en": "Cleanliness"}},
-]
-PRAISE = [
-    {"id": "cashier", "texts": {"fi": "Kassan palvelu", "sv": "Kassapersonalen", "en": "The cashier"}},
-    {"id": "advice", "texts": {"fi": "Hyvä neuvonta", "sv": "Bra rådgivning", "en": "Good advice"}},
-    {"id": "fresh", "texts": {"fi": "Tuoreet tuotteet", "sv": "Färska varor", "en": "Fresh products"}},
-]
-
-
-def store_settings(timezone: str, hours: dict) -> dict:
-    """A store's config for the demo: 4 faces, reasons after unhappy faces, praise after very happy."""
-    return {
-        "timezone": timezone,
-        "opening_hours": hours,
-        "reasons": REASONS,
-        "praise": PRAISE,
-        "followup": {"1": "reason", "2": "reason", "4": "praise"},
-        "show_today_result": True,
-        "alert_rules": [{"id": "unhappy-15min", "kind": "negative_share", "window_min": 15, "min_count": 4,
-                         "threshold": 50, "local": True}],
-    }
-
-
 @dataclass
 class Demo:
     """What ``setup`` made: where things are and how to log in."""
@@ -78,8 +49,10 @@ class Demo:
     kiosk_config: Path
     username: str
     password: str
-    sim_code: str
     kiosk_store_id: str
+    #: Story store name -> store id, and -> the one-time code of its simulated device.
+    stores: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen] = field(default_factory=list)
     #: Whether the kiosk runs its screen (False: buttons only); set by ``start``.
     screen: bool = True
@@ -120,7 +93,8 @@ def free_port(preferred: int) -> int:
 
 
 def setup(base: Path = DEMO_DIR, port: int = 8000) -> Demo:
-    """Make a fresh demo organisation, the kiosk's config and its simulated history (no process yet)."""
+    """Make a fresh demo organisation (``hymy.demostory``) and the kiosk's config (no process, no presses yet)."""
+    from hymy.demostory import REGIONAL_MANAGER, STORES, store_settings
     from server import admin
     from server.auth.users import create_user
     from server.db import make_engine
@@ -132,29 +106,38 @@ def setup(base: Path = DEMO_DIR, port: int = 8000) -> Demo:
     database_url = f"sqlite:///{(base / 'server.db').resolve()}"
     engine = make_engine(database_url)
     upgrade(engine)
-    region = admin.create_region(engine, "Etelä-Suomi ja Tukholma")
-    helsinki = admin.create_store(engine, "Helsinki Kamppi", region_id=region,
-                                  timezone="Europe/Helsinki", config=store_settings("Europe/Helsinki", HOURS_HEL))
-    stockholm = admin.create_store(engine, "Stockholm Södermalm", region_id=region, timezone="Europe/Stockholm",
-                                   config=store_settings("Europe/Stockholm", HOURS_STO))
+    regions: dict[str, str] = {}
+    stores: dict[str, str] = {}
+    codes: dict[str, str] = {}
+    kiosk_code = ""
+    for story in STORES:
+        if story.region not in regions:
+            regions[story.region] = admin.create_region(engine, story.region)
+        sid = admin.create_store(engine, story.name, region_id=regions[story.region], timezone=story.timezone,
+                                 config=store_settings(story))
+        stores[story.name] = sid
+        device = admin.create_device(engine, sid, name=story.device_name)
+        if story.device == "kiosk":
+            kiosk, kiosk_code = story, device.code
+        else:
+            codes[story.name] = device.code
     password = "-".join(secrets.token_hex(3) for _ in range(3))
-    username = "manager"
-    create_user(engine, username, password, "regional_manager", regions=[region], display_name="Demo manager")
-    kiosk_device = admin.create_device(engine, helsinki, name="Kamppi exit")
-    sim_device = admin.create_device(engine, stockholm, name="Södermalm checkout (simulated)")
+    username, display_name = REGIONAL_MANAGER
+    create_user(engine, username, password, "regional_manager", regions=list(regions.values()),
+                display_name=display_name)
     engine.dispose()
 
     port = free_port(port)
     data_dir = (base / "kiosk").resolve()
     config = base / "kiosk.toml"
-    demo = Demo(base, port, database_url, config, username, password, sim_device.code, helsinki)
+    demo = Demo(base, port, database_url, config, username, password, stores[kiosk.name], stores, codes)
     n = len(BUTTONS)
     config.write_text(
         f"# Written by hymy demo: a kiosk with {n} buttons and their LEDs on mock GPIO pins.\n"
         f"# Press button N (1-{n}; {demo.buttons_text()}) with: echo N > {shlex.quote(str(demo.press_pipe))}\n"
         f"# or with keys 1-{n} in the kiosk window when there is a display.\n"
-        f'[device]\nname = "Kamppi exit"\ndata_dir = "{data_dir}"\nclock = "trust"\n\n'
-        f'[server]\nurl = "http://127.0.0.1:{port}"\nenrolment_code = "{kiosk_device.code}"\n\n'
+        f'[device]\nname = "{kiosk.device_name}"\ndata_dir = "{data_dir}"\nclock = "trust"\n\n'
+        f'[server]\nurl = "http://127.0.0.1:{port}"\nenrolment_code = "{kiosk_code}"\n\n'
         f"[pins]\nbuttons = {BUTTONS}\nleds = {LEDS}\npwm = true\nstaff_alert = {STAFF_ALERT}\n\n"
         "[display]\nfullscreen = false\nwidth = 800\nheight = 480\n",
         encoding="utf-8",
@@ -194,10 +177,9 @@ def has_display() -> bool:
 
 
 def start(demo: Demo, *, screen: bool = True, days: float = DAYS, echo=print) -> None:
-    """Start server, history, sync agent and kiosk as child processes of this one."""
-    from deploy.simulate import deliver_simulated
-    from kiosk.config import load_config
-    from kiosk.simulate import simulate_device_store
+    """Make the story's history (``deploy.history``), then start server, sync agent and kiosk as child
+    processes of this one."""
+    from deploy.history import make_history
 
     log = demo.base / "logs"
     log.mkdir(exist_ok=True)
@@ -211,29 +193,17 @@ def start(demo: Demo, *, screen: bool = True, days: float = DAYS, echo=print) ->
         demo.processes.append(proc)
         return proc
 
+    echo(f"Making {days:g} days of history (the story of hymy.demostory) ...")
+    episodes = make_history(demo.database_url, demo.base, demo.kiosk_config, demo.stores, demo.codes,
+                            timedelta(days=days), echo=echo)
+    echo(f"  Past alerts replayed through the server's alert engine: {episodes} episodes.")
+
     echo(f"Starting the central server on {demo.url} (SQLite: {demo.base / 'server.db'}) ...")
     spawn("server", _hymy("server", "--host", "127.0.0.1", "--port", str(demo.port)))
     if not wait_http(demo.url + "/readyz", 60):
         raise RuntimeError(f"the server did not become ready; see {log / 'server.log'}")
 
-    echo(f"Simulating {days:g} days of history for the kiosk (into its own store) ...")
-    config = load_config(demo.kiosk_config)
-    # The store config arrives with enrolment; until then the history uses the store's settings.
-    from kiosk.storeconfig import write_store_config
-    from server import admin
-    from server.db import make_engine
-
-    engine = make_engine(demo.database_url)
-    write_store_config(config.store_config_path, admin.store_config(engine, demo.kiosk_store_id))
-    engine.dispose()
-    stored = simulate_device_store(config, timedelta(days=days), seed=7)
-    echo(f"  {stored} events stored on the kiosk; its sync agent will deliver them.")
-    echo("Simulating the second store's device through the device API ...")
-    sent = deliver_simulated(demo.url, demo.sim_code, demo.base / "simulated-device", timedelta(days=days),
-                             rate=9, seed=11)
-    echo(f"  {sent} events delivered for Stockholm Södermalm.")
-
-    echo("Starting the kiosk's sync agent (enrols with its one-time code) ...")
+    echo("Starting the kiosk's sync agent ...")
     spawn("sync", _hymy("sync", "--config", str(demo.kiosk_config)))
     n = len(BUTTONS)
     demo.screen = screen

@@ -105,10 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     from .testing import serve
 
     with tempfile.TemporaryDirectory(prefix="hymy-shots-") as tmp:
-        settings = Settings(database_url=f"sqlite:///{tmp}/server.db", secure_cookies=False)
+        # the app's alert sweep stays off: the sample's past alerts come from replaying the engine
+        settings = Settings(database_url=f"sqlite:///{tmp}/server.db", secure_cookies=False,
+                            alert_sweep_s=24 * 3600.0)
         with serve(settings) as running:
             engine = make_engine(settings.database_url)
-            sample = seed(engine, days=100)
+            sample = seed(engine, days=100, alerts=running.app.state.alerts)
             unhappy_burst(engine, sample, getattr(running.app.state, "alerts", None), store_index=1)
             _link, token = create_link(engine, sample.store_ids[0], "Taukotila", None)
             files = capture(running.base_url, out, sample.store_ids[0], sample.users, team_path=f"/team/{token}")

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
-    app, sample = make_app(tmp_path_factory.mktemp("e2e"), secure_cookies=True)
+    app, sample = make_app(tmp_path_factory.mktemp("e2e"), open_all_day=True, secure_cookies=True)
     with serve(app=app) as r:
         yield r.base_url, app, sample
 

@@ -14,7 +14,7 @@ from server import admin
 from server import tables as t
 from server.dashboard.sample import DEFAULT_PASSWORD as PW
 
-from .harness import csrf_of, make_app, sign_in
+from .harness import csrf_of, make_app, open_around_the_clock, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -331,14 +331,9 @@ def test_throttle_also_limits_one_address_trying_many_names(client, env):
 def test_alerts_page_lists_an_alert_and_acknowledges_it(client, env):
     app, s = env
     sid = s.store_ids[0]
-    # Open around the clock for this test: the sample's hours close the store at 18:00 on a Sunday,
-    # and presses outside opening hours never alert (CI once ran this at 18:10 Helsinki time).
-    usual = admin.store_config(app.state.engine, sid)
-    admin.update_store_config(app.state.engine, sid, usual.model_copy(update={"opening_hours": {}}))
-    try:
+    # Presses outside opening hours never alert (CI once ran this at 18:10 on a Sunday, after closing).
+    with open_around_the_clock(app.state.engine, sid):
         _alert_and_acknowledge(client, app, s, sid)
-    finally:
-        admin.update_store_config(app.state.engine, sid, usual)
 
 
 def _alert_and_acknowledge(client, app, s, sid):

@@ -53,7 +53,7 @@ def test_team_screen_updates_itself_and_goes_blank_when_revoked(running, browser
     screen.evaluate("window.__noReload = 'still here'")
 
     r = press(4, at=utcnow() - timedelta(seconds=2))
-    post(base, kiosk, [r, followup(r["id"], "praise", "staff"), followup(r["id"], "comment", "Kiitos Liisa!")])
+    post(base, kiosk, [r, followup(r["id"], "praise", "cashier"), followup(r["id"], "comment", "Kiitos Liisa!")])
     screen.wait_for_function(f"() => document.querySelector('[data-smiles]').textContent === '{smiles + 1}'",
                              timeout=SHOWS_WITHIN_MS)
     assert "Kiitos Liisa!" in screen.text_content(".team-messages")

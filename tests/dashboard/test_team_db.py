@@ -71,11 +71,12 @@ def test_praise_messages_only_after_counted_positive_presses(world, engine):
 
 def test_praise_messages_newest_first_within_the_local_dates(world, engine):
     now = utcnow()
+    # "yesterday" lies well outside the window _wide() reads (today +- 2 UTC dates), whatever the hour
     old, new, yesterday = press(4, at=now - timedelta(minutes=30)), press(4, at=now - timedelta(minutes=1)), \
-        press(4, at=now - timedelta(days=3))
+        press(4, at=now - timedelta(days=4))
     _send(world, "s1", [old, followup(old["id"], "comment", "vanha", at=now - timedelta(minutes=29)),
                         new, followup(new["id"], "comment", "uusi", at=now),
-                        yesterday, followup(yesterday["id"], "comment", "eilinen", at=now - timedelta(days=3))])
+                        yesterday, followup(yesterday["id"], "comment", "eilinen", at=now - timedelta(days=4))])
     first, last = _wide()
     with engine.connect() as conn:
         found = results.praise_messages(conn, ["s1"], first, last, limit=10)

@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from hymy.timestamps import utcnow
@@ -20,14 +21,20 @@ from server.tokens import hash_secret
 from tests.server.conftest import followup, press
 
 from . import test_dashboard_http as dash_http
-from .harness import csrf_of, sign_in
+from .harness import csrf_of, make_app, sign_in
 
 TZ = "Europe/Helsinki"
 TEAM_URL = re.compile(r'id="team-address"[^>]*>(https?://[^/]+(/team/[A-Za-z0-9_-]+))<')
 
 
-# The real app over a SQLite file with the sample data (this module's own), and a client: the dashboard's.
-env, client = dash_http.env, dash_http.client
+# The real app over a SQLite file with the sample data, its stores open all day (the tests press "now"
+# and expect it counted, at any hour), and a client: the dashboard's.
+client = dash_http.client
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    return make_app(tmp_path_factory.mktemp("team"), open_all_day=True)
 
 
 def send(env, store_index: int, events: list[dict]) -> None:
@@ -37,7 +44,7 @@ def send(env, store_index: int, events: list[dict]) -> None:
     ingest(app.state.engine, s.device_ids[sid], sid, TZ, events)
 
 
-def happy(text: str, store_index: int, env, praise: str | None = "staff", **flags) -> dict:
+def happy(text: str, store_index: int, env, praise: str | None = "cashier", **flags) -> dict:
     """A counted very happy press with ``text`` as its comment (and a praise option), stored; returns the press."""
     r = press(4, at=utcnow() - timedelta(seconds=30), **flags)
     events = [r] + ([followup(r["id"], "praise", praise)] if praise else []) + [followup(r["id"], "comment", text)]
@@ -85,7 +92,7 @@ def test_team_link_shows_its_store_only_and_nothing_negative(client, env):
     page = client.get(path)
     assert page.status_code == 200
     html = page.text
-    assert "Helsinki Kamppi" in html and "Kiitos Mari, paras kassa!" in html and "Henkilökunta" in html
+    assert "Helsinki Kamppi" in html and "Kiitos Mari, paras kassa!" in html and "Kassan palvelu" in html
     for absent in ("Jono oli hirveä", "Myyjä oli tyly", "queue", "Toistopainalluksen kehu", "Huoltotestin kehu",
                    "Mitätöidyn painalluksen kehu", "Muiden myymälän kehu", "Espoo", "Vantaa", "Tampere",
                    "Uloskäynti", "Tyytymätön", "csrf_token", 'href="/today"', "/admin", "/devices", "/alerts"):
@@ -239,13 +246,13 @@ def test_deleted_comment_leaves_the_team_screen_and_the_praise_page(client, env)
 def test_praise_page_shows_what_reaches_the_staff(client, env):
     _, s = env
     sid = s.store_ids[0]
-    happy("Ihana asiakaspalvelu tänään", 0, env, praise="speed")
+    happy("Ihana asiakaspalvelu tänään", 0, env, praise="advice")
     r = press(1)
     send(env, 0, [r, followup(r["id"], "comment", "Kamala jono tänään")])
     happy("Huollon testikommentti", 0, env, flags=["maintenance"])
     sign_in(client, "anna", PW)
     html = client.get(f"/praise?store={sid}").text
-    assert "Ihana asiakaspalvelu tänään" in html and "Nopeus" in html
+    assert "Ihana asiakaspalvelu tänään" in html and "Hyvä neuvonta" in html
     assert "Kamala jono tänään" not in html and "Huollon testikommentti" not in html
     assert re.search(r"<time>\w+ \d+\.\d+\. \d\d:\d\d</time>", html)  # each message with its date and time
     assert f'href="/admin/stores/{sid}#team"' in html  # the way to the team screen setup

@@ -16,7 +16,7 @@ def _demo(tmp_path: Path) -> Demo:
     config = tmp_path / "kiosk.toml"
     config.write_text(f'[device]\nname = "demo"\ndata_dir = "{tmp_path / "data"}"\nclock = "trust"\n')
     return Demo(base=tmp_path, port=8000, database_url="sqlite://", kiosk_config=config, username="manager",
-                password="pw", sim_code="", kiosk_store_id="s1")
+                password="pw", kiosk_store_id="s1")
 
 
 def _hints(text: str) -> list[str]:

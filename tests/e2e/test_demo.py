@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import signal
 import sqlite3
-import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -17,30 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests import procs
+from tests.e2e.demorun import running_demo
 
 pytestmark = pytest.mark.slow
-
-
-def _read_until(proc: subprocess.Popen, lines: queue.Queue, marker: str, timeout_s: float) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.2)
-        except queue.Empty:
-            if proc.poll() is not None:
-                break
-            continue
-        seen.append(line.rstrip("\n"))
-        if marker in line:
-            return seen
-    raise AssertionError(f"{marker!r} not printed in {timeout_s} s; output so far:\n" + "\n".join(seen))
-
-
-def _pump(stream, lines: queue.Queue, everything: list[str]) -> None:
-    for line in stream:
-        everything.append(line)
-        lines.put(line)
 
 
 def _server_count(db: Path) -> int:
@@ -77,24 +52,17 @@ def test_demo_runs_the_whole_system_and_a_simulated_press_arrives(tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
-    proc = procs.Popen([sys.executable, "-m", "hymy", "demo", "--port", "0", "--days", "2", "--dir", str(base)],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                       start_new_session=True)
-    q: queue.Queue = queue.Queue()
-    everything: list[str] = []
-    reader = threading.Thread(target=_pump, args=(proc.stdout, q, everything), daemon=True)
-    reader.start()
-    try:
-        lines = _read_until(proc, q, "Ctrl-C stops everything", 180)
+    with running_demo(["--port", "0", "--days", "2", "--dir", str(base)], env, 180) as demo:
+        lines = demo.lines
         text = "\n".join(lines)
-        url = next(line.split()[-1] for line in lines if "Dashboard:" in line).rstrip("/")
-        login = next(line for line in lines if "Login:" in line).split()
-        assert login[1] == "manager" and len(login[-1]) >= 12, text
+        url = demo.banner("Dashboard:").rstrip("/")
+        login = demo.banner("Login:").split()
+        assert login[0] == "manager" and len(login[-1]) >= 12, text
         assert "offscreen" in text  # no display here, and the demo says so
         assert "keys 1-" not in text  # no window to type into: no keys are offered
 
         # the banner says how to press a button without a display: a command to paste as it is
-        press = next(line for line in lines if "Press:" in line).split("Press:", 1)[1].strip()
+        press = demo.banner("Press:")
         assert press.startswith("echo 4 > ") and press.endswith("mockpress.fifo"), press
         assert "1 = very unhappy ... 4 = very happy" in text
         config_text = (base / "kiosk.toml").read_text()
@@ -137,24 +105,16 @@ def test_demo_runs_the_whole_system_and_a_simulated_press_arrives(tmp_path):
         assert _status(config)["pending"] == 0
         device_responses = _device_responses(base)
         assert added > 0
-        # the server's two stores: the kiosk's own responses plus the simulated second store's
+        # the server's stores: the kiosk's own responses plus the simulated stores'
         with sqlite3.connect(db) as conn:
             kiosk_on_server = conn.execute(
                 "SELECT count(*) FROM responses WHERE store_id = ?", (status["store_id"],)).fetchone()[0]
         assert kiosk_on_server == device_responses
         assert _server_count(db) > kiosk_on_server
-        children = _children(proc.pid)
+        children = _children(demo.proc.pid)
         assert len(children) == 3, children  # server, sync agent, kiosk
-    finally:
-        # what systemd or a closing terminal sends: the demo stops its children as Ctrl-C does
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            raise
-        reader.join(5)
-    assert "Demo stopped." in "".join(everything)
+    # the demo was stopped with SIGTERM, as systemd or a closing terminal stops it
+    assert "Demo stopped." in "".join(demo.everything)
     # every child (each in its own session) is gone
     for pid in children:
         with pytest.raises(ProcessLookupError):
