@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from hymy.palette import INK, PALETTES, hex_colour, rgba
 
-__all__ = ["INK", "PALETTES", "colour", "curve", "face_svg", "is_open_mouth", "mouth_points", "rgba"]
+__all__ = ["INK", "PALETTES", "colour", "curve", "face_rows", "face_svg", "is_open_mouth", "mouth_points", "rgba"]
 
 #: Mouth curvature per scale, most negative first: -1 deep frown .. +1 wide smile.
 CURVES: dict[int, tuple[float, ...]] = {
@@ -30,6 +30,23 @@ OUTLINE = 0.06
 def colour(mood: int, scale: int) -> str:
     """The face's fill colour (``#RRGGBB``) from ``hymy.palette``."""
     return hex_colour(mood, scale)
+
+
+#: How the faces are arranged on a portrait screen: rows of face numbers, top row first, reading
+#: order kept. Two faces a row at most, so each face is half the screen wide; an odd face sits
+#: alone and centred (the neutral face of 5 in the middle row, the happy face of 3 below).
+PORTRAIT_ROWS: dict[int, tuple[tuple[int, ...], ...]] = {
+    3: ((1, 2), (3,)),
+    4: ((1, 2), (3, 4)),
+    5: ((1, 2), (3,), (4, 5)),
+}
+
+
+def face_rows(scale: int, portrait: bool) -> tuple[tuple[int, ...], ...]:
+    """The faces' rows, top first: one row of all faces in landscape, ``PORTRAIT_ROWS`` in portrait."""
+    if portrait and scale in PORTRAIT_ROWS:
+        return PORTRAIT_ROWS[scale]
+    return (tuple(range(1, scale + 1)),)
 
 
 def curve(mood: int, scale: int) -> float:
