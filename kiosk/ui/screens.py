@@ -20,6 +20,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
+from kiosk.ui.faces import face_rows
 from kiosk.ui.smiley import Smiley
 
 #: Seconds a finger must rest in the corner to open the maintenance PIN pad.
@@ -101,10 +102,12 @@ class CornerHotspot(Widget):
 
 
 class FaceRow(FloatLayout):
-    """The faces side by side, each cell ``1/scale`` of the row's width (so at least 20 % of the
-    screen width with up to 5 faces). ``on_face(mood)`` is called on release."""
+    """The faces as the touch targets: side by side in landscape, each cell ``1/scale`` of the row's
+    width (at least 20 % of the screen with up to 5 faces); in ``portrait`` two to a row
+    (``faces.face_rows``), each cell half the width. ``callback(mood)`` is called on release."""
 
     scale = NumericProperty(4)
+    portrait = BooleanProperty(False)
     callback = ObjectProperty(None, allownone=True)
     faces = ListProperty([])
 
@@ -114,19 +117,70 @@ class FaceRow(FloatLayout):
     def on_scale(self, *_):
         self.rebuild()
 
+    def on_portrait(self, *_):
+        self.rebuild()
+
     def rebuild(self) -> None:
         self.clear_widgets()
         n = int(self.scale)
+        rows = face_rows(n, self.portrait)
+        cols = max(len(row) for row in rows)
         self.faces = []
+        by_mood = {}
+        for r, row in enumerate(rows):
+            left = (cols - len(row)) / (2 * cols)  # a shorter row is centred
+            for c, mood in enumerate(row):
+                face = Smiley(mood=mood, scale=n, size_hint=(1 / cols, 1 / len(rows)),
+                              pos_hint={"x": left + c / cols, "top": 1 - r / len(rows)})
+                face.bind(on_release=self._released)
+                by_mood[mood] = face
         for mood in range(1, n + 1):
-            face = Smiley(mood=mood, scale=n, size_hint=(1 / n, 1), pos_hint={"x": (mood - 1) / n, "y": 0})
-            face.bind(on_release=self._released)
-            self.add_widget(face)
-            self.faces.append(face)
+            self.add_widget(by_mood[mood])
+            self.faces.append(by_mood[mood])
 
     def _released(self, face):
         if self.callback is not None:
             self.callback(int(face.mood))
+
+class KioskButton(Button):
+    """A button whose label stays on one line in every language: the font is ``max_font_size``, or
+    smaller when the text would not fit the width less ``pad`` pixels each side (measured with
+    Kivy's own text renderer, so what fits here fits on the screen). Its look is in kiosk.kv."""
+
+    max_font_size = NumericProperty(18)
+    pad = NumericProperty(12)
+    #: (text, font, bold) -> width of the text at FIT_MEASURE_PX, pixels
+    _widths: dict[tuple[str, str, bool], float] = {}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        for name in ("text", "width", "max_font_size", "pad", "font_name", "bold"):
+            self.fbind(name, self._fit)
+        self._fit()
+
+    def _fit(self, *_args) -> None:
+        self.font_size = fitted_font_size(self.text, self.font_name, self.bold, self.width - 2 * self.pad,
+                                          self.max_font_size)
+
+
+#: Font size at which a text's width is measured once (it scales linearly with the size).
+FIT_MEASURE_PX = 100
+#: Kept free beside a fitted text: the width of a text grows by a pixel or two with hinting.
+FIT_MARGIN = 0.96
+
+
+def fitted_font_size(text: str, font_name: str, bold: bool, width: float, largest: float) -> float:
+    """The largest font size up to ``largest`` at which ``text`` is at most ``width`` pixels wide."""
+    if not text or width <= 0:
+        return largest
+    key = (text, font_name, bool(bold))
+    measured = KioskButton._widths.get(key)
+    if measured is None:
+        from kivy.core.text import Label as CoreLabel
+
+        measured = CoreLabel(text=text, font_size=FIT_MEASURE_PX, font_name=font_name, bold=bold).get_extents(text)[0]
+        KioskButton._widths[key] = measured
+    return min(largest, FIT_MEASURE_PX * width * FIT_MARGIN / max(1.0, measured))
 
 
 class OptionButton(Button):
@@ -162,7 +216,7 @@ class ClosedScreen(Screen):
     spot_y = NumericProperty(0.5)
 
 
-for _cls in ("KioskRoot", "CornerHotspot", "FaceRow", "OptionButton", "QuestionScreen", "ThankYouScreen",
+for _cls in ("KioskRoot", "CornerHotspot", "FaceRow", "KioskButton", "OptionButton", "QuestionScreen", "ThankYouScreen",
              "FollowupScreen", "ClosedScreen", "Smiley"):
     Factory.register(_cls, cls=globals()[_cls])
 for _cls in ("LimitedInput", "CommentScreen"):

@@ -11,17 +11,21 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from hymy import children
 
 SIZES = ((800, 480), (720, 1280))
-SCREENS = ("question", "followup-reason", "followup-praise", "comment", "thanks", "closed", "pin",
-           "maintenance", "test")
+#: ``thanks`` follows the most negative face (the apology), ``thanks-happy`` a very happy one (with
+#: today's share of smiles); ``question-5`` is the question on five faces (three rows in portrait).
+SCREENS = ("question", "question-5", "followup-reason", "followup-praise", "comment", "thanks", "thanks-happy",
+           "closed", "pin", "maintenance", "test")
 
 
-def demo_store_config(closed: bool = False):
-    """A store config that exercises every screen: 6 reasons, praise, comments, today's result."""
+def demo_store_config(closed: bool = False, scale: int = 4):
+    """A store config that exercises every screen: 6 reasons, praise, comments, today's result;
+    ``scale`` faces (3, 4 or 5); ``closed``: closed all of today."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -40,6 +44,7 @@ def demo_store_config(closed: bool = False):
         followup={"1": "reason", "2": "reason", "4": "praise"},
         comments_enabled=True, show_today_result=True, response_interval_s=0,
     )
+    data["question"]["scale"] = scale
     if closed:
         today = datetime.now(ZoneInfo(data["timezone"])).weekday()
         data["opening_hours"] = {WEEKDAYS[(today + 2) % 7]: ["08:00-21:00"]}
@@ -79,6 +84,15 @@ def render_size(width: int, height: int, outdir: Path) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
+    stamp = [time.time_ns()]
+
+    def use(config) -> None:
+        """Pose with ``config``: the cache sees a new file (a new mtime, even within one clock tick)."""
+        write_store_config(cfg.store_config_path, config)
+        stamp[0] += 1_000_000
+        os.utime(cfg.store_config_path, ns=(stamp[0], stamp[0]))
+        app.flow.show_question(reset_lang=False)
+
     def frames(n: int = 4) -> None:
         for _ in range(n):
             EventLoop.idle()
@@ -94,6 +108,9 @@ def render_size(width: int, height: int, outdir: Path) -> list[Path]:
         app.flow.show_question()
         app.flow.set_lang(lang)
         shoot(lang, "question")
+        use(demo_store_config(scale=5))
+        shoot(lang, "question-5")
+        use(demo_store_config())
         app.flow.press(1)
         shoot(lang, "followup-reason")
         app.flow.choose("queue")
@@ -105,6 +122,9 @@ def render_size(width: int, height: int, outdir: Path) -> list[Path]:
         app.flow.show_question(reset_lang=False)
         app.flow.press(4)
         shoot(lang, "followup-praise")
+        app.flow.choose("bakery")
+        app.flow.skip()
+        shoot(lang, "thanks-happy")
         app.maintenance.open_pin_pad()
         app.maintenance.key("2")
         app.maintenance.submit()
@@ -118,11 +138,9 @@ def render_size(width: int, height: int, outdir: Path) -> list[Path]:
         app.maintenance.show_test()
         app.maintenance.test_press(3)
         shoot(lang, "test")
-        write_store_config(cfg.store_config_path, demo_store_config(closed=True))
-        app.flow.show_question(reset_lang=False)
+        use(demo_store_config(closed=True))
         shoot(lang, "closed")
-        write_store_config(cfg.store_config_path, demo_store_config())
-        os.utime(cfg.store_config_path)
+        use(demo_store_config())
     app.dispatch("on_stop")
     return written
 

@@ -108,6 +108,23 @@ class Driver:
 
 
 @pytest.fixture
+def window_size(kivy_window):
+    """``window_size(w, h)`` resizes the shared window (a portrait Touch Display 2 is 720x1280); the
+    window is back at 800x480 after the test."""
+
+    def resize(width: int, height: int) -> None:
+        from kivy.base import EventLoop
+
+        kivy_window.size = (width, height)
+        for _ in range(3):
+            EventLoop.idle()
+        assert tuple(kivy_window.size) == (width, height), f"the window did not resize to {width}x{height}"
+
+    yield resize
+    kivy_window.size = (WIDTH, HEIGHT)
+
+
+@pytest.fixture
 def make_kiosk(kivy_window, tmp_path):
     """Factory: ``make_kiosk(store_config=..., device={...})`` -> Driver with a started app."""
     from kiosk.config import parse_config
