@@ -1,6 +1,6 @@
 """The technician's self-test (``hymy hwtest``): every button, every LED, the staff lamp, one table.
 
-It asks for each button in turn by colour and face ("press the dark green button (very happy)"),
+It asks for each button in turn by colour and face ("press the green button (very happy)"),
 lights that button's LED when the press comes and asks whether it lit, flags a wrong button (swapped
 wires) or a button that never comes (a timeout: broken wire, bad switch), then tests the staff lamp
 or buzzer. It never touches the store: presses here are not customers' presses.

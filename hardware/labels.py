@@ -1,24 +1,19 @@
 """How a technician names a button: its face ("very unhappy") and the arcade button's colour.
 
-Arcade buttons come in a few plain colours, so the defaults follow the usual smiley-terminal
-convention (red for the most negative face, dark green for the most positive); a panel wired with
-other colours names them in ``pins.colours``. Pure: no gpiozero.
+Both come from Hymy's one palette (``hymy.palette``): each face's screen colour has the arcade-button
+colour nearest to it (vermilion -> red, orange, yellow, sky blue -> blue, bluish green -> green), so
+the buttons look like the faces on the screen. A panel wired with other colours names them in
+``pins.colours``. Pure: no gpiozero.
 """
 
 from __future__ import annotations
 
+from hymy.palette import FACE_NAMES, PALETTES
+
 #: Face names per scale, most negative first.
-FACES: dict[int, tuple[str, ...]] = {
-    3: ("unhappy", "neutral", "happy"),
-    4: ("very unhappy", "unhappy", "happy", "very happy"),
-    5: ("very unhappy", "unhappy", "neutral", "happy", "very happy"),
-}
-#: Default arcade-button colours per scale, most negative first.
-COLOURS: dict[int, tuple[str, ...]] = {
-    3: ("red", "yellow", "green"),
-    4: ("red", "pink", "light green", "dark green"),
-    5: ("red", "pink", "yellow", "light green", "dark green"),
-}
+FACES: dict[int, tuple[str, ...]] = FACE_NAMES
+#: Default arcade-button colours per scale, most negative first (the palette's ``button`` colours).
+COLOURS: dict[int, tuple[str, ...]] = {scale: tuple(f.button for f in faces) for scale, faces in PALETTES.items()}
 
 
 def face_name(mood: int, scale: int) -> str:

@@ -3,7 +3,8 @@ language and saying what. No Kivy: the touchscreen app (``kiosk.ui.app``) binds 
 Kivy's clock, and the tests drive it directly.
 
 question -> follow-up (a reason or praise, when the face asks for one) -> comment (when enabled) ->
-thank-you -> question; outside opening hours the closed view instead of the question. Each step that
+thank-you -> question; the thank-you fits the face (``thanks_for``): an apology after a negative face,
+a plain thank-you after the neutral one, and only after a positive face today's share of smiles; outside opening hours the closed view instead of the question. Each step that
 waits has a timeout, announced as a ``Timer`` request (``ScreenFlow.timer``: seconds and a token) that
 the binding schedules; when it fires, ``timeout(token)`` goes back to the question, unless the flow
 moved on meanwhile (a stale token is ignored). After every customer the language returns to the
@@ -25,9 +26,9 @@ from typing import Protocol
 from hymy.errors import HymyError
 from hymy.hours import is_open
 from hymy.protocol import MAX_VALUE_CHARS, Reason, Response, StoreConfig
-from hymy.score import LOW_CONFIDENCE_N, score_counts
+from hymy.score import LOW_CONFIDENCE_N, is_negative, is_positive, score_counts
 from kiosk.clock import ClockReading
-from kiosk.i18n import LANGUAGES, _, default_language, translator
+from kiosk.i18n import LANGUAGES, N_, _, default_language, translator
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,14 @@ SERVICE_SCREENS = frozenset({PIN, MAINTENANCE, TEST})
 MAX_OPTIONS = 6
 #: The comment keyboard waits this long after the last keystroke (at least the follow-up timeout), seconds.
 COMMENT_IDLE_S = 30.0
+#: The thank-you's tone: after a negative face, the neutral face (3 or 5 faces), a positive face.
+SORRY, PLAIN, GLAD = "sorry", "plain", "glad"
+#: Each tone's heading and line (English message ids, translated when shown).
+THANKS_TEXTS: dict[str, tuple[str, str]] = {
+    SORRY: (N_("Thank you."), N_("We're sorry it wasn't better. We'll pass this on.")),
+    PLAIN: (N_("Thank you."), N_("Your feedback helps us do better.")),
+    GLAD: (N_("Thank you!"), N_("Your feedback helps us do better.")),
+}
 
 
 class Capture(Protocol):
@@ -84,6 +93,14 @@ def followup_after(config: StoreConfig, response: Response) -> Followup | None:
     return Followup(kind, tuple(options[:MAX_OPTIONS]))
 
 
+def thanks_for(mood: int, scale: int) -> str:
+    """The thank-you's tone after face ``mood`` of ``scale``: ``SORRY`` below the middle (an apology,
+    never the share of smiling customers), ``PLAIN`` for the neutral middle face, ``GLAD`` above it."""
+    if is_negative(mood, scale):
+        return SORRY
+    return GLAD if is_positive(mood, scale) else PLAIN
+
+
 def today_percent(counts: dict[int, int], scale: int) -> int | None:
     """Today's share of positive presses as a whole percent, or None while N is too small to say
     (fewer than ``LOW_CONFIDENCE_N`` counted presses): we never shout a figure built on three presses."""
@@ -109,7 +126,8 @@ class ScreenFlow:
 
     What should show is in the attributes: ``screen``, ``timer``, ``lang``, ``languages``, ``scale``,
     ``question_text``, ``last_mood``, ``followup`` (and ``options`` in the current language),
-    ``today_percent`` and ``today_line``, ``backlight_off`` (the closed view wants the backlight off).
+    the thank-you's ``thanks`` tone, ``thanks_title`` and ``thanks_text``, ``today_percent`` and
+    ``today_line`` (after a positive face only), ``backlight_off`` (the closed view wants the backlight off).
     Nothing shows until ``show_question()``.
     """
 
@@ -126,6 +144,9 @@ class ScreenFlow:
         self.response: Response | None = None
         self.followup: Followup | None = None
         self.last_mood = 1
+        self.thanks = GLAD
+        self.thanks_title = ""
+        self.thanks_text = ""
         self.today_percent: int | None = None
         self.today_line = ""
         self.backlight_off = False
@@ -280,10 +301,15 @@ class ScreenFlow:
         self.show_thanks()
 
     def show_thanks(self) -> None:
-        """The thank-you, with today's share of smiling customers when the store shows it."""
+        """The thank-you in the tone of the last face (``thanks_for``); after a positive face with
+        today's share of smiling customers when the store shows it."""
         cfg = self.config()
+        scale = self.response.scale if self.response is not None else self.scale
+        self.thanks = thanks_for(self.last_mood, scale)
+        title, text = THANKS_TEXTS[self.thanks]
+        self.thanks_title, self.thanks_text = _(title), _(text)
         self.today_percent = None
-        if cfg.show_today_result:
+        if cfg.show_today_result and self.thanks == GLAD:
             try:
                 counts, _filtered, scale = self.capture.today_counts(cfg.timezone)
                 self.today_percent = today_percent(counts, scale)

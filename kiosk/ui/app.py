@@ -58,6 +58,9 @@ class HymyApp(App):
     question_text = StringProperty("")
     scale = NumericProperty(4)
     last_mood = NumericProperty(1)
+    #: The thank-you's heading and line in the tone of the face (the screen flow's ``thanks_for``).
+    thanks_title = StringProperty("")
+    thanks_text = StringProperty("")
     #: The thank-you screen's "Today 87 % of our customers smiled" line ("" hides it).
     today_line = StringProperty("")
     followup_kind = StringProperty("reason")
@@ -236,6 +239,7 @@ class HymyApp(App):
         self.last_mood = flow.last_mood
         if flow.followup is not None:
             self.followup_kind = flow.followup.kind
+        self.thanks_title, self.thanks_text = flow.thanks_title, flow.thanks_text
         self.today_line = flow.today_line
         self.backlight_off = flow.backlight_off
         self._switch_backlight(on=not flow.backlight_off)

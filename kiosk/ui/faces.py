@@ -3,20 +3,17 @@
 Coordinates are in face units: the face is the circle of radius 1 around (0, 0), y pointing up.
 The mouth carries the meaning (readable without colour): a deep frown, a slight frown, a flat line
 (neutral, 5 faces only), a slight smile, a wide open smile. The extremes are drawn as open (filled)
-mouths so they differ in outline too, not only in curvature. Colours come from the Okabe-Ito
-palette, which stays distinguishable with the common colour-vision deficiencies.
+mouths so they differ in outline too, not only in curvature. Colours and ink come from Hymy's one
+palette (``hymy.palette``, Okabe-Ito), which stays distinguishable with the common colour-vision
+deficiencies.
 """
 
 from __future__ import annotations
 
-#: Okabe-Ito colours (hex) per scale, most negative face first.
-PALETTES: dict[int, tuple[str, ...]] = {
-    3: ("#D55E00", "#F0E442", "#009E73"),
-    4: ("#D55E00", "#E69F00", "#56B4E9", "#009E73"),
-    5: ("#D55E00", "#E69F00", "#F0E442", "#56B4E9", "#009E73"),
-}
-#: Eyes, mouth and outline.
-INK = "#1B1B1B"
+from hymy.palette import INK, PALETTES, hex_colour, rgba
+
+__all__ = ["INK", "PALETTES", "colour", "curve", "face_svg", "is_open_mouth", "mouth_points", "rgba"]
+
 #: Mouth curvature per scale, most negative first: -1 deep frown .. +1 wide smile.
 CURVES: dict[int, tuple[float, ...]] = {
     3: (-1.0, 0.0, 1.0),
@@ -30,14 +27,9 @@ STROKE = 0.1
 OUTLINE = 0.06
 
 
-def rgba(hex_colour: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
-    """``#RRGGBB`` -> (r, g, b, a) floats in 0..1 (Kivy's Color)."""
-    h = hex_colour.lstrip("#")
-    return (int(h[0:2], 16) / 255, int(h[2:4], 16) / 255, int(h[4:6], 16) / 255, alpha)
-
-
 def colour(mood: int, scale: int) -> str:
-    return PALETTES[scale][mood - 1]
+    """The face's fill colour (``#RRGGBB``) from ``hymy.palette``."""
+    return hex_colour(mood, scale)
 
 
 def curve(mood: int, scale: int) -> float:

@@ -26,7 +26,7 @@ def test_hwtest_flags_a_wrong_button(factory):
     checks = run_hwtest(pins(), 4, ui, pin_factory=factory, timeout_s=2)
     failed = [c for c in checks if not c.ok]
     assert [c.pin for c in failed] == [BUTTONS[1], BUTTONS[2]]
-    assert "light green button (happy) on GPIO13 answered instead" in failed[0].detail
+    assert "blue button (happy) on GPIO13 answered instead" in failed[0].detail
     assert not passed(checks)
 
 
@@ -61,7 +61,7 @@ def test_hwtest_lights_the_led_while_asking_and_leaves_everything_off(factory):
 
 def test_hwtest_console_ui_asks_by_colour_and_takes_the_technicians_answers(factory):
     """A technician at the terminal: reads the prompt, presses that button, answers the questions."""
-    names = {"red": BUTTONS[0], "pink": BUTTONS[1], "light green": BUTTONS[2], "dark green": BUTTONS[3]}
+    names = {"red": BUTTONS[0], "orange": BUTTONS[1], "blue": BUTTONS[2], "green": BUTTONS[3]}
     questions = []
 
     def echo(text: str) -> None:
@@ -71,7 +71,7 @@ def test_hwtest_console_ui_asks_by_colour_and_takes_the_technicians_answers(fact
 
     def ask(question: str) -> bool:
         questions.append(question)
-        return "dark green" not in question  # that LED did not light
+        return "green button" not in question  # that LED did not light
 
     checks = run_hwtest(pins(), 4, ConsoleUI(echo=echo, ask=ask), pin_factory=factory, timeout_s=2)
     assert [c.ok for c in checks] == [True] * 7 + [False, True]

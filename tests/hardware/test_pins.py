@@ -75,4 +75,4 @@ def test_scale_problems_more_buttons_than_faces_and_fitting_maps():
 
 def test_labels_name_faces_and_colours():
     assert face_name(1, 4) == "very unhappy" and face_name(4, 4) == "very happy" and face_name(2, 3) == "neutral"
-    assert button_colour(3, 4) == "dark green" and button_colour(0, 4, ["blue"]) == "blue"
+    assert button_colour(3, 4) == "green" and button_colour(0, 4, ["blue"]) == "blue"

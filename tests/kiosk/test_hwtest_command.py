@@ -30,7 +30,7 @@ def test_hwtest_auto_passes_on_the_example_pin_map_with_no_config(tmp_path, monk
     assert "example pin map" in result.output
     assert "PASS: every part works" in result.output
     assert result.output.count("PASS") == 4 + 4 + 1 + 1  # buttons, LEDs, lamp, verdict
-    assert "Press the dark green button (very happy)" in result.output
+    assert "Press the green button (very happy)" in result.output
 
 
 def test_hwtest_auto_tests_the_configured_pins_and_never_writes_the_store(tmp_path):

@@ -23,14 +23,18 @@ from kiosk.screenflow import (
     COMMENT,
     COMMENT_IDLE_S,
     FOLLOWUP,
+    GLAD,
     MAINTENANCE,
     MAX_OPTIONS,
     PIN,
+    PLAIN,
     QUESTION,
+    SORRY,
     TEST,
     THANKS,
     ScreenFlow,
     followup_after,
+    thanks_for,
     today_percent,
 )
 from tests.hardware.conftest import Config, StepClock
@@ -272,6 +276,68 @@ def test_screenflow_today_line_only_from_twenty_presses_in_the_customers_languag
     f.show_question()
     f.press(3)
     assert f.today_line == "Tänään 78\xa0% asiakkaistamme hymyili"
+
+
+def test_flow_thanks_tone_follows_the_face_on_every_scale():
+    assert [thanks_for(m, 3) for m in (1, 2, 3)] == [SORRY, PLAIN, GLAD]
+    assert [thanks_for(m, 4) for m in (1, 2, 3, 4)] == [SORRY, SORRY, GLAD, GLAD]
+    assert [thanks_for(m, 5) for m in (1, 2, 3, 4, 5)] == [SORRY, SORRY, PLAIN, GLAD, GLAD]
+
+
+def smiling_store(kiosk, scale: int = 4, **update) -> None:
+    """A store that shows today's result, with 22 presses today (17 of them positive on 4 faces)."""
+    cfg = kiosk.store_config.current
+    kiosk.store_config.current = cfg.model_copy(update={
+        "show_today_result": True, "followup": {}, "question": cfg.question.model_copy(update={"scale": scale}),
+        **update})
+    for mood in [scale] * 17 + [1] * 5:
+        kiosk.core.record(mood, "simulated")
+
+
+@pytest.mark.parametrize("mood", [1, 2])
+def test_screenflow_after_a_negative_face_an_apology_and_never_the_smiles_line(kiosk, mood):
+    smiling_store(kiosk)
+    f = kiosk.flow
+    f.show_question()
+    f.press(mood)
+    assert f.screen == THANKS and f.thanks == SORRY
+    assert (f.thanks_title, f.thanks_text) == ("Kiitos.", "Pahoittelemme, ettei kaikki sujunut hyvin. "
+                                                          "Viemme palautteesi eteenpäin.")
+    assert f.today_line == "" and f.today_percent is None  # 17 of 23 smiled, but not said to this customer
+    f.show_question()
+    f.set_lang("en")
+    f.press(mood)
+    assert (f.thanks_title, f.thanks_text) == ("Thank you.", "We're sorry it wasn't better. We'll pass this on.")
+    assert f.today_line == ""
+    f.show_question()
+    f.set_lang("sv")
+    f.press(4)  # the next, happy customer hears the figure again
+    assert f.thanks == GLAD and f.thanks_title == "Tack!" and f.today_line.startswith("I dag ")
+
+
+def test_screenflow_apology_also_after_the_reason_and_the_comment(kiosk):
+    smiling_store(kiosk, followup={"1": "reason"}, comments_enabled=True)
+    f = kiosk.flow
+    f.show_question()
+    f.press(1)
+    f.choose("queue")
+    assert f.screen == COMMENT
+    f.send_comment("Jono oli pitkä")
+    assert f.screen == THANKS and f.thanks == SORRY and f.today_line == ""
+
+
+def test_screenflow_neutral_face_gets_a_plain_thank_you(kiosk):
+    smiling_store(kiosk, scale=5)
+    f = kiosk.flow
+    f.show_question()
+    f.set_lang("en")
+    f.press(3)
+    assert f.thanks == PLAIN and f.today_line == ""
+    assert (f.thanks_title, f.thanks_text) == ("Thank you.", "Your feedback helps us do better.")
+    f.show_question(reset_lang=False)
+    f.press(5)
+    assert f.thanks == GLAD and f.thanks_title == "Thank you!"
+    assert f.today_line == "Today 75% of our customers smiled"  # 18 of 24 positive
 
 
 def test_screenflow_closed_hours_show_the_closed_view_and_open_again(kiosk):

@@ -1,8 +1,9 @@
-"""The smiley artwork: meaning carried by the mouth, Okabe-Ito colours, SVG sources up to date."""
+"""The smiley artwork: meaning carried by the mouth, the one palette's colours, SVG sources up to date."""
 
 from __future__ import annotations
 
 import assets
+from hymy import palette
 from kiosk.ui import faces
 
 
@@ -25,17 +26,15 @@ def test_faces_mouth_shape_differs_for_every_face_without_colour():
             assert (corner - mid > 0) == (c > 0) or c == 0
 
 
-def test_faces_palette_is_okabe_ito_and_distinct():
-    okabe_ito = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
-    for scale, colours in faces.PALETTES.items():
-        assert len(colours) == len(set(colours)) == scale
-        assert set(colours) <= okabe_ito
+def test_faces_are_coloured_from_the_one_palette():
+    """The kiosk keeps no colours of its own: each face and the ink are hymy.palette's."""
+    for scale, colours in palette.PALETTES.items():
+        assert [faces.colour(f.mood, scale) for f in colours] == [f.hex for f in colours]
+        for f in colours:
+            assert f'fill="{f.hex}"' in faces.face_svg(f.mood, scale)
+    assert faces.INK == palette.INK
 
 
 def test_faces_extremes_have_open_mouths():
     assert faces.is_open_mouth(1, 4) and faces.is_open_mouth(4, 4)
     assert not faces.is_open_mouth(2, 4) and not faces.is_open_mouth(3, 5)
-
-
-def test_faces_rgba_converts_hex():
-    assert faces.rgba("#FF0000", 0.5) == (1.0, 0.0, 0.0, 0.5)
