@@ -5,68 +5,56 @@ Every chart scales with its container (``viewBox`` + ``width="100%"``), carries 
 Low-confidence marks (N < 20) are drawn pale and hatched, never as a bold number: see ``hymy.figures``.
 A mark is coloured as lower or higher than usual, with a ▼ or ▲ beside it, only when its ``verdict``
 (``server.results.usual``, Benjamini-Hochberg adjusted) says so; nothing else claims a change.
-Coordinates are in viewBox units; font sizes are chosen so text stays >= 11 px at 360 px wide.
+Coordinates are in viewBox units. No text renders under ``MIN_TEXT_PX`` (12 CSS px): each SVG carries the
+``min-width`` that guarantees it (:func:`min_width_px`), and the wide charts (hours, trend, heat map) have a
+phone layout (``PHONE_W`` units wide, a transposed heat map) that a page shows on a narrow screen.
+Colours come from ``hymy.palette`` through :mod:`server.dashboard.colours`.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
 from hymy.score import LOW_CONFIDENCE_N
 
-#: Face colours, most negative first, per scale (colour-blind safe enough: they also differ in lightness).
-FACE_COLOURS = {
-    3: ("#c62828", "#f9a825", "#2e7d32"),
-    4: ("#b71c1c", "#ef7d6a", "#8fcf7f", "#1b7f3b"),
-    5: ("#b71c1c", "#ef7d6a", "#c9c9c9", "#8fcf7f", "#1b7f3b"),
-}
+from .colours import face_colours, index_colour
+
 _INK = "#1f2933"
-_MUTED = "#6b7785"
+_MUTED = "#5f6b7a"
 _GRID = "#e3e7ec"
 _HATCH_ID = "lowconf"
 #: Verdict marks (colour-blind safe: orange against blue, and a ▼ / ▲ besides): (fill, stroke, symbol).
 VERDICT_MARKS = {"lower": ("#fdd8b5", "#b35806", "▼"), "higher": ("#cfe2f3", "#2166ac", "▲")}
 #: A heat-map cell within the usual range, and one without presses.
 _USUAL_FILL, _EMPTY_FILL = "#eef1f4", "#ffffff"
+#: The smallest text a chart may render, in CSS px: a chart is never drawn narrower than this allows.
+MIN_TEXT_PX = 12
+#: The width of a chart's phone layout, in viewBox units (about its CSS px in a 390 px phone's card).
+PHONE_W = 330
+_FONT_SIZE = re.compile(r'font-size="([0-9.]+)"')
 
 
-def face_colours(scale: int) -> tuple[str, ...]:
-    """Colours of the faces of ``scale`` (3, 4 or 5), most negative first."""
-    try:
-        return FACE_COLOURS[scale]
-    except KeyError:
-        raise ValueError(f"scale: {scale!r} is not valid; use 3, 4 or 5") from None
-
-
-def index_colour(index: float | None) -> str:
-    """A fill for a Happy Index 0-100 (red -> green); grey without data."""
-    if index is None:
-        return "#f1f3f5"
-    stops = ((0, (183, 28, 28)), (50, (239, 190, 90)), (75, (143, 207, 127)), (100, (27, 127, 59)))
-    for (x0, c0), (x1, c1) in zip(stops, stops[1:], strict=False):
-        if index <= x1:
-            t = (index - x0) / (x1 - x0) if x1 > x0 else 0
-            rgb = tuple(round(a + (b - a) * max(0.0, min(1.0, t))) for a, b in zip(c0, c1, strict=True))
-            return "#{:02x}{:02x}{:02x}".format(*rgb)
-    return "#1b7f3b"
-
-
-def ink(fill: str) -> str:
-    """Dark or white text, whichever reads better on ``fill`` (``#rrggbb``), by relative luminance."""
-    r, g, b = (int(fill[i:i + 2], 16) / 255 for i in (1, 3, 5))
-    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return "#1f2933" if lum > 0.5 else "#ffffff"
+def min_width_px(width: float, body: str) -> int:
+    """The narrowest CSS width at which every text of a chart ``width`` units wide (its SVG ``body``)
+    renders at least ``MIN_TEXT_PX``; 0 for a chart without text."""
+    sizes = [float(x) for x in _FONT_SIZE.findall(body)]
+    return math.ceil(width * MIN_TEXT_PX / min(sizes)) if sizes else 0
 
 
 def _svg(width: float, height: float, label: str, body: list[str], cls: str, aspect: str = "xMidYMid meet") -> str:
+    """The chart's SVG; with text, a ``min-width`` keeps its smallest text at ``MIN_TEXT_PX`` or more (a
+    page puts such a chart in a scroll container, which scrolls when the screen is narrower)."""
+    inner = "".join(body)
+    least = min_width_px(width, inner)
+    style = f' style="min-width:{least}px"' if least else ""
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {cls}" viewBox="0 0 {width:g} {height:g}" '
-        f'width="100%" preserveAspectRatio="{aspect}" role="img" aria-label="{escape(label)}">'
-        + _defs()
-        + "".join(body)
-        + "</svg>"
+        f'width="100%" preserveAspectRatio="{aspect}" role="img" aria-label="{escape(label)}"{style}>'
+        + _defs() + inner + "</svg>"
     )
 
 
@@ -268,13 +256,35 @@ def trend_chart(points: Sequence[Point], label: str, width: float = 760, height:
                         f'stroke-width="1.5">{_title(tip)}</circle>')
         else:
             body.append(f'<circle class="pt" cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="#2f5fa7">{_title(tip)}</circle>')
-    every = max(1, -(-count // max_labels))
-    for i, (x, p) in enumerate(zip(xs, points, strict=True)):
-        if i % every == 0 or i == count - 1 and count - 1 - (i - i % every) >= every // 2:
-            anchor = "start" if i == 0 else ("end" if i == count - 1 else "middle")
-            body.append(_text(x, height - 8, p.label, 16, anchor=anchor, fill=_INK))
+    for i in _fitting_labels(xs, [p.label for p in points], max_labels, 16):
+        anchor = "start" if i == 0 else ("end" if i == count - 1 else "middle")
+        body.append(_text(xs[i], height - 8, points[i].label, 16, anchor=anchor, fill=_INK))
     body.append(_text(4, base - 4, n_label, 14, anchor="start", fill=_MUTED))
     return _svg(width, height, label, body, "trend-chart")
+
+
+def _fitting_labels(xs: Sequence[float], labels: Sequence[str], most: int, size: float) -> list[int]:
+    """Which of the x-axis ``labels`` (at ``xs``, ``size`` units tall) to print: about ``most``, evenly
+    spaced, the first and the last always, none overlapping its neighbour (a character taken as 0.62 em)."""
+    count = len(labels)
+    every = max(1, -(-count // max(most, 1)))
+    picks = sorted({*range(0, count, every), count - 1})
+
+    def span(i: int) -> tuple[float, float]:
+        w = len(labels[i]) * size * 0.62
+        if i == 0:
+            return xs[i], xs[i] + w
+        return (xs[i] - w, xs[i]) if i == count - 1 else (xs[i] - w / 2, xs[i] + w / 2)
+
+    kept: list[int] = []
+    for i in picks:
+        while kept and span(kept[-1])[1] + size / 2 > span(i)[0]:
+            if i != count - 1 or len(kept) == 1:
+                break
+            kept.pop()  # the last label wins over a middle one
+        if not kept or span(kept[-1])[1] + size / 2 <= span(i)[0]:
+            kept.append(i)
+    return kept
 
 
 # --------------------------------------------------------------------------- heat map
@@ -292,17 +302,26 @@ class Cell(_Confidence):
 
 def heatmap(rows: Sequence[Sequence[Cell]], row_labels: Sequence[str], col_labels: Sequence[str],
             label: str, n_label: str = "N", cell_w: float = 34, cell_h: float = 30,
-            verdict_words: dict[str, str] | None = None) -> str:
+            verdict_words: dict[str, str] | None = None, transpose: bool = False) -> str:
     """A grid (weekday x hour) of Happy Indexes. A cell is coloured only by its verdict: orange with a ▼
     when lower than usual, blue with a ▲ when higher, light grey within the usual range; white with a
     dashed border and a pale figure with too few presses; blank without presses. The index is printed in
     every cell with presses.
 
     ``rows`` and ``row_labels`` have the same length; every row has ``len(col_labels)`` cells.
+    ``transpose``: the phone layout, rows drawn as columns (hours down, the 7 weekdays across, so the
+    grid fits a phone's width); the titles still read "Mon 14".
     """
     if len(rows) != len(row_labels):
         raise ValueError("rows and row_labels differ in length")
-    left, top = 56, 26
+    for i, row in enumerate(rows):
+        if len(row) != len(col_labels):
+            raise ValueError(f"row {i} has {len(row)} cells; expected {len(col_labels)}")
+    tip_rows, tip_cols = row_labels, col_labels
+    if transpose:
+        rows = [[row[j] for row in rows] for j in range(len(col_labels))]
+        row_labels, col_labels = col_labels, row_labels
+    left, top = 14 + round(10 * max((len(x) for x in row_labels), default=2)), 26
     ncol = len(col_labels)
     width = left + cell_w * ncol + 4
     height = top + cell_h * len(rows) + 4
@@ -312,8 +331,6 @@ def heatmap(rows: Sequence[Sequence[Cell]], row_labels: Sequence[str], col_label
         if j % every == 0:
             body.append(_text(left + j * cell_w + cell_w / 2, top - 8, cl, 15, fill=_MUTED))
     for i, (row, rl) in enumerate(zip(rows, row_labels, strict=True)):
-        if len(row) != ncol:
-            raise ValueError(f"row {i} has {len(row)} cells; expected {ncol}")
         y = top + i * cell_h
         body.append(_text(left - 8, y + cell_h / 2 + 6, rl, 16, anchor="end"))
         for j, c in enumerate(row):
@@ -324,7 +341,8 @@ def heatmap(rows: Sequence[Sequence[Cell]], row_labels: Sequence[str], col_label
             stroke = (f' stroke="{mark[1]}" stroke-width="2"' if mark else
                       ' stroke="#9aa5b1" stroke-width="1" stroke-dasharray="3 2"' if c.value is not None and c.low
                       else ' stroke="#dfe3e8" stroke-width="1"')
-            tip = (f"{rl} {col_labels[j]}: " + ("-" if c.value is None else str(round(c.value)))
+            where = f"{tip_rows[j]} {tip_cols[i]}" if transpose else f"{rl} {col_labels[j]}"
+            tip = (f"{where}: " + ("-" if c.value is None else str(round(c.value)))
                    + f" ({n_label} {c.n})" + (" *" if c.low and c.value is not None else "")
                    + _verdict_tip(c.verdict, verdict_words))
             body.append(f'<rect class="cell{" " + c.verdict if mark else ""}" x="{x + 1:.1f}" y="{y + 1:.1f}" '
@@ -341,9 +359,11 @@ def heatmap(rows: Sequence[Sequence[Cell]], row_labels: Sequence[str], col_label
 # --------------------------------------------------------------------------- horizontal bars (reasons)
 
 
-def hbar_chart(items: Sequence[tuple[str, int]], label: str, colour: str = "#ef7d6a", width: float = 440,
+def hbar_chart(items: Sequence[tuple[str, int]], label: str, colour: str | None = None, width: float = 440,
                row_h: float = 34) -> str:
-    """Horizontal bars (label, count), longest first as given; the count is printed at the bar's end."""
+    """Horizontal bars (label, count), longest first as given; the count is printed at the bar's end.
+    ``colour``: the bars' fill, by default the palette's "unhappy" face (the reasons unhappy customers gave)."""
+    colour = colour or face_colours(4)[1]
     left = 150
     height = max(row_h * len(items), row_h) + 4
     vmax = max((c for _, c in items), default=0) or 1
@@ -358,5 +378,5 @@ def hbar_chart(items: Sequence[tuple[str, int]], label: str, colour: str = "#ef7
     return _svg(width, height, label, body, "hbar-chart")
 
 
-__all__ = ["Bar", "Cell", "Point", "bar_chart", "face_colours", "faces_bar", "hbar_chart", "heatmap",
-           "index_colour", "ink", "trend_chart"]
+__all__ = ["MIN_TEXT_PX", "PHONE_W", "Bar", "Cell", "Point", "bar_chart", "faces_bar", "hbar_chart", "heatmap",
+           "min_width_px", "trend_chart"]

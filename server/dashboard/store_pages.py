@@ -13,7 +13,7 @@ from hymy.hours import zone
 
 from .. import i18n, results
 from ..results import usual
-from .charts import bar_chart, hbar_chart, heatmap, trend_chart
+from .charts import PHONE_W, bar_chart, hbar_chart, heatmap, trend_chart
 from .deps import data, results_reader, signed_in
 from .htmlroute import page_router
 from .period import followup_items, local_today, now, parse_date, remember, remembered, store_of
@@ -55,6 +55,7 @@ def day_page(request: Request, store_id: str, date_: str | None = Query(None, al
     _ = ctx._
     items = followup_items(ctx, [store.id], day, day, "reason")
     weekday = i18n.weekday_names(ctx.lang, "wide", "stand-alone")[day.weekday()]
+    bars, words = hour_bars(hours, shown, verdicts), verdict_words(ctx.lang)
     resp = render(
         ctx, "day.html", store=store, stores=stores, day=day, today=today, tz=store.timezone,
         day_label=i18n.format_long_day(day, ctx.lang), prev_day=day - timedelta(days=1),
@@ -62,8 +63,9 @@ def day_page(request: Request, store_id: str, date_: str | None = Query(None, al
         hours=[(h, hours.get(h) or empty(store.scale), verdicts[h]) for h in shown], total=total,
         result=day_verdict[store.id], weekday=weekday, closed=store.open_hours(day) == [] and not total.n,
         usual_label=_("a usual %(day)s so far", day=weekday) if day == today else _("a usual %(day)s", day=weekday),
-        hours_svg=bar_chart(hour_bars(hours, shown, verdicts), label=_("Happy Index hour by hour"), n_label="N",
-                            verdict_words=verdict_words(ctx.lang)),
+        hours_svg=bar_chart(bars, label=_("Happy Index hour by hour"), n_label="N", verdict_words=words),
+        hours_svg_phone=bar_chart(bars, label=_("Happy Index hour by hour"), n_label="N", verdict_words=words,
+                                  width=PHONE_W, height=230),
         reasons=items, reasons_svg=hbar_chart(items, label=_("Reasons")) if items else "",
         title=store.name, section="today",
     )
@@ -119,6 +121,7 @@ def trends_page(request: Request, store_id: str, days: int = Query(30)):
     resp = render(
         ctx, "trends.html", store=store, stores=stores, days=days, periods=STORE_PERIODS, total=total,
         trend_svg=trend_chart(pts, label=_("Happy Index per day"), max_labels=6),
+        trend_svg_phone=trend_chart(pts, label=_("Happy Index per day"), width=PHONE_W, height=230, max_labels=4),
         weeks=months(span, figs, ctx.lang) if days == 365 else weeks(span, figs, ctx.lang, _("wk")),
         by_month=days == 365, range_label=i18n.format_range(first, today, ctx.lang),
         daily_csv=d.daily_csv_url(store.id, first, today), raw_csv=d.raw_csv_url(store.id, first, today),
@@ -136,12 +139,16 @@ def heatmap_page(request: Request, store_id: str, days: int = Query(90)):
     used = sorted({h for (_w, h), f in cells.items() if f.n} | set(opening_hour_range(store.hours)))
     hours = list(range(used[0], used[-1] + 1)) if used else list(range(8, 21))
     names = i18n.weekday_names(ctx.lang)
-    svg = heatmap(heat_rows(cells, hours, verdicts), names, [f"{h:02d}" for h in hours], label=ctx._("Heat map"),
-                  verdict_words=verdict_words(ctx.lang))
+    grid, hour_labels, words = heat_rows(cells, hours, verdicts), [f"{h:02d}" for h in hours], verdict_words(ctx.lang)
+    svg = heatmap(grid, names, hour_labels, label=ctx._("Heat map"), verdict_words=words)
+    # the phone's: hours down, weekdays across, as wide as a phone's card
+    svg_phone = heatmap(grid, names, hour_labels, label=ctx._("Heat map"), verdict_words=words, transpose=True,
+                        cell_w=(PHONE_W - 38) / 7)
     flagged = sorted(((r.q, wd, h, r) for (wd, h), r in verdicts.items() if r.verdict in ("lower", "higher")),
                      key=lambda x: (x[0], x[1], x[2]))
     found = [{"day": names[wd], "span": f"{h:02d}–{(h + 1) % 24:02d}", "result": r} for _q, wd, h, r in flagged]
     resp = render(ctx, "heatmap.html", store=store, stores=stores, days=days, periods=STORE_PERIODS, heat_svg=svg,
+                  heat_svg_phone=svg_phone,
                   tz=store.timezone, found=found, range_label=i18n.format_range(first, today, ctx.lang),
                   title=f"{store.name} · {ctx._('Heat map')}", section="trends_home")
     return remember(ctx, resp, store)

@@ -13,7 +13,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from hymy.score import LOW_CONFIDENCE_N
 
 from .. import csrf, i18n
-from .charts import faces_bar, index_colour, ink
+from .charts import faces_bar
+from .colours import index_colour, ink
 
 HERE = Path(__file__).parent
 STATIC_URL = "/dashboard-static"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from hymy import palette
 from hymy.score import Score, score_counts
 from hymy.stats import IndexResult, describe, sample
 from server.alerts import language
@@ -26,11 +27,8 @@ FACE_NAMES = {
     4: (N_("very unhappy"), N_("unhappy"), N_("happy"), N_("very happy")),
     5: (N_("very unhappy"), N_("unhappy"), N_("neutral"), N_("happy"), N_("very happy")),
 }
-FACE_COLOURS = {
-    3: ("#d9534f", "#f0ad4e", "#5cb85c"),
-    4: ("#d9534f", "#f0ad4e", "#9ccc65", "#43a047"),
-    5: ("#d9534f", "#f0ad4e", "#bdbdbd", "#9ccc65", "#43a047"),
-}
+#: The faces' colours, most negative first: the one palette the kiosk and the dashboard use too.
+FACE_COLOURS = {scale: tuple(f.hex for f in palette.palette(scale)) for scale in palette.PALETTES}
 #: Beside a chart row's index when it is lower or higher than usual.
 MARKS = {"lower": "▼", "higher": "▲"}
 #: Widest chart bar in the HTML, in pixels, and in the plain text, in characters.

@@ -10,7 +10,6 @@ from server.dashboard.charts import (
     faces_bar,
     hbar_chart,
     heatmap,
-    index_colour,
     trend_chart,
 )
 
@@ -77,12 +76,6 @@ def test_hbar_chart_escapes_labels():
     svg = hbar_chart([("<Jono>", 5), ("Hinta", 2)], label="r")
     assert "&lt;Jono&gt;" in svg
     parse(svg)
-
-
-def test_index_colour_ends():
-    assert index_colour(0) == "#b71c1c"
-    assert index_colour(100) == "#1b7f3b"
-    assert index_colour(None) == "#f1f3f5"
 
 
 def test_only_a_verdict_colours_a_mark_or_draws_an_arrow():

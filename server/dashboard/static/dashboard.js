@@ -1,5 +1,22 @@
-// Hymy dashboard: the only script. Keeps Today and the team screen live by polling a small JSON
-// endpoint (Today every 3 s, so a sync shows within 5 s), replacing each store card that changed.
+// Hymy dashboard: the only script. Marks the scroll boxes that overflow (their "scroll" hint), and keeps
+// Today and the team screen live by polling a small JSON endpoint (Today every 3 s, so a sync shows
+// within 5 s), replacing each store card that changed.
+(function () {
+  "use strict";
+  // A scroll box whose content is wider than it shows its "scroll" hint (data-overflow on its .scrollbox).
+  function markOverflow() {
+    var boxes = document.querySelectorAll(".scrollbox");
+    for (var i = 0; i < boxes.length; i++) {
+      var sc = boxes[i].querySelector(".scroller");
+      if (sc && sc.scrollWidth > sc.clientWidth + 1) boxes[i].setAttribute("data-overflow", "");
+      else boxes[i].removeAttribute("data-overflow");
+    }
+  }
+  markOverflow();
+  window.addEventListener("resize", markOverflow);
+  window.addEventListener("load", markOverflow);
+})();
+
 (function () {
   "use strict";
   var live = document.getElementById("live");
