@@ -30,8 +30,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 T = TypeVar("T")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; a SQLite file's folder is created and the file put in WAL mode."""
+def make_engine(url: str, pool_size: int | None = None) -> Engine:
+    """An engine for ``url``; a SQLite file's folder is created and the file put in WAL mode.
+
+    ``pool_size``: PostgreSQL connections this engine may hold (no overflow; a request waits for a free
+    one): ``Settings.pool_per_worker`` in a server; None: 10, and 20 more for bursts (tools, tests)."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -56,7 +59,9 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if pool_size is None:
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0)
 
 
 def writing(engine: Engine):
