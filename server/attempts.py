@@ -71,12 +71,14 @@ class AttemptLog:
         limits = [lim for lim in limits if lim.most > 0]
         if not limits:
             return Attempt(0.0)
-        now = self.clock()
         keys = {hashed(lim.key): lim for lim in limits}
         with writing(self.engine) as conn:
             if is_postgres(conn):
                 for key in sorted(keys):
                     conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+            # the time once the keys are ours (SQLite: BEGIN IMMEDIATE took the writer lock): an attempt
+            # that waited for the lock is later than every attempt recorded before it
+            now = self.clock()
             if now - self._swept_at >= SWEEP_S:
                 conn.execute(delete(attempts).where(attempts.c.at < now - KEEP_S))
                 self._swept_at = now
@@ -86,7 +88,8 @@ class AttemptLog:
                 times = conn.execute(select(attempts.c.at).where(attempts.c.key == key)
                                      .order_by(attempts.c.at)).scalars().all()
                 if len(times) >= lim.most:  # free again when the oldest that keeps it full leaves the window
-                    wait = max(wait, lim.window_s - (now - times[len(times) - lim.most]))
+                    age = max(0.0, now - times[len(times) - lim.most])  # >= 0 even if the clock stepped back
+                    wait = max(wait, lim.window_s - age)
             if wait > 0:
                 return Attempt(wait)
             ids = conn.execute(insert(attempts).returning(attempts.c.id),

@@ -101,8 +101,8 @@ def install(app) -> None:
     from .ratelimit import MERGE_S
 
     s = app.state.settings
-    app.state.device_limiter = RateLimiter(s.device_rate_per_min, "device")
-    app.state.ip_limiter = RateLimiter(s.ip_rate_per_min, "address")
+    app.state.device_limiter = RateLimiter(s.device_rate_per_min, "device", workers=s.workers)
+    app.state.ip_limiter = RateLimiter(s.ip_rate_per_min, "address", workers=s.workers)
     app.state.enroll_limiter = AttemptLimiter(AttemptLog(app.state.engine), s.enroll_rate_per_min)
     sync = LimitSync(app.state.leases, [app.state.device_limiter, app.state.ip_limiter])
     if not sync or not s.background_jobs:

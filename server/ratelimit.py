@@ -6,8 +6,8 @@ counts the same window. Once a second ``server.limitsync`` *merges*: it writes t
 each key that reached :meth:`RateLimiter.report_at` and reads every process's total of every key
 written this minute, then calls :meth:`RateLimiter.merged`.
 
-The rule, per key and minute, in each of the N processes that share the limit (N from the last merge;
-1 before any):
+The rule, per key and minute, in each of the N processes that share the limit (N: the live processes
+the last merge counted, and at least this instance's workers):
 
 - a key no merge has told about yet may get ``limit // N`` requests here (with one process: the whole
   limit, exactly as a plain per-process counter);
@@ -49,15 +49,19 @@ class RateLimiter:
     """At most ``per_min`` requests per key in each wall-clock minute (0 = unlimited), across the
     processes whose limiters of the same ``name`` are merged into one database.
 
-    ``clock``: Unix time in seconds (default ``time.time``).
+    ``clock``: Unix time in seconds (default ``time.time``); ``workers``: the worker processes of this
+    instance (``Settings.workers``), the fewest processes that share the limit even before a merge has
+    seen them (workers start together; the first to merge would see itself alone).
     """
 
-    def __init__(self, per_min: int, name: str = "requests", clock: Callable[[], float] = time.time):
+    def __init__(self, per_min: int, name: str = "requests", clock: Callable[[], float] = time.time,
+                 workers: int = 1):
         self.per_min = per_min
         self.name = name
         self.clock = clock
-        #: Live processes sharing this limit, from the last merge (1 before any).
-        self.processes = 1
+        self.workers = max(1, workers)
+        #: Live processes sharing this limit: from the last merge, at least ``workers``.
+        self.processes = self.workers
         self._lock = threading.Lock()
         self._minute = -1
         self._keys: dict[str, _Key] = {}
@@ -111,7 +115,7 @@ class RateLimiter:
         ``totals`` every process's sum per key written this minute (this limiter's keys), ``processes``
         the live processes sharing the limit."""
         with self._lock:
-            self.processes = max(1, processes)
+            self.processes = max(self.workers, processes)
             if minute != self._minute:  # the minute ended during the merge: its counts no longer matter
                 return
             for key, own in written.items():

@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from hymy import children
 
 from .app import create_app
+from .ratelimit import WINDOW_S
 from .settings import Settings
 
 
@@ -71,6 +72,15 @@ def run_server(settings: Settings | None = None, app: FastAPI | None = None) -> 
     """``with run_server(Settings(database_url=...)) as base_url:`` a real Uvicorn on a free port."""
     with serve(settings, app) as running:
         yield running.base_url
+
+
+def clear_of_minute_end(margin_s: float = 10.0) -> None:
+    """Wait, if need be, until the wall-clock minute has more than ``margin_s`` seconds left: the request
+    limits count per minute (``server.ratelimit``), so a test that counts up to a limit must not see the
+    window turn over midway."""
+    left = WINDOW_S - time.time() % WINDOW_S
+    if left <= margin_s:
+        time.sleep(left + 0.05)
 
 
 def free_port() -> int:
