@@ -151,3 +151,39 @@ def test_jobs_with_the_lease_gate_and_a_job_every_process_runs(db_url):
             job.run_once()
     assert runs == ["sweep a", "limits a", "limits b"]
     engine.dispose()
+
+
+def test_two_app_instances_on_one_database_sweep_once_per_period(db_url):
+    """Two apps (two instances, each with its own holder) on one database, their lifespans running: the
+    alert sweep's runs, taken together, start at least ``alert_sweep_s`` apart: once per period. Without
+    the lease each app's timer would sweep every period, so two runs would often come closer."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    period = 0.3
+    settings = Settings(database_url=db_url, components=("alerts",), alert_sweep_s=period, smtp=None,
+                        device_rate_per_min=0, ip_rate_per_min=0)
+    starts: list[tuple[float, int]] = []
+    apps = [create_app(settings), create_app(settings)]
+    for i, app in enumerate(apps):
+        job = app.state.jobs["alert-sweep"]
+        sweep = job.work
+
+        def counted(i=i, sweep=sweep):
+            starts.append((time.time(), i))
+            sweep()
+
+        job.work = counted
+    with TestClient(apps[0]), TestClient(apps[1]):
+        deadline = time.monotonic() + 60  # a safety net only: the runs come every `period`
+        while len(starts) < 12 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    times = sorted(at for at, _ in starts)
+    assert len(times) >= 12
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= period - 0.001
+    for app in apps:
+        app.state.engine.dispose()
