@@ -188,7 +188,7 @@ def bench(kind: str, args) -> None:
                          f"{args.devices * traffic.requests_per_s():.0f} requests/s offered",
             "step": f"{args.devices} realistic kiosks sped up: +{args.step_rps:g} requests/s offered every "
                     f"{args.step_seconds:g} s until p99 > 1 s or errors"}[args.mode]
-    print(f"\n-- {kind}: {what}", flush=True)
+    print(f"\n-- {kind}, {args.workers} server worker(s): {what}", flush=True)
     tag = secrets.token_hex(4)
     took = {"start": time.perf_counter()}
     with tempfile.TemporaryDirectory(prefix="hymy-fleet-") as tmp:
@@ -204,7 +204,7 @@ def bench(kind: str, args) -> None:
             costs = [fleetfloor.measure(kind, root, size, half, warmup=50)]  # and as many after the run
             took["in-process costs before"] = time.perf_counter()
             log = root / "server.log"
-            with server_process(fleetdb.tagged(url, f"fleet-server-{tag}"), env, log) as (base, pid):
+            with server_process(fleetdb.tagged(url, f"fleet-server-{tag}"), env, log, workers=args.workers) as (base, pid):
                 took["server start"] = time.perf_counter()
                 held = etags(base, members) if traffic.config_pull else {}
                 took["config ETags"] = time.perf_counter()
@@ -327,6 +327,7 @@ def main() -> None:
     ap.add_argument("--step-seconds", type=float, help="step mode: seconds per step (default 10, --quick 5)")
     ap.add_argument("--max-steps", type=int, default=40, help="step mode: most steps (default 40)")
     ap.add_argument("--procs", type=int, default=2, help="load generator processes (default 2)")
+    ap.add_argument("--workers", type=int, default=1, help="the server's worker processes (hymy server --workers; default 1)")
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--server-log", metavar="PATH", help="keep the server's output as PATH.sqlite / PATH.postgres")
     args = ap.parse_args()
