@@ -1,4 +1,4 @@
-"""Fleet benchmark: simulated kiosks against one ``hymy server`` process on loopback, on SQLite and PostgreSQL.
+"""Fleet benchmark: simulated kiosks against one ``hymy server`` (``--workers N``: its N worker processes) on loopback, on SQLite and PostgreSQL.
 
 Prints figures; asserts nothing, except that nothing answered is missing from the database (a run
 that loses events exits with an error before its JSON line).
@@ -13,7 +13,7 @@ PostgreSQL needs HYMY_TEST_POSTGRES_URL (else its part is skipped with a printed
 1. A fresh database (a SQLite file; a new PostgreSQL schema), the organisation (one store per 50
    kiosks, one region per 10 stores) and the devices with their tokens, written directly
    (``fleetdb.organise``: the enrolment endpoint allows 10 enrolments per minute per address).
-2. ``hymy server`` in its own process on 127.0.0.1 (start-up and set-up are not measured).
+2. ``hymy server --workers N`` (default 1) in its own process(es) on 127.0.0.1 (start-up and set-up are not measured).
 3. The kiosks run in ``--procs`` load processes of their own (``fleetload``): never in this process
    and never in the server's, so their CPU shows in neither figure. Each sends as the sync agent does
    (the agent's own batch JSON and gzip, fresh UUIDv7 ids, keep-alive connections, one request at a
