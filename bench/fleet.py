@@ -1,4 +1,4 @@
-"""Fleet benchmark: simulated kiosks against one ``hymy server`` process on loopback, on SQLite and PostgreSQL.
+"""Fleet benchmark: simulated kiosks against one ``hymy server`` (``--workers N``: its N worker processes) on loopback, on SQLite and PostgreSQL.
 
 Prints figures; asserts nothing, except that nothing answered is missing from the database (a run
 that loses events exits with an error before its JSON line).
@@ -13,7 +13,7 @@ PostgreSQL needs HYMY_TEST_POSTGRES_URL (else its part is skipped with a printed
 1. A fresh database (a SQLite file; a new PostgreSQL schema), the organisation (one store per 50
    kiosks, one region per 10 stores) and the devices with their tokens, written directly
    (``fleetdb.organise``: the enrolment endpoint allows 10 enrolments per minute per address).
-2. ``hymy server`` in its own process on 127.0.0.1 (start-up and set-up are not measured).
+2. ``hymy server --workers N`` (default 1) in its own process(es) on 127.0.0.1 (start-up and set-up are not measured).
 3. The kiosks run in ``--procs`` load processes of their own (``fleetload``): never in this process
    and never in the server's, so their CPU shows in neither figure. Each sends as the sync agent does
    (the agent's own batch JSON and gzip, fresh UUIDv7 ids, keep-alive connections, one request at a
@@ -188,7 +188,7 @@ def bench(kind: str, args) -> None:
                          f"{args.devices * traffic.requests_per_s():.0f} requests/s offered",
             "step": f"{args.devices} realistic kiosks sped up: +{args.step_rps:g} requests/s offered every "
                     f"{args.step_seconds:g} s until p99 > 1 s or errors"}[args.mode]
-    print(f"\n-- {kind}: {what}", flush=True)
+    print(f"\n-- {kind}, {args.workers} server worker(s): {what}", flush=True)
     tag = secrets.token_hex(4)
     took = {"start": time.perf_counter()}
     with tempfile.TemporaryDirectory(prefix="hymy-fleet-") as tmp:
@@ -204,7 +204,7 @@ def bench(kind: str, args) -> None:
             costs = [fleetfloor.measure(kind, root, size, half, warmup=50)]  # and as many after the run
             took["in-process costs before"] = time.perf_counter()
             log = root / "server.log"
-            with server_process(fleetdb.tagged(url, f"fleet-server-{tag}"), env, log) as (base, pid):
+            with server_process(fleetdb.tagged(url, f"fleet-server-{tag}"), env, log, workers=args.workers) as (base, pid):
                 took["server start"] = time.perf_counter()
                 held = etags(base, members) if traffic.config_pull else {}
                 took["config ETags"] = time.perf_counter()
@@ -327,6 +327,7 @@ def main() -> None:
     ap.add_argument("--step-seconds", type=float, help="step mode: seconds per step (default 10, --quick 5)")
     ap.add_argument("--max-steps", type=int, default=40, help="step mode: most steps (default 40)")
     ap.add_argument("--procs", type=int, default=2, help="load generator processes (default 2)")
+    ap.add_argument("--workers", type=int, default=1, help="the server's worker processes (hymy server --workers; default 1)")
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--server-log", metavar="PATH", help="keep the server's output as PATH.sqlite / PATH.postgres")
     args = ap.parse_args()

@@ -161,11 +161,13 @@ class Jobs:
         self._jobs: dict[str, PeriodicJob] = {}
 
     def add(self, name: str, every_s: float, work: Callable[[], object], *,
-            first_after_s: float | None = None) -> PeriodicJob:
-        """A new job ``name`` (unique among these jobs); started by :meth:`start`."""
+            first_after_s: float | None = None, gate: Gate | None = None) -> PeriodicJob:
+        """A new job ``name`` (unique among these jobs); started by :meth:`start`. ``gate``: this job's own
+        (e.g. :func:`always` for work every process must do itself); default the jobs' gate."""
         if name in self._jobs:
             raise ValueError(f"{name}: a periodic job of this name exists already")
-        job = self._jobs[name] = PeriodicJob(name, every_s, work, first_after_s=first_after_s, gate=self.gate)
+        job = self._jobs[name] = PeriodicJob(name, every_s, work, first_after_s=first_after_s,
+                                             gate=self.gate if gate is None else gate)
         return job
 
     def __getitem__(self, name: str) -> PeriodicJob:

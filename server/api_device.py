@@ -37,7 +37,7 @@ ERRORS = {401: {"description": "no, unknown or revoked device token"},
 async def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
     """Use a one-time enrolment code: answers the device id, its bearer token (shown once) and config."""
     ip = request.client.host if request.client else "?"
-    wait = request.app.state.enroll_limiter.hit(ip)
+    wait = await run_in_threadpool(request.app.state.enroll_limiter.hit, ip)  # exact: in the database
     if wait:
         raise too_many(wait, "address")
     try:

@@ -19,13 +19,13 @@ from hymy.extras import missing_package
 from hymy.periodic import Jobs
 from hymy.protocol import Batch
 
-from . import admin, api_device, api_manager
+from . import admin, api_device, api_manager, limitsync
 from .afteringest import AfterIngest, OnIngested
 from .db import make_engine
+from .leases import LeaseGate, Leases
 from .metrics import Metrics
 from .middleware import Guard
 from .migrate import upgrade
-from .ratelimit import RateLimiter
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     stopped).
     """
     settings = settings or Settings.from_env()
-    engine = engine or make_engine(settings.database_url, settings.db_pool_size)
+    engine = engine or make_engine(settings.database_url, settings.pool_per_worker)
     if settings.migrate:
         upgrade(engine)
     app = FastAPI(title="Hymy server", version=__version__, lifespan=_lifespan,
@@ -65,11 +65,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.metrics = Metrics()
     app.state.on_ingested: list[OnIngested] = []
     app.state.after_ingest = AfterIngest(engine, app.state.on_ingested)
-    app.state.jobs = Jobs()
+    app.state.leases = Leases(engine)  # each job's work once across workers and instances
+    app.state.jobs = Jobs(gate=LeaseGate(app.state.leases))
     app.state.on_shutdown: list[Callable[[], None]] = []
-    app.state.device_limiter = RateLimiter(settings.device_rate_per_min)
-    app.state.ip_limiter = RateLimiter(settings.ip_rate_per_min)
-    app.state.enroll_limiter = RateLimiter(settings.enroll_rate_per_min)
+    limitsync.install(app)  # device_limiter, ip_limiter, enroll_limiter: hold across workers and instances
     app.include_router(api_device.router)
     app.include_router(api_manager.router)
     _ops(app)
@@ -88,7 +87,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     jobs: Jobs = app.state.jobs
     # the threads that run requests' database work: as many as the pool has connections, so a burst
     # queues here instead of opening (and closing again) connections beyond the pool
-    to_thread.current_default_thread_limiter().total_tokens = app.state.settings.db_pool_size
+    to_thread.current_default_thread_limiter().total_tokens = app.state.settings.pool_per_worker
     if app.state.settings.background_jobs:
         jobs.start()
     try:

@@ -14,21 +14,20 @@ from .cliopts import cli_day, db_option, engine_for, settings_for
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes on the one port (default: HYMY_WORKERS, else 1; docs/server.md: sizing).")
 @db_option
-def server(host: str, port: int, database_url: str | None) -> None:
+def server(host: str, port: int, workers: int | None, database_url: str | None) -> None:
     """Run the central server (device API, manager API, dashboard) with Uvicorn.
 
-    Migrations run first. For more processes, start more instances on other ports: they may share one
-    PostgreSQL (HYMY_DATABASE_URL) behind a load balancer.
+    Migrations run first, once. With --workers N, N processes serve the one port; the periodic jobs run
+    once across them, and the request limits hold across them. More instances (other hosts) may share
+    one PostgreSQL (HYMY_DATABASE_URL) behind a load balancer.
     """
-    import uvicorn
+    from server.workers import serve
 
-    from server.app import create_app, settle_heap
-
-    app = create_app(settings_for(database_url))  # the dashboard, alerts, reports; pruning (HYMY_RETENTION_DAYS)
-    settle_heap()
-    uvicorn.run(app, host=host, port=port, log_level="info",
-                proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    settings = settings_for(database_url)
+    serve(settings.with_(workers=workers) if workers else settings, host, port)
 
 
 @click.group()

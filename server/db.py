@@ -33,21 +33,24 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 T = TypeVar("T")
 
 
-#: Connections a pool may open beyond its size (background jobs, the after-ingest worker), closed again
-#: when returned.
+#: SQLite only: connections a file's pool may open beyond its size (background jobs, the after-ingest
+#: worker), closed again when returned; a SQLite connection is a file handle, not a server process.
 POOL_OVERFLOW = 5
 
 
-def make_engine(url: str, pool_size: int = 10) -> Engine:
-    """An engine for ``url`` keeping ``pool_size`` connections open (and up to :data:`POOL_OVERFLOW` more
-    for a while); a SQLite file's folder is created and the file put in WAL mode."""
+def make_engine(url: str, pool_size: int | None = None) -> Engine:
+    """An engine for ``url``; a SQLite file's folder is created and the file put in WAL mode.
+
+    ``pool_size``: PostgreSQL connections this engine may hold (no overflow; a request waits for a free
+    one): ``Settings.pool_per_worker`` in a server; None: 10, and 20 more for bursts (tools, tests).
+    A SQLite file keeps ``pool_size`` (default 10) and :data:`POOL_OVERFLOW` more for a while."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                                **({} if u.database in (None, "", ":memory:") else
-                                  {"pool_size": pool_size, "max_overflow": POOL_OVERFLOW}))
+                                  {"pool_size": pool_size or 10, "max_overflow": POOL_OVERFLOW}))
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # pragma: no branch
@@ -67,7 +70,9 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=POOL_OVERFLOW)
+    if pool_size is None:
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0)
 
 
 _WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -59,7 +59,7 @@ async def current_device(request: Request, creds: HTTPAuthorizationCredentials |
     engine = request.app.state.engine
     if engine.dialect.name == "sqlite":
         # one indexed read of a local file in WAL mode (never waits for a writer): tens of microseconds,
-        # less than handing it to a thread and back; the thread limit (HYMY_DB_POOL_SIZE) leaves the pool a
+        # less than handing it to a thread and back; the thread limit (the worker's share of HYMY_DB_POOL) leaves the pool a
         # connection for it
         dev = device_for(engine, creds.credentials)
     else:

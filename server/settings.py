@@ -167,7 +167,10 @@ ENV = (
     Var("HYMY_PUBLIC_URL", "public_url", _url),
     Var("HYMY_ALERT_SWEEP_S", "alert_sweep_s", _seconds),
     Var("HYMY_REPORT_INTERVAL_S", "report_interval_s", _seconds),
-    Var("HYMY_DB_POOL_SIZE", "db_pool_size", _positive),
+    Var("HYMY_WORKERS", "workers", _positive),
+    Var("HYMY_DB_POOL", "db_pool", _positive),
+    Var("HYMY_KEEPALIVE_S", "keep_alive_s", _seconds),
+    Var("HYMY_MIGRATE", "migrate", _flag),
 )
 
 
@@ -181,11 +184,21 @@ class Settings:
     #: SQLAlchemy URL. ``sqlite:///path.db`` or ``postgresql+psycopg://user:pw@host/db``
     #: (``?options=-csearch_path%3Dschema`` selects a schema). Env: HYMY_DATABASE_URL.
     database_url: str = DEFAULT_DATABASE_URL
-    #: Database connections each server process keeps open, and as many threads run requests' database
-    #: work at once (default 10; a few more connections open for the background jobs). Env: HYMY_DB_POOL_SIZE.
-    db_pool_size: int = 10
-    #: Run Alembic migrations to head when the app is created (default True).
+    #: Run Alembic migrations to head when the app is created (default True). ``hymy server --workers N``
+    #: runs them once in its parent process and starts the workers with HYMY_MIGRATE=0. Env: HYMY_MIGRATE.
     migrate: bool = True
+    #: Worker processes of ``hymy server`` on its one port (default 1; docs/server.md says how to size
+    #: them). Env: HYMY_WORKERS; ``hymy server --workers N`` overrides it.
+    workers: int = 1
+    #: Database connections this server instance may hold, all its workers together (default 20): each
+    #: worker's pool gets ``ceil(db_pool / workers)`` (:attr:`pool_per_worker`), no overflow. Keep the sum
+    #: over every instance below PostgreSQL's ``max_connections``. Env: HYMY_DB_POOL.
+    db_pool: int = 20
+    #: Seconds an idle keep-alive connection stays open (default 75): longer than a kiosk's usual gap
+    #: between requests (a press every ~30 s at a busy hour, a heartbeat every 60 s), so it does not
+    #: reconnect for each, and longer than a reverse proxy's idle timeout to its upstream (nginx 60 s).
+    #: Env: HYMY_KEEPALIVE_S.
+    keep_alive_s: float = 75.0
     #: Largest request body, after decompression (default 256 KiB, the protocol's batch limit).
     max_body_bytes: int = MAX_BATCH_BYTES
     #: Most events in one batch (default 500).
@@ -235,13 +248,13 @@ class Settings:
     def __post_init__(self) -> None:
         problems = []
         for name in ("max_body_bytes", "max_batch_events", "enrolment_valid_days", "session_idle_s", "max_range_days",
-                     "db_pool_size"):
+                     "workers", "db_pool"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 problems.append(f"{name}: {getattr(self, name)!r} is not valid; use a whole number >= 1")
         for name in ("device_rate_per_min", "ip_rate_per_min", "enroll_rate_per_min", "retention_days"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 problems.append(f"{name}: {getattr(self, name)!r} is not valid; use a whole number >= 0 (0 = off)")
-        for name in ("prune_interval_s", "alert_sweep_s", "report_interval_s"):
+        for name in ("prune_interval_s", "alert_sweep_s", "report_interval_s", "keep_alive_s"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not (math.isfinite(value) and value > 0):
                 problems.append(f"{name}: {value!r} is not valid; use a number of seconds > 0")
@@ -270,3 +283,18 @@ class Settings:
 
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)
+
+    @property
+    def pool_per_worker(self) -> int:
+        """Connections in each worker's pool: ``ceil(db_pool / workers)`` (at least 1)."""
+        return max(1, -(-self.db_pool // self.workers))
+
+
+def export_for_workers(settings: Settings) -> None:
+    """Put what ``hymy server --workers N`` decided into this process's environment, which its worker
+    processes inherit and read with :meth:`Settings.from_env`: the database (``--database-url`` may have
+    chosen it), the worker count (each worker sizes its pool from it) and no migrations (the parent
+    ran them). Everything else the workers read from the same environment as the parent."""
+    os.environ["HYMY_DATABASE_URL"] = settings.database_url
+    os.environ["HYMY_WORKERS"] = str(settings.workers)
+    os.environ["HYMY_MIGRATE"] = "0"

@@ -258,3 +258,38 @@ team_links = Table(
     Column("revoked_at", TS),
     Column("last_used_at", TS),  # written at most once a minute (server.dashboard.team_links.TOUCH_EVERY_S)
 )
+
+# --- coordination of the processes that share this database (several workers, several instances)
+
+# A lease per periodic job ("job:alert-sweep") and a presence per live process ("process:<holder>"):
+# ``holder`` names the process (host:pid:random), ``expires_at`` is Unix time in seconds. Taken and
+# renewed with one atomic upsert (server.leases).
+leases = Table(
+    "leases", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Each process's count of requests per limited key in one wall-clock minute (``minute`` = Unix time //
+# 60): the per-device and per-address limits' shared view (server.limitsync). ``key`` is a hash, never
+# the address itself; rows of past minutes are deleted.
+rate_counts = Table(
+    "rate_counts", metadata,
+    Column("minute", BigInteger, primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("holder", String(200), primary_key=True),
+    Column("n", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# One row per attempt of a rare, exactly limited kind (enrolment, sign-in) inside its window: ``key`` is a
+# hash of what is limited (an address, a user name), ``at`` Unix time in seconds (server.attempts).
+attempts = Table(
+    "attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("attempts_key_at", "key", "at"),
+)

@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from hymy import children
 
 from .app import create_app
+from .ratelimit import WINDOW_S
 from .settings import Settings
 
 
@@ -73,6 +74,15 @@ def run_server(settings: Settings | None = None, app: FastAPI | None = None) -> 
         yield running.base_url
 
 
+def clear_of_minute_end(margin_s: float = 10.0) -> None:
+    """Wait, if need be, until the wall-clock minute has more than ``margin_s`` seconds left: the request
+    limits count per minute (``server.ratelimit``), so a test that counts up to a limit must not see the
+    window turn over midway."""
+    left = WINDOW_S - time.time() % WINDOW_S
+    if left <= margin_s:
+        time.sleep(left + 0.05)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -90,16 +100,18 @@ class ServerProcess:
 
 @contextlib.contextmanager
 def server_process(database_url: str, env: dict[str, str] | None = None, timeout_s: float = 30.0,
-                   port: int | None = None, log: Path | None = None) -> Iterator[ServerProcess]:
-    """``hymy server`` as a child process on ``port`` (default a free one), its output in ``log`` (default
-    a temporary file, removed afterwards); stopped on exit. The child dies with this process."""
+                   port: int | None = None, log: Path | None = None, workers: int = 1) -> Iterator[ServerProcess]:
+    """``hymy server --workers workers`` as a child process on ``port`` (default a free one), its output in
+    ``log`` (default a temporary file, removed afterwards); stopped on exit. The child dies with this
+    process (its workers with it: SIGTERM stops them all)."""
     port = port or free_port()
     child_env = {**os.environ, "HYMY_DATABASE_URL": database_url, **(env or {})}
     with contextlib.ExitStack() as stack:
         if log is None:
             log = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hymy-server-"))) / "server.log"
         with open(log, "wb") as out:
-            proc = children.popen([sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(port)],
+            proc = children.popen([sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(port),
+                                   "--workers", str(workers)],
                                   env=child_env, stdout=out, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout_s
@@ -126,7 +138,8 @@ def server_process(database_url: str, env: dict[str, str] | None = None, timeout
 
 @contextlib.contextmanager
 def run_server_process(database_url: str, env: dict[str, str] | None = None, timeout_s: float = 30.0,
-                       port: int | None = None) -> Iterator[str]:
-    """``hymy server`` as a child process on ``port`` (default a free one); yields its base URL; stopped on exit."""
-    with server_process(database_url, env, timeout_s, port) as running:
+                       port: int | None = None, workers: int = 1) -> Iterator[str]:
+    """``hymy server --workers workers`` as a child process on ``port`` (default a free one); yields its base
+    URL; stopped on exit."""
+    with server_process(database_url, env, timeout_s, port, workers=workers) as running:
         yield running.base_url

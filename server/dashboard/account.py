@@ -40,7 +40,8 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     check_csrf(ctx, csrf_token, allow_prelogin=True)
     d = data(request)
     address = request.client.host if request.client else "?"
-    wait = d.throttle.retry_after(username, address)
+    attempt = d.throttle.begin(username, address)  # recorded as a failure until it succeeds
+    wait = d.throttle.retry_after(attempt)
     if wait:
         minutes = max(1, (wait + 59) // 60)
         msg = _("Too many failed sign-ins. Try again in %(m)s minutes.", m=minutes)
@@ -50,10 +51,9 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
         return resp
     user = d.authenticate(username, password)
     if user is None:
-        d.throttle.failed(username, address)
         return render(ctx, "login.html", status_code=401, next=safe_next(next, ""), username=username,
                       error=_("Wrong user name or password."), title=_("Sign in"))
-    d.throttle.succeeded(username)
+    d.throttle.succeeded(username, attempt)
     if ctx.session_id:  # a new id at every sign-in: an id planted before it is worth nothing after
         d.end_session(ctx.session_id)
     old = request.cookies.get(d.session_cookie)

@@ -22,6 +22,7 @@ from hymy.timestamps import parse_ts
 
 from .. import admin, auth
 from .. import tables as t
+from ..attempts import AttemptLog
 from ..settings import Settings
 from .throttle import LoginThrottle
 from .views import StoreRef
@@ -43,7 +44,7 @@ class DashboardData:
         #: Secure cookies are set when the request is HTTPS (or a proxy says so); this forces them always.
         self.force_https = self.settings.force_https
         self.secure_cookies = self.settings.secure_cookies
-        self.throttle = throttle or LoginThrottle()
+        self.throttle = throttle or LoginThrottle(AttemptLog(engine))
 
     # ------------------------------------------------------------------ who may see what
 

@@ -94,7 +94,10 @@ def test_concurrency_ten_clients_replaying_same_batches(settings):
 
 
 @pytest.mark.slow
-def test_scaleout_two_processes_share_one_postgresql(postgres_url):
+@pytest.mark.parametrize("workers", [1, 2], ids=["1-worker", "2-workers"])
+def test_scaleout_two_processes_share_one_postgresql(postgres_url, workers):
+    """Two instances (each ``hymy server --workers N``) on one PostgreSQL: every batch sent to one and
+    replayed on the other; nothing lost or doubled, both answer the same figures."""
     schema = "t_" + secrets.token_hex(6)
     root = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with root.connect() as conn:
@@ -106,7 +109,8 @@ def test_scaleout_two_processes_share_one_postgresql(postgres_url):
         for sid in ("a", "b", "c", "d"):
             admin.create_store(engine, f"Store {sid}", store_id=sid)
         env = {"HYMY_DEVICE_RATE": "0", "HYMY_IP_RATE": "0"}
-        with run_server_process(db, env) as one, run_server_process(db, env) as two:
+        with run_server_process(db, env, 60, workers=workers) as one, \
+                run_server_process(db, env, 60, workers=workers) as two:
             devices = {sid: enrol(one if sid in "ab" else two, engine, sid) for sid in "abcd"}
             plans = {sid: batches(4, 40, seed=ord(sid)) for sid in "abcd"}
 

@@ -5,26 +5,14 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from server.app import create_app
-from server.ratelimit import RateLimiter
+from server.testing import clear_of_minute_end
 
 from .conftest import World, press
 
 
-def test_ratelimit_window_pure():
-    now = [0.0]
-    rl = RateLimiter(3, clock=lambda: now[0])
-    assert [rl.hit("a") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert rl.hit("a") == 60.0 and rl.hit("b") == 0.0
-    now[0] = 59.5
-    assert 0 < rl.hit("a") <= 0.5
-    now[0] = 60.0
-    assert rl.hit("a") == 0.0
-    assert RateLimiter.retry_after(0.2) == "1"
-    assert RateLimiter(0).hit("x") == 0.0
-
-
 def test_device_rate_limit_429_with_retry_after(settings):
     app = create_app(settings.with_(device_rate_per_min=5))
+    clear_of_minute_end()  # the limit counts per wall-clock minute (server.ratelimit)
     with TestClient(app) as client:
         world = World(app.state.engine, client)
         codes = [client.get("/api/v1/config", headers=world.device("s1")).status_code for _ in range(7)]
@@ -37,6 +25,7 @@ def test_device_rate_limit_429_with_retry_after(settings):
 
 def test_ip_rate_limit_429(settings):
     app = create_app(settings.with_(ip_rate_per_min=3))
+    clear_of_minute_end()
     with TestClient(app) as client:
         codes = [client.get("/api/v1/stores").status_code for _ in range(5)]
         assert codes == [401, 401, 401, 429, 429]

@@ -18,7 +18,8 @@ EVERY = {"HYMY_DATABASE_URL": "postgresql+psycopg://h:p@db/hymy", "HYMY_DEVICE_R
          "HYMY_REPORT_INTERVAL_S": "30", "HYMY_SMTP_HOST": "mail.shop.example", "HYMY_SMTP_PORT": "2525",
          "HYMY_SMTP_USER": "hymy", "HYMY_SMTP_PASSWORD": "secret", "HYMY_SMTP_FROM": "hymy@shop.example",
          "HYMY_SMTP_STARTTLS": "required", "HYMY_SMTP_SSL": "0", "HYMY_SMTP_VERIFY": "1",
-         "HYMY_SMTP_CA_FILE": "/etc/ssl/shop.pem"}
+         "HYMY_SMTP_CA_FILE": "/etc/ssl/shop.pem", "HYMY_WORKERS": "4", "HYMY_DB_POOL": "10",
+         "HYMY_KEEPALIVE_S": "90", "HYMY_MIGRATE": "0"}
 
 
 def test_every_variable_reaches_its_typed_field():
@@ -28,6 +29,7 @@ def test_every_variable_reaches_its_typed_field():
     assert (s.retention_days, s.prune_interval_s, s.enrolment_valid_days, s.session_idle_s) == (400, 3600.0, 3, 600)
     assert (s.secure_cookies, s.force_https, s.public_url) == (False, True, "https://hymy.shop.example")
     assert (s.alert_sweep_s, s.report_interval_s) == (2.5, 30.0)
+    assert (s.workers, s.db_pool, s.pool_per_worker, s.keep_alive_s, s.migrate) == (4, 10, 3, 90.0, False)
     assert s.smtp == SmtpSettings(host="mail.shop.example", port=2525, username="hymy", password="secret",
                                   sender="hymy@shop.example", starttls="required", ssl=False, verify=True,
                                   ca_file="/etc/ssl/shop.pem")
@@ -45,6 +47,8 @@ def test_every_variable_reaches_its_typed_field():
     ("HYMY_INSECURE_COOKIES", "2", "1/0, true/false, yes/no or on/off"),
     ("HYMY_PUBLIC_URL", "hymy.shop.example", "an http:// or https:// address without spaces"),
     ("HYMY_SMTP_PORT", "70000", "a TCP port 1-65535"),
+    ("HYMY_WORKERS", "0", "a whole number >= 1"),
+    ("HYMY_KEEPALIVE_S", "-5", "a number of seconds > 0"),
     ("HYMY_SMTP_SSL", "sometimes", "1/0, true/false, yes/no or on/off"),
 ])
 def test_a_bad_value_names_the_variable_and_what_is_valid(name, raw, valid):
@@ -85,3 +89,21 @@ def test_nothing_else_in_the_server_reads_the_environment():
         if re.search(r"getattr\(\s*(self\.)?settings\b|\bsettings\.extra\b", text):
             offenders.append(f"{rel}: untyped settings")
     assert offenders == []
+
+
+def test_workers_read_what_the_parent_decided(monkeypatch):
+    """``hymy server --workers 3 --database-url X``: the parent migrates, then each spawned worker reads the
+    environment it inherited: the same database, 3 workers (its pool is a third of HYMY_DB_POOL), and no
+    migrations of its own."""
+    from server.settings import export_for_workers
+
+    for name in ("HYMY_DATABASE_URL", "HYMY_WORKERS", "HYMY_MIGRATE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HYMY_DB_POOL", "12")
+    parent = Settings.from_env(database_url="sqlite:////srv/hymy.db", workers=3)
+    assert parent.migrate is True
+    export_for_workers(parent)
+    worker = Settings.from_env()
+    assert (worker.database_url, worker.workers, worker.pool_per_worker, worker.migrate) == (
+        "sqlite:////srv/hymy.db", 3, 4, False)
+    assert Settings(workers=7, db_pool=20).pool_per_worker == 3 and Settings(workers=40).pool_per_worker == 1

@@ -26,6 +26,9 @@ def test_413_from_a_stricter_server_halves_the_batch_until_it_fits(tmp_path):
 
 
 def test_429_retry_after_is_a_floor_on_the_wait(tmp_path):
+    from server.testing import clear_of_minute_end
+
+    clear_of_minute_end()  # the server's limits count per wall-clock minute
     with start_server(tmp_path / "server.db", device_rate_per_min=3) as srv:
         device_id, code = srv.new_device()
         cfg, store = device(tmp_path, srv.url, code=code)
