@@ -22,9 +22,11 @@ from hymy.protocol import Batch
 from . import admin, api_device, api_manager
 from .afteringest import AfterIngest, OnIngested
 from .db import make_engine
+from .fastpath import DevicePath
 from .metrics import Metrics
 from .middleware import Guard
 from .migrate import upgrade
+from .offload import Offload
 from .ratelimit import RateLimiter
 from .settings import Settings
 
@@ -45,7 +47,8 @@ def settle_heap() -> None:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """A new app: engine from ``settings.database_url`` (or ``engine``), migrations run if ``settings.migrate``.
 
-    ``app.state``: ``settings``, ``engine``, ``metrics``, ``on_ingested`` (callbacks run on one worker
+    ``app.state``: ``settings``, ``engine``, ``offload`` (the device API's database threads,
+    ``server.offload``), ``metrics``, ``on_ingested`` (callbacks run on one worker
     thread after a batch that stored something commits: ``hook(engine, {store_id, ...})``, batches that
     arrive meanwhile folded into the next call; see ``server.afteringest``), ``after_ingest`` (that
     worker), ``jobs``
@@ -67,12 +70,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.after_ingest = AfterIngest(engine, app.state.on_ingested)
     app.state.jobs = Jobs()
     app.state.on_shutdown: list[Callable[[], None]] = []
+    app.state.offload = Offload(engine.dialect.name, settings.db_pool_size)
+    app.state.on_shutdown.append(app.state.offload.close)
     app.state.device_limiter = RateLimiter(settings.device_rate_per_min)
     app.state.ip_limiter = RateLimiter(settings.ip_rate_per_min)
     app.state.enroll_limiter = RateLimiter(settings.enroll_rate_per_min)
     app.include_router(api_device.router)
     app.include_router(api_manager.router)
     _ops(app)
+    app.add_middleware(DevicePath)  # the device API's hot path (server.fastpath), inside Guard
     app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)
     _openapi(app)
     _pruning(app, settings)
@@ -89,6 +95,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the threads that run requests' database work: as many as the pool has connections, so a burst
     # queues here instead of opening (and closing again) connections beyond the pool
     to_thread.current_default_thread_limiter().total_tokens = app.state.settings.db_pool_size
+    app.state.offload.start()
     if app.state.settings.background_jobs:
         jobs.start()
     try:
