@@ -34,6 +34,8 @@ import time
 import zlib
 from pathlib import Path
 
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from timings import percentile, tree_cpu_s  # bench/ is sys.path[0] until below
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,9 +73,6 @@ async def floor_app(scope, receive, send) -> None:
 
 
 def fastapi_app():
-    from fastapi import FastAPI, Request
-    from fastapi.responses import Response
-
     app = FastAPI()
 
     @app.post("/api/v1/responses")

@@ -27,7 +27,7 @@ from starlette.routing import get_route_path
 
 from hymy.protocol import Heartbeat
 
-from .api_device import beat, config_answer, take_batch
+from .api_device import beat, config_answer, router, take_batch
 from .body import JsonRequest
 from .deps import bearer_token, device_of
 from .middleware import answer
@@ -112,19 +112,15 @@ class DevicePath:
 
     def __init__(self, app):
         self.app = app
-        self._routes: dict[tuple[str, str], APIRoute] | None = None
+        documented = {(m, r.path): r for r in router.routes if isinstance(r, APIRoute) for m in r.methods}
+        self._routes = {key: (handler, documented[key]) for key, handler in HANDLERS.items()}
 
     async def __call__(self, scope, receive, send) -> None:
-        handler = HANDLERS.get((scope.get("method"), get_route_path(scope))) if scope["type"] == "http" else None
-        if handler is None:
+        found = self._routes.get((scope.get("method"), get_route_path(scope))) if scope["type"] == "http" else None
+        if found is None:
             await self.app(scope, receive, send)
             return
-        if self._routes is None:
-            self._routes = {(m, r.path): r for r in scope["app"].routes if isinstance(r, APIRoute) for m in r.methods}
-        route = self._routes.get((scope["method"], get_route_path(scope)))
-        if route is None:  # an app without the device API
-            await self.app(scope, receive, send)
-            return
+        handler, route = found
         scope["route"] = route
         try:
             done = await handler(scope, receive, send, _headers(scope))
