@@ -10,7 +10,7 @@ import time
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from hymy.errors import EnrolmentError
 from hymy.protocol import BatchResult, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResult
@@ -57,7 +57,15 @@ BATCH_BODY = {"required": True, "content": {"application/json": {"schema": {"$re
     422: {"description": "the body is not JSON, or not a batch"}})
 async def responses(request: Request, dev: Device = Depends(current_device)) -> Response:
     """Store a batch of events (optionally ``Content-Encoding: gzip``); a result per event id, in order."""
-    settings = request.app.state.settings
+    # served by server.fastpath (this operation documents it and answers only when that path declines)
+    return Response(await take_batch(request, dev), media_type="application/json")
+
+
+async def take_batch(request: Request, dev: Device) -> bytes:
+    """Read, check and store the batch of ``request`` for ``dev``; the answer's JSON body. Raises
+    ``HTTPException`` (400, 413, 415, 422) for a body that is not a batch."""
+    state = request.app.state
+    settings = state.settings
     raw = await read_limited(request, settings.max_body_bytes)
     data = loads(raw)
     if not isinstance(data, dict):
@@ -71,16 +79,15 @@ async def responses(request: Request, dev: Device = Depends(current_device)) -> 
         raise field_error(["body", "events"], "must be a list of events", "list_type")
     if len(events) > settings.max_batch_events:
         raise HTTPException(413, f"events: {len(events)} is more than {settings.max_batch_events} in one batch")
-    outcome, took = await run_in_threadpool(_timed_ingest, request.app.state.engine, dev, events, b"\\u0000" in raw)
-    app = request.app
-    app.state.metrics.batch(took, len(events), outcome.accepted, outcome.duplicate, outcome.rejected)
+    outcome, took = await state.offload.write(_timed_ingest, state.engine, dev, events, b"\\u0000" in raw)
+    state.metrics.batch(took, len(events), outcome.accepted, outcome.duplicate, outcome.rejected)
     if outcome.rejected:
-        app.state.metrics.rejected.labels(dev.id).inc(outcome.rejected)
+        state.metrics.rejected.labels(dev.id).inc(outcome.rejected)
     if outcome.stores_changed:
-        app.state.after_ingest.submit(outcome.stores_changed)
+        state.after_ingest.submit(outcome.stores_changed)
     # the results are already checked values (ids, statuses, reasons): serialised once here instead of
     # validated into 500 models and again by FastAPI (BatchResult stays the documented response_model)
-    return Response(json.dumps({"results": outcome.results}, separators=(",", ":")), media_type="application/json")
+    return json.dumps({"results": outcome.results}, separators=(",", ":")).encode()
 
 
 def _timed_ingest(engine, dev: Device, events: list, check_nul: bool):
@@ -93,10 +100,15 @@ def _timed_ingest(engine, dev: Device, events: list, check_nul: bool):
 @router.post("/heartbeat", response_model=HeartbeatResult, responses=ERRORS)
 async def heartbeat(body: Heartbeat, request: Request, dev: Device = Depends(current_device)) -> HeartbeatResult:
     """Record the device's fleet state; correct this boot's unsynced press times when its clock is synced."""
-    n = await run_in_threadpool(record_heartbeat, request.app.state.engine, dev.id, dev.store_id, dev.timezone, body,
-                                dev.store_recoveries)
-    request.app.state.metrics.heartbeats.inc()
-    request.app.state.metrics.corrected.inc(n)
+    return await beat(request.app.state, dev, body)
+
+
+async def beat(state, dev: Device, hb: Heartbeat) -> HeartbeatResult:
+    """Record heartbeat ``hb`` of ``dev`` (``state``: the app's ``app.state``); the answer."""
+    n = await state.offload.write(record_heartbeat, state.engine, dev.id, dev.store_id, dev.timezone, hb,
+                                  dev.store_recoveries)
+    state.metrics.heartbeats.inc()
+    state.metrics.corrected.inc(n)
     return HeartbeatResult(server_time=utcnow(), corrected=n)
 
 
@@ -133,9 +145,16 @@ async def config(request: Request, dev: Device = Depends(current_device),
                  if_none_match: str | None = Header(None)) -> Response:
     """The store's StoreConfig with a strong ETag; 304 when ``If-None-Match`` is ``*`` or lists that ETag
     (weak ``W/"..."`` forms match too)."""
-    cfg = await run_in_threadpool(admin.store_config, request.app.state.engine, dev.store_id)
-    body = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    etag = config_etag(body)
+    status, body, headers = await config_answer(request.app.state, dev, if_none_match)
+    return Response(body, status_code=status, headers=headers, media_type=None if status == 304 else "application/json")
+
+
+async def config_answer(state, dev: Device, if_none_match: str | None) -> tuple[int, bytes, dict[str, str]]:
+    """``(status, body, headers)`` of a config pull: 200 with the store's config as JSON and its ETag, or
+    304 (no body) when ``if_none_match`` matches that ETag."""
+    cfg = (await state.offload.read(admin.store_config, state.engine, dev.store_id)).model_dump(mode="json")
+    etag = config_etag(json.dumps(cfg, sort_keys=True, separators=(",", ":")))
     if none_match(if_none_match, etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    return JSONResponse(json.loads(body), headers={"ETag": etag, "Cache-Control": "no-cache"})
+        return 304, b"", {"ETag": etag}
+    body = json.dumps(cfg, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return 200, body, {"ETag": etag, "Cache-Control": "no-cache"}

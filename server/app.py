@@ -22,10 +22,12 @@ from hymy.protocol import Batch
 from . import admin, api_device, api_manager, limitsync
 from .afteringest import AfterIngest, OnIngested
 from .db import make_engine
+from .fastpath import DevicePath
 from .leases import LeaseGate, Leases
 from .metrics import Metrics
 from .middleware import Guard
 from .migrate import upgrade
+from .offload import Offload
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,8 @@ def settle_heap() -> None:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """A new app: engine from ``settings.database_url`` (or ``engine``), migrations run if ``settings.migrate``.
 
-    ``app.state``: ``settings``, ``engine``, ``metrics``, ``on_ingested`` (callbacks run on one worker
+    ``app.state``: ``settings``, ``engine``, ``offload`` (the device API's database threads,
+    ``server.offload``), ``metrics``, ``on_ingested`` (callbacks run on one worker
     thread after a batch that stored something commits: ``hook(engine, {store_id, ...})``, batches that
     arrive meanwhile folded into the next call; see ``server.afteringest``), ``after_ingest`` (that
     worker), ``jobs``
@@ -69,9 +72,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.jobs = Jobs(gate=LeaseGate(app.state.leases))
     app.state.on_shutdown: list[Callable[[], None]] = []
     limitsync.install(app)  # device_limiter, ip_limiter, enroll_limiter: hold across workers and instances
+    app.state.offload = Offload(engine.dialect.name, settings.pool_per_worker)
+    app.state.on_shutdown.append(app.state.offload.close)
     app.include_router(api_device.router)
     app.include_router(api_manager.router)
     _ops(app)
+    app.add_middleware(DevicePath)  # the device API's hot path (server.fastpath), inside Guard
     app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)
     _openapi(app)
     _pruning(app, settings)
@@ -88,6 +94,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the threads that run requests' database work: as many as the pool has connections, so a burst
     # queues here instead of opening (and closing again) connections beyond the pool
     to_thread.current_default_thread_limiter().total_tokens = app.state.settings.pool_per_worker
+    app.state.offload.start()
     if app.state.settings.background_jobs:
         jobs.start()
     try:

@@ -98,18 +98,20 @@ def writing(engine: Engine):
 
 
 class _SqliteWriter:
-    """SQLite: the process's one driver connection for :func:`raw_writing`, used only under the write lock
-    (so by one thread at a time), taken from the pool once and kept (no check-out and return per batch);
-    closed when the engine is disposed."""
+    """SQLite: a driver connection of its own, taken from the pool once and kept (no check-out and return
+    per use); closed when the engine is disposed. The process's one connection for :func:`raw_writing`,
+    used only under the write lock (so by one thread at a time), and one per thread for :func:`read_row`."""
 
     def __init__(self, engine: Engine):
         fairy = engine.raw_connection()
         self.driver = fairy.driver_connection
         fairy.detach()  # ours for good: the pool neither counts nor resets it
         self.cur = self.driver.cursor()
+        self.closed = False
         event.listen(engine, "engine_disposed", lambda _engine: self.close())
 
     def close(self) -> None:
+        self.closed = True
         with contextlib.suppress(Exception):
             self.driver.close()
 
@@ -189,15 +191,26 @@ def retrying(fn: Callable[[], T], attempts: int = 5) -> T:
     raise AssertionError("unreachable")
 
 
+_SQLITE_READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def read_row(engine: Engine, sql: str, params: tuple) -> tuple | None:
-    """The first row of one read (``sql`` with ``?`` placeholders) straight on a pooled driver connection,
-    or None: no transaction of its own (PostgreSQL: autocommit for this statement, so no BEGIN and no
-    ROLLBACK round trip; SQLite reads in autocommit mode anyway). For the reads every request makes."""
+    """The first row of one read (``sql`` with ``?`` placeholders) straight on a driver connection, or
+    None: no transaction of its own. SQLite: the calling thread's own connection (kept, reads in
+    autocommit mode; a pool check-out and return cost twice the read); PostgreSQL: a pooled connection in
+    autocommit for this statement, so no BEGIN and no ROLLBACK round trip. For the reads every request
+    makes."""
+    if engine.dialect.name != "postgresql":
+        local = _SQLITE_READERS.get(engine)
+        if local is None:
+            local = _SQLITE_READERS.setdefault(engine, threading.local())
+        reader = getattr(local, "reader", None)
+        if reader is None or reader.closed:  # (a disposed engine's pool opens new connections too)
+            reader = local.reader = _SqliteWriter(engine)
+        return reader.driver.execute(sql, params).fetchone()
     fairy = engine.raw_connection()
     try:
         driver = fairy.driver_connection
-        if engine.dialect.name != "postgresql":
-            return driver.execute(sql, params).fetchone()
         driver.autocommit = True
         try:
             return driver.execute(sql.replace("?", "%s"), params).fetchone()

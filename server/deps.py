@@ -52,25 +52,36 @@ def device_for(engine, token: str) -> Device | None:
     return None if row is None else Device(row[0], row[1], row[2], row[3] or 0)
 
 
-async def current_device(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(device_bearer)) -> Device:
-    """The enrolled, not revoked device of the bearer token; 401 otherwise; 429 past its rate limit."""
-    if creds is None or not creds.credentials:
+def bearer_token(authorization: str | None) -> str | None:
+    """The credentials of an ``Authorization: Bearer <token>`` header value, as FastAPI's ``HTTPBearer``
+    reads them (scheme case-insensitive, the token stripped), or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+async def device_of(state, token: str | None) -> Device:
+    """The enrolled, not revoked device of bearer ``token`` (``state``: the app's ``app.state``); 401
+    otherwise; 429 past its rate limit. Its last-seen gauge set."""
+    if not token:
         raise unauthorized("Authorization: a device bearer token is required (from POST /api/v1/enroll)")
-    engine = request.app.state.engine
-    if engine.dialect.name == "sqlite":
-        # one indexed read of a local file in WAL mode (never waits for a writer): tens of microseconds,
-        # less than handing it to a thread and back; the thread limit (the worker's share of HYMY_DB_POOL) leaves the pool a
-        # connection for it
-        dev = device_for(engine, creds.credentials)
-    else:
-        dev = await run_in_threadpool(device_for, engine, creds.credentials)
+    # SQLite: one indexed read of a local file in WAL mode (never waits for a writer), inline; PostgreSQL:
+    # on a database thread (server.offload)
+    dev = await state.offload.read(device_for, state.engine, token)
     if dev is None:
         raise unauthorized("Authorization: unknown or revoked device token; enrol the device again")
-    wait = request.app.state.device_limiter.hit(dev.id)
+    wait = state.device_limiter.hit(dev.id)
     if wait:
         raise too_many(wait, "device")
-    request.app.state.metrics.last_seen.labels(dev.id).set(time.time())
+    state.metrics.last_seen.labels(dev.id).set(time.time())
     return dev
+
+
+async def current_device(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(device_bearer)) -> Device:
+    """The enrolled, not revoked device of the bearer token; 401 otherwise; 429 past its rate limit."""
+    return await device_of(request.app.state, creds.credentials if creds is not None else None)
 
 
 async def current_user(

@@ -48,7 +48,7 @@ def nul_parameter(scope) -> list[str] | None:
     return None
 
 
-async def _answer(send, status: int, detail, headers: dict[str, str] | None = None) -> None:
+async def answer(send, status: int, detail, headers: dict[str, str] | None = None) -> None:
     body = json.dumps({"detail": detail}, ensure_ascii=False, separators=(",", ":")).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
@@ -74,7 +74,7 @@ class Guard:
         status = 500
         if refusal is not None:
             status = refusal[0]
-            await _answer(send, *refusal)
+            await answer(send, *refusal)
         else:
             async def sending(message) -> None:
                 nonlocal status

@@ -1,0 +1,91 @@
+"""Where the device API's database work runs: threads of the app's own, not anyio's pool.
+
+``Offload(dialect, pool_size)``; ``await offload.write(fn, *args)`` runs ``fn(*args)`` on one of its
+threads and returns its result (its exception raised here): a put on a queue and one wake-up of the
+event loop, without anyio's capacity limiter, cancel scope and worker bookkeeping that
+``run_in_threadpool`` adds to every call.
+
+- SQLite: ONE writer thread. Its writes are serialised by the database anyway (and by the process's
+  write lock, ``server.db.writing``), so one thread takes them in order without threads queueing on the
+  lock; ``read(fn, ...)`` runs ``fn`` inline on the event loop (an indexed read of a local file in WAL
+  mode never waits for a writer: tens of microseconds, less than a hand-off).
+- PostgreSQL: ``pool_size`` threads (``HYMY_DB_POOL_SIZE``, as many as the engine keeps connections), for
+  reads and writes: each waits on the network, so they overlap.
+
+The threads are started by ``start()`` (the app's start-up; else with the first call), all at once, so
+their number never changes while the app serves; ``close()`` (the app's shutdown) ends them after the
+work already queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+_STOP = None
+
+
+class Offload:
+    """The app's database threads (see the module's doc)."""
+
+    def __init__(self, dialect: str, pool_size: int):
+        self.inline_reads = dialect == "sqlite"
+        self.threads = 1 if dialect == "sqlite" else max(1, pool_size)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._started: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not _STOP:
+            fn, args, loop, future = job
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the awaiting request, raised there
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
+
+    def start(self) -> None:
+        """Start the threads (once)."""
+        with self._lock:
+            if self._started:
+                return
+            for i in range(self.threads):
+                t = threading.Thread(target=self._run, name=f"hymy-db-{i}", daemon=True)
+                t.start()
+                self._started.append(t)
+
+    async def write(self, fn: Callable[..., T], *args) -> T:
+        """``fn(*args)`` on a database thread."""
+        if not self._started:
+            self.start()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((fn, args, loop, future))
+        return await future
+
+    async def read(self, fn: Callable[..., T], *args) -> T:
+        """``fn(*args)``: inline on SQLite, on a database thread on PostgreSQL."""
+        if self.inline_reads:
+            return fn(*args)
+        return await self.write(fn, *args)
+
+    def close(self) -> None:
+        """The threads end once the work queued before is done (not waited for)."""
+        with self._lock:
+            for _ in self._started:
+                self._queue.put(_STOP)
+            self._started = []
+
+
+def _settle(future: asyncio.Future, result, exc: BaseException | None) -> None:
+    if future.cancelled():  # the request went away meanwhile
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
