@@ -197,6 +197,7 @@ def start(demo: Demo, *, screen: bool = True, days: float = DAYS, echo=print) ->
     episodes = make_history(demo.database_url, demo.base, demo.kiosk_config, demo.stores, demo.codes,
                             timedelta(days=days), echo=echo)
     echo(f"  Past alerts replayed through the server's alert engine: {episodes} episodes.")
+    open_for_trying(demo)
 
     echo(f"Starting the central server on {demo.url} (SQLite: {demo.base / 'server.db'}) ...")
     spawn("server", _hymy("server", "--host", "127.0.0.1", "--port", str(demo.port)))
@@ -222,6 +223,28 @@ def start(demo: Demo, *, screen: bool = True, days: float = DAYS, echo=print) ->
         spawn("kiosk", _hymy("kiosk", "--no-screen", "--config", str(demo.kiosk_config)))
     if not _wait_for_pipe(demo.press_pipe, 60):
         echo(f"  The kiosk has not opened its press pipe yet; see {log / 'kiosk.log'}")
+
+
+def open_for_trying(demo: Demo) -> None:
+    """From now on the demo kiosk's store is open around the clock. Its history keeps the story's hours
+    (customers come 08-21), but someone trying the demo at 22:00 must see their press counted on Today,
+    not filtered as a press while the store is closed. The other stores keep their hours.
+
+    The kiosk's cached copy is written too (without an ETag, so the agent's first pull replaces it with
+    the server's), so a press made before that pull already counts."""
+    from kiosk.config import load_config
+    from kiosk.storeconfig import write_store_config
+    from server import admin
+    from server.db import make_engine
+
+    engine = make_engine(demo.database_url)
+    try:
+        usual = admin.store_config(engine, demo.kiosk_store_id)
+        now_open = admin.update_store_config(engine, demo.kiosk_store_id,
+                                             usual.model_copy(update={"opening_hours": {}}))
+    finally:
+        engine.dispose()
+    write_store_config(load_config(demo.kiosk_config).store_config_path, now_open)
 
 
 def _wait_for_pipe(path: Path, timeout_s: float) -> bool:
