@@ -4,7 +4,7 @@
 
 - The wheel is built once from this checkout with build isolation (the declared build requirement, as
   pip builds it for a user); the build must print no warning.
-- core (no extra): ``hymy --help`` lists every command, ``hymy status`` and ``--json`` run; ``hymy server``
+- core (no extra): ``hymy --help`` lists every command, ``hymy status`` and ``--json`` run (and create no file); ``hymy server``
   and ``hymy kiosk`` refuse with one line that names the extra to install.
 - kiosk: every module of hymy, kiosk, hardware and sync imports; ``hymy kiosk --help``, ``hymy sync
   --help``, ``hymy status``, ``hymy hwtest --auto`` (gpiozero's mock pins) run.
@@ -252,8 +252,11 @@ class Check:
         hymy = str(venv / "bin" / "hymy")
         self.command(extra, "hymy --version", [hymy, "--version"], r"hymy, version \d")
         self.command(extra, "hymy --help lists every command", [hymy, "--help"], r"(?s)admin.*demo.*server.*update")
-        self.command(extra, "hymy status", [hymy, "status"], r"Pending events:\s+0")
-        self.command(extra, "hymy status --json", [hymy, "status", "--json"], r'"pending": 0')
+        # no config and no store yet: status says so and, as it only reads, creates neither
+        self.command(extra, "hymy status", [hymy, "status"], r"Local store:\s+none at .hymy/kiosk\.db")
+        self.command(extra, "hymy status --json", [hymy, "status", "--json"], r'"state": "missing"')
+        made = sorted(str(p.relative_to(self.work)) for p in (self.work / f"run-{extra}").rglob("*"))
+        self.ok("hymy status created no file", not made, "\n".join(made))
         self.imports(extra, venv)
         if extra == "core":
             self.refuses(extra, "hymy server refuses, naming the server extra", [hymy, "server", "--port", "0"], "server")
