@@ -9,7 +9,7 @@ event loop, without anyio's capacity limiter, cancel scope and worker bookkeepin
   write lock, ``server.db.writing``), so one thread takes them in order without threads queueing on the
   lock; ``read(fn, ...)`` runs ``fn`` inline on the event loop (an indexed read of a local file in WAL
   mode never waits for a writer: tens of microseconds, less than a hand-off).
-- PostgreSQL: ``pool_size`` threads (``HYMY_DB_POOL_SIZE``, as many as the engine keeps connections), for
+- PostgreSQL: ``pool_size`` threads (the worker's share of ``HYMY_DB_POOL``, as many as its engine keeps connections), for
   reads and writes: each waits on the network, so they overlap.
 
 The threads are started by ``start()`` (the app's start-up; else with the first call), all at once, so
