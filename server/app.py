@@ -91,8 +91,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     and the after-ingest worker (waiting at most ``JOBS_STOP_S`` seconds for each) and run
     ``app.state.on_shutdown``."""
     jobs: Jobs = app.state.jobs
-    # the threads that run requests' database work: as many as the pool has connections, so a burst
-    # queues here instead of opening (and closing again) connections beyond the pool
+    # the threads that run the other requests' database work (the device API has server.offload's):
+    # as many as the worker's pool has connections, so a burst queues here, not on the pool
     to_thread.current_default_thread_limiter().total_tokens = app.state.settings.pool_per_worker
     app.state.offload.start()
     if app.state.settings.background_jobs:
@@ -111,7 +111,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def _pruning(app: FastAPI, settings: Settings) -> None:
     """With ``settings.retention_days``: prune raw events older than that at start and every
-    ``settings.prune_interval_s``. Several instances may all prune: the DELETE is idempotent."""
+    ``settings.prune_interval_s``, once per period across workers and instances (the jobs' lease gate;
+    the DELETE is idempotent anyway)."""
     if not settings.retention_days:
         return
     engine, days = app.state.engine, settings.retention_days

@@ -4,7 +4,7 @@ Rules (see docs/server.md):
 - A bad event is ``rejected`` with a reason and never fails the batch (a clean batch is validated in
   one call; one with anything wrong, event by event).
 - Same id, same content -> ``duplicate``; same id, different content -> ``rejected`` (conflict), never an
-  overwrite. Content is compared column by column with the stored row (:func:`same_content`) and ignores
+  overwrite. Content is compared column by column with the stored row (:func:`server.event_content.same_content`) and ignores
   clock corrections: the time compared is the one the device first had. An id stays one event across
   responses and follow-ups (``event_ids``): the other type with it is ``rejected`` naming ``id``; an id
   whose event was pruned is a ``duplicate``.
@@ -29,14 +29,7 @@ from hymy.protocol import Event, EventStatus, Followup, Response, explain
 from hymy.timestamps import utcnow
 
 from .db import retrying
-from .event_content import (  # noqa: F401
-    CONFLICT,
-    CORRECTION_FIELDS,
-    ID_TAKEN,
-    content_key,
-    legacy_content_hash,
-    same_content,
-)
+from .event_content import CONFLICT, ID_TAKEN, content_key
 from .ingest_tx import store_rows
 from .jsontext import field_name, nul_path
 from .localtime import Bucketer

@@ -110,7 +110,7 @@ responses = Table(
     Column("voided", Boolean, nullable=False),  # a `void` follow-up moved it to filtered (maintenance)
     Column("received_at", TS, nullable=False),
     # SHA-256 of the normalised event in rows stored before migration 0004; "" since: a resend is told
-    # from a conflict by comparing columns (server.ingest.same_content)
+    # from a conflict by comparing columns (server.event_content.same_content)
     Column("content_hash", String(64), nullable=False),
 )
 Index("responses_store_pressed", responses.c.store_id, responses.c.pressed_at)

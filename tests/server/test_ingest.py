@@ -215,7 +215,8 @@ def test_ingest_flags_and_hours_in_store_local_time(client, world):
 def test_content_key_covers_every_field_but_the_device_correction():
     """A field added to the protocol must take part in telling a resend from a conflict."""
     from hymy.protocol import Followup, Response
-    from server.ingest import CORRECTION_FIELDS, EVENT, content_key
+    from server.event_content import CORRECTION_FIELDS, content_key
+    from server.ingest import EVENT
 
     other = {"id": "0192f7c4-8b1a-7c3e-9f00-1234567890ac", "response_id": "0192f7c4-8b1a-7c3e-9f00-1234567890ad",
              "question_id": "q-other", "mood": 1, "scale": 5, "source": "button",
@@ -264,7 +265,8 @@ def test_ingest_rows_stored_before_0004_are_compared_by_their_hash(client, world
     """Rows from before migration 0004 carry the old content hash: a resend is still a duplicate."""
     from sqlalchemy import update
 
-    from server.ingest import EVENT, legacy_content_hash
+    from server.event_content import legacy_content_hash
+    from server.ingest import EVENT
 
     a = press(2)
     fu = followup(a["id"], "reason", "queue")
