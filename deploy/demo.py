@@ -239,9 +239,7 @@ def open_for_trying(demo: Demo) -> None:
 
     engine = make_engine(demo.database_url)
     try:
-        usual = admin.store_config(engine, demo.kiosk_store_id)
-        now_open = admin.update_store_config(engine, demo.kiosk_store_id,
-                                             usual.model_copy(update={"opening_hours": {}}))
+        now_open = admin.set_opening_hours(engine, demo.kiosk_store_id, {})
     finally:
         engine.dispose()
     write_store_config(load_config(demo.kiosk_config).store_config_path, now_open)

@@ -135,6 +135,13 @@ def update_store_config(engine: Engine, store_id: str, config: StoreConfig | dic
     return store_config(engine, store_id)
 
 
+def set_opening_hours(engine: Engine, store_id: str, hours) -> StoreConfig:
+    """Replace only the store's opening hours (``hymy.hours``: weekday -> intervals; ``{}``: open around
+    the clock); everything else it asks stays. Returns the new config."""
+    usual = store_config(engine, store_id)
+    return update_store_config(engine, store_id, usual.model_copy(update={"opening_hours": hours}))
+
+
 def set_alert_rules(engine: Engine, store_id: str, rules: list[AlertRule]) -> None:
     """Replace the store's alert rules (they reach kiosks in StoreConfig.alert_rules)."""
     with writing(engine) as conn:

@@ -27,13 +27,8 @@ def make_app(tmp_path, open_all_day: bool = False, **overrides):
     sample = seed(app.state.engine, days=10, per_day=40)
     if open_all_day:
         for sid in sample.store_ids:
-            _set_hours(app.state.engine, sid, {})
+            admin.set_opening_hours(app.state.engine, sid, {})
     return app, sample
-
-
-def _set_hours(engine, store_id: str, hours) -> None:
-    usual = admin.store_config(engine, store_id)
-    admin.update_store_config(engine, store_id, usual.model_copy(update={"opening_hours": hours}))
 
 
 @contextmanager
@@ -41,7 +36,7 @@ def open_around_the_clock(engine, store_id: str):
     """The store open all day inside the block (its presses "now" count whatever the time), then its
     config as it was (alert rules included)."""
     usual = admin.store_config(engine, store_id)
-    _set_hours(engine, store_id, {})
+    admin.set_opening_hours(engine, store_id, {})
     try:
         yield
     finally:
