@@ -16,7 +16,6 @@ when it is next tried; everyone's older than a day at most once an hour).
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from sqlalchemy import Engine, delete, insert, select, text
 
 from .db import is_postgres, writing
 from .tables import attempts
+from .tokens import key_hash
 
 #: Rows older than this (seconds) go whatever their key, at most once per :data:`SWEEP_S`.
 KEEP_S = 86400.0
@@ -53,10 +53,6 @@ class Attempt:
         return self.wait_s <= 0
 
 
-def hashed(key: str) -> str:
-    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
-
-
 class AttemptLog:
     """The attempts in the database of ``engine``; ``clock``: Unix time in seconds (default ``time.time``)."""
 
@@ -71,7 +67,7 @@ class AttemptLog:
         limits = [lim for lim in limits if lim.most > 0]
         if not limits:
             return Attempt(0.0)
-        keys = {hashed(lim.key): lim for lim in limits}
+        keys = {key_hash(lim.key): lim for lim in limits}
         with writing(self.engine) as conn:
             if is_postgres(conn):
                 for key in sorted(keys):
@@ -99,7 +95,7 @@ class AttemptLog:
     def forget(self, key: str) -> None:
         """Take back every attempt of ``key`` (a user name after a successful sign-in)."""
         with writing(self.engine) as conn:
-            conn.execute(delete(attempts).where(attempts.c.key == hashed(key)))
+            conn.execute(delete(attempts).where(attempts.c.key == key_hash(key)))
 
     def drop(self, ids: Iterable[int]) -> None:
         """Take back the rows ``ids`` of one attempt."""

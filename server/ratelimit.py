@@ -24,12 +24,13 @@ for the next merge (``Retry-After: 1``); once the limit is used up: until the mi
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from .tokens import key_hash
 
 #: Seconds per window.
 WINDOW_S = 60
@@ -68,7 +69,7 @@ class RateLimiter:
 
     def key(self, raw: str) -> str:
         """The stored form of ``raw`` (a device id, an address): ``<name>:`` and a hash, never the raw text."""
-        return f"{self.name}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
+        return f"{self.name}:{key_hash(raw)}"
 
     def hit(self, raw: str) -> float:
         """Count one request of ``raw``; 0 when allowed, else the seconds to wait."""

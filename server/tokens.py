@@ -24,6 +24,12 @@ def hash_secret(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+def key_hash(value: str) -> str:
+    """A short stored form (32 hex) of a key that is no secret but should not be kept as text: a client
+    address or a user name in the shared limit tables (``server.attempts``, ``server.ratelimit``)."""
+    return hashlib.blake2b(value.encode(), digest_size=16).hexdigest()
+
+
 def new_code() -> str:
     """A one-time enrolment code, shown as ``XXXX-XXXX-XXXX``."""
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
