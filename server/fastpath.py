@@ -30,7 +30,7 @@ from hymy.protocol import Heartbeat
 from .api_device import beat, config_answer, router, take_batch
 from .body import JsonRequest
 from .deps import bearer_token, device_of
-from .middleware import answer
+from .middleware import answer, respond
 
 PREFIX = "/api/v1"
 Handler = Callable[[dict, Callable, Callable, dict], Awaitable[bool]]
@@ -49,21 +49,10 @@ def _text(headers: dict[bytes, bytes], name: bytes) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
-async def _send(send, status: int, body: bytes, headers: dict[str, str] | None = None,
-                content_type: bytes | None = b"application/json") -> None:
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
-    if status != 304:
-        raw.append((b"content-length", str(len(body)).encode()))
-        if content_type:
-            raw.append((b"content-type", content_type))
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
-
-
 async def _responses(scope, receive, send, headers) -> bool:
     state = scope["app"].state
     dev = await device_of(state, bearer_token(_text(headers, b"authorization")))
-    await _send(send, 200, await take_batch(Request(scope, receive), dev))
+    await respond(send, 200, await take_batch(Request(scope, receive), dev))
     return True
 
 
@@ -87,7 +76,7 @@ async def _heartbeat(scope, receive, send, headers) -> bool:
         await answer(send, 422, jsonable_encoder(errors))
         return True
     result = await beat(state, dev, hb)
-    await _send(send, 200, result.model_dump_json(by_alias=True).encode())
+    await respond(send, 200, result.model_dump_json(by_alias=True).encode())
     return True
 
 
@@ -95,7 +84,7 @@ async def _config(scope, receive, send, headers) -> bool:
     state = scope["app"].state
     dev = await device_of(state, bearer_token(_text(headers, b"authorization")))
     status, body, extra = await config_answer(state, dev, _text(headers, b"if-none-match"))
-    await _send(send, status, body, extra)
+    await respond(send, status, body, extra)
     return True
 
 

@@ -48,12 +48,22 @@ def nul_parameter(scope) -> list[str] | None:
     return None
 
 
-async def answer(send, status: int, detail, headers: dict[str, str] | None = None) -> None:
-    body = json.dumps({"detail": detail}, ensure_ascii=False, separators=(",", ":")).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+async def respond(send, status: int, body: bytes, headers: dict[str, str] | None = None,
+                  content_type: bytes | None = b"application/json") -> None:
+    """Send a whole response: ``headers``, and unless ``status`` is 304 the length and ``content_type``."""
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    if status != 304:
+        raw.append((b"content-length", str(len(body)).encode()))
+        if content_type:
+            raw.append((b"content-type", content_type))
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
+
+
+async def answer(send, status: int, detail, headers: dict[str, str] | None = None) -> None:
+    """An error answer as FastAPI writes one: ``{"detail": detail}``."""
+    await respond(send, status, json.dumps({"detail": detail}, ensure_ascii=False, separators=(",", ":")).encode(),
+                  headers)
 
 
 class Guard:
