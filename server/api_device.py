@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -16,7 +15,7 @@ from hymy.errors import EnrolmentError
 from hymy.protocol import BatchResult, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatResult
 from hymy.timestamps import utcnow
 
-from . import admin
+from . import admin, storeconfig
 from .body import field_error, loads, read_limited
 from .deps import Device, current_device, too_many
 from .heartbeat import record_heartbeat
@@ -112,10 +111,6 @@ async def beat(state, dev: Device, hb: Heartbeat) -> HeartbeatResult:
     return HeartbeatResult(server_time=utcnow(), corrected=n)
 
 
-def config_etag(cfg_json: str) -> str:
-    return '"' + hashlib.sha256(cfg_json.encode()).hexdigest()[:32] + '"'
-
-
 #: One member of an If-None-Match list: ``*`` or an entity tag, optionally weak (RFC 9110 section 8.8.3).
 _MEMBER = re.compile(r'[ \t]*(?:(\*)|(?:W/)?("[\x21\x23-\x7e\x80-\xff]*"))?[ \t]*(?:,|$)')
 
@@ -152,9 +147,10 @@ async def config(request: Request, dev: Device = Depends(current_device),
 async def config_answer(state, dev: Device, if_none_match: str | None) -> tuple[int, bytes, dict[str, str]]:
     """``(status, body, headers)`` of a config pull: 200 with the store's config as JSON and its ETag, or
     304 (no body) when ``if_none_match`` matches that ETag."""
-    cfg = (await state.offload.read(admin.store_config, state.engine, dev.store_id)).model_dump(mode="json")
-    etag = config_etag(json.dumps(cfg, sort_keys=True, separators=(",", ":")))
+    got = await state.offload.read(storeconfig.answer, state.engine, dev.store_id)
+    if got is None:  # the store went away after the token was checked
+        raise admin.NotFound(f"store {dev.store_id!r} does not exist")
+    etag, body = got
     if none_match(if_none_match, etag):
         return 304, b"", {"ETag": etag}
-    body = json.dumps(cfg, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
     return 200, body, {"ETag": etag, "Cache-Control": "no-cache"}

@@ -200,6 +200,16 @@ def read_row(engine: Engine, sql: str, params: tuple) -> tuple | None:
     autocommit mode; a pool check-out and return cost twice the read); PostgreSQL: a pooled connection in
     autocommit for this statement, so no BEGIN and no ROLLBACK round trip. For the reads every request
     makes."""
+    return _read(engine, sql, params, first=True)
+
+
+def read_rows(engine: Engine, sql: str, params: tuple) -> list[tuple]:
+    """Every row of one read, as :func:`read_row` reads (for the reads of the hot paths: the device API and
+    the alert evaluation after every batch, where SQLAlchemy's work per statement costs more than the read)."""
+    return _read(engine, sql, params, first=False)
+
+
+def _read(engine: Engine, sql: str, params: tuple, first: bool):
     if engine.dialect.name != "postgresql":
         local = _SQLITE_READERS.get(engine)
         if local is None:
@@ -207,13 +217,15 @@ def read_row(engine: Engine, sql: str, params: tuple) -> tuple | None:
         reader = getattr(local, "reader", None)
         if reader is None or reader.closed:  # (a disposed engine's pool opens new connections too)
             reader = local.reader = _SqliteWriter(engine)
-        return reader.driver.execute(sql, params).fetchone()
+        cur = reader.driver.execute(sql, params)
+        return cur.fetchone() if first else cur.fetchall()
     fairy = engine.raw_connection()
     try:
         driver = fairy.driver_connection
         driver.autocommit = True
         try:
-            return driver.execute(sql.replace("?", "%s"), params).fetchone()
+            cur = driver.execute(sql.replace("?", "%s"), params)
+            return cur.fetchone() if first else cur.fetchall()
         finally:
             if not driver.closed:
                 driver.autocommit = False

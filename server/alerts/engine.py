@@ -77,29 +77,35 @@ class AlertService:
         """Evaluate every rule of ``store_id`` at ``now`` (None: the clock when each step runs); return
         the notices sent (fired/cleared).
 
-        Reads without a write lock; only when some episode must open or close does it evaluate again,
-        at the time it then holds the lock, inside a write transaction, so an ordinary ingest costs one read.
+        Reads without a write lock or a transaction (straight on the driver, the config from its cache);
+        only when some episode must open or close does it evaluate again, at the time it then holds the
+        lock, inside a write transaction, so an ordinary ingest costs three reads.
         """
-        with self.engine.connect() as conn:
-            if not self._transitions(conn, store_id, now or self.clock(), apply=False):
-                return []
+        if not self._transitions(None, store_id, now or self.clock()):
+            return []
         with self._eval_lock, writing(self.engine) as conn:
             at = now or self.clock()
-            notices = self._transitions(conn, store_id, at, apply=True)
+            notices = self._transitions(conn, store_id, at)
             queued = [self.outbox.enqueue(conn, n, at) for n in notices]
         for outbox_id in queued:
             self.outbox.dispatch(outbox_id)
         return notices
 
-    def _transitions(self, conn: Connection, store_id: str, now: datetime, *, apply: bool) -> list:
-        """What changes at ``now``: a list of notices when ``apply``, else of pending transitions."""
-        cfg = source.store_config(conn, store_id)
+    def _transitions(self, conn: Connection | None, store_id: str, now: datetime) -> list:
+        """What changes at ``now``: with ``conn`` (a write transaction) the notices, applied; without, the
+        pending transitions only."""
+        cfg = source.shared_config(self.engine, store_id)
         rules = list(cfg.alert_rules) if cfg else []
-        open_rows = {r.rule_id: r for r in conn.execute(
-            select(alert_episodes).where(alert_episodes.c.store_id == store_id,
-                                         alert_episodes.c.cleared_at.is_(None)))}
+        if conn is None:
+            open_rows = dict.fromkeys(source.open_rule_ids(self.engine, store_id))
+        else:
+            open_rows = {r.rule_id: r for r in conn.execute(
+                select(alert_episodes).where(alert_episodes.c.store_id == store_id,
+                                             alert_episodes.c.cleared_at.is_(None)))}
+        if not rules and not open_rows:
+            return []
         if rules:
-            rows, voided = source.recent_responses(conn, store_id, now - longest_window(rules))
+            rows, voided = source.recent_responses(self.engine, store_id, now - longest_window(rules))
             presses = counted_presses(rows, voided, hours=cfg.opening_hours, tz=cfg.timezone)
         out: list = []
         for rule in rules:
@@ -107,7 +113,7 @@ class AlertService:
             _, tr = step(EpisodeState(active=rule.id in open_rows), ev)
             if tr is None:
                 continue
-            if not apply:
+            if conn is None:
                 out.append(tr)
             elif tr is Transition.fired:
                 out.append(self._open(conn, store_id, cfg.store_name, rule, ev))
@@ -116,7 +122,7 @@ class AlertService:
         known = {r.id for r in rules}
         for rule_id, row in open_rows.items():
             if rule_id not in known:  # the rule was deleted or renamed: its episode ends
-                if not apply:
+                if conn is None:
                     out.append(Transition.cleared)
                 else:
                     out.append(self._clear(conn, row, cfg.store_name if cfg else store_id, "rule removed", now))

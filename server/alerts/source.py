@@ -7,11 +7,13 @@ import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from hymy.protocol import StoreConfig
 from hymy.timestamps import format_ts
+from server import storeconfig
 from server import tables as t
+from server.db import read_rows
 
 
 def store_config(conn: Connection, store_id: str) -> StoreConfig | None:
@@ -25,23 +27,35 @@ def store_config(conn: Connection, store_id: str) -> StoreConfig | None:
         return None
 
 
+def shared_config(engine: Engine, store_id: str) -> StoreConfig | None:
+    """The store's config as :func:`store_config`, from ``server.storeconfig``'s cache (one read straight on
+    the driver; shared: never change it), or None when the store does not exist."""
+    return storeconfig.config(engine, store_id)
+
+
+def open_rule_ids(engine: Engine, store_id: str) -> set[str]:
+    """The rules of the store with an open episode (one read straight on the driver)."""
+    return {r[0] for r in read_rows(engine, "SELECT rule_id FROM alert_episodes WHERE store_id = ? "
+                                            "AND cleared_at IS NULL", (store_id,))}
+
+
 def store_name(conn: Connection, store_id: str) -> str:
     row = conn.execute(select(t.stores.c.name).where(t.stores.c.id == store_id)).first()
     return row.name if row else store_id
 
 
-def recent_responses(conn: Connection, store_id: str, since: datetime) -> tuple[list[dict], set[str]]:
+_RECENT = ("SELECT id, mood, scale, pressed_at, flags, voided FROM responses "
+           "WHERE store_id = ? AND pressed_at >= ? ORDER BY pressed_at")
+
+
+def recent_responses(engine: Engine, store_id: str, since: datetime) -> tuple[list[dict], set[str]]:
     """The store's responses pressed at or after ``since`` (protocol-shaped dicts, oldest first) and
-    the ids among them that a ``void`` follow-up took out of the count."""
-    r = t.responses.c
-    rows = conn.execute(
-        select(r.id, r.mood, r.scale, r.pressed_at, r.flags, r.voided)
-        .where(r.store_id == store_id, r.pressed_at >= format_ts(since))
-        .order_by(r.pressed_at)
-    ).all()
-    out = [{"id": x.id, "mood": x.mood, "scale": x.scale, "pressed_at": x.pressed_at,
-            "flags": [f for f in (x.flags or "").split(",") if f]} for x in rows]
-    return out, {x.id for x in rows if x.voided}
+    the ids among them that a ``void`` follow-up took out of the count. One read straight on the driver
+    (it runs for every store after its batches)."""
+    rows = read_rows(engine, _RECENT, (store_id, format_ts(since)))
+    out = [{"id": x[0], "mood": x[1], "scale": x[2], "pressed_at": x[3],
+            "flags": [f for f in (x[4] or "").split(",") if f]} for x in rows]
+    return out, {x[0] for x in rows if x[5]}
 
 
 def stores_with_rules_and_recent_presses(conn: Connection, now: datetime) -> set[str]:
