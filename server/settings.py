@@ -18,6 +18,8 @@ from pathlib import Path
 from hymy.errors import ConfigError
 from hymy.protocol import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 
+from .accesslog import MODES as ACCESS_LOG_MODES
+
 #: Development default: a SQLite file under ./.hymy (WAL mode).
 DEFAULT_DATABASE_URL = "sqlite:///" + str(Path(".hymy") / "server.db")
 STARTTLS_MODES = ("auto", "required", "off")
@@ -128,9 +130,16 @@ def _text(raw: str) -> str:
     return raw
 
 
+def _access(raw: str) -> str:
+    low = raw.strip().lower()
+    if low not in ACCESS_LOG_MODES:
+        raise ValueError
+    return low
+
+
 #: What each parser takes, for error messages.
 _VALID = {_whole: "a whole number >= 0", _positive: "a whole number >= 1", _port: "a TCP port 1-65535", _seconds: "a number of seconds > 0",
-          _flag: "1/0, true/false, yes/no or on/off", _url: "an http:// or https:// address without spaces",
+          _flag: "1/0, true/false, yes/no or on/off", _access: "quiet, all or off", _url: "an http:// or https:// address without spaces",
           _text: "text"}
 
 
@@ -170,6 +179,7 @@ ENV = (
     Var("HYMY_WORKERS", "workers", _positive),
     Var("HYMY_DB_POOL", "db_pool", _positive),
     Var("HYMY_KEEPALIVE_S", "keep_alive_s", _seconds),
+    Var("HYMY_ACCESS_LOG", "access_log", _access),
     Var("HYMY_MIGRATE", "migrate", _flag),
 )
 
@@ -199,6 +209,9 @@ class Settings:
     #: reconnect for each, and longer than a reverse proxy's idle timeout to its upstream (nginx 60 s).
     #: Env: HYMY_KEEPALIVE_S.
     keep_alive_s: float = 75.0
+    #: Which requests the access log writes (``server.accesslog``): ``quiet`` (default: all but the device
+    #: API's answered batches, heartbeats and config pulls), ``all`` or ``off``. Env: HYMY_ACCESS_LOG.
+    access_log: str = "quiet"
     #: Largest request body, after decompression (default 256 KiB, the protocol's batch limit).
     max_body_bytes: int = MAX_BATCH_BYTES
     #: Most events in one batch (default 500).

@@ -19,21 +19,30 @@ import sys
 
 from hymy import children
 
+from . import accesslog
 from .settings import Settings, export_for_workers
 
 log = logging.getLogger(__name__)
 
 #: The import name of :func:`worker_app`, for uvicorn.
 WORKER_APP = "server.workers:worker_app"
+#: The interpreter's thread switch interval in a server process, in seconds (CPython's default 0.005). The event
+#: loop and the database threads (``server.offload``, the after-ingest worker) share the GIL, and each sqlite3 or
+#: psycopg call gives it up: with the default, a thread that gave it up for a 20 us read could wait 5 ms to get it
+#: back while another thread ran Python, so a database thread got the GIL a few hundred times a second while
+#: every request needs it several times (``bench/fleet.py --realistic --quick`` on SQLite: p50 0.1-5 s, p99
+#: 5.7-25 s, failed connections; with 1 ms: p50 7 ms, p99 245 ms, about 8 % more CPU per request).
+SWITCH_INTERVAL_S = 0.001
 #: Exit status that tells uvicorn's parent a worker cannot start (it then stops instead of restarting it).
 STARTUP_FAILURE = 3
 
 
 def uvicorn_options(settings: Settings, host: str, port: int) -> dict:
-    """What ``uvicorn.run`` is given besides the app: the address, the keep-alive (``keep_alive_s``), and
-    ``X-Forwarded-For`` trusted from the local proxy only."""
+    """What ``uvicorn.run`` is given besides the app: the address, the keep-alive (``keep_alive_s``),
+    ``X-Forwarded-For`` trusted from the local proxy only, and the access log (``access_log``)."""
     return {"host": host, "port": port, "log_level": "info", "proxy_headers": True,
-            "forwarded_allow_ips": "127.0.0.1", "timeout_keep_alive": settings.keep_alive_s}
+            "forwarded_allow_ips": "127.0.0.1", "timeout_keep_alive": settings.keep_alive_s,
+            **accesslog.uvicorn_options(settings.access_log)}
 
 
 def raise_open_files_limit() -> int:
@@ -56,6 +65,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     from .app import create_app, settle_heap
 
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # inherited by nothing: worker_app sets it in each worker
     raise_open_files_limit()
     options = uvicorn_options(settings, host, port)
     if settings.workers == 1:
@@ -80,6 +90,7 @@ def worker_app():
     from .app import create_app, settle_heap
 
     children.die_with_parent(signal.SIGTERM, os.getppid())  # a parent killed outright takes its workers along
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
         app = create_app(Settings.from_env())
     except Exception:
