@@ -18,8 +18,8 @@ from hymy.timestamps import utcnow
 from . import admin, storeconfig
 from .body import field_error, loads, read_limited
 from .deps import Device, current_device, too_many
-from .heartbeat import record_heartbeat
-from .ingest import ingest
+from .heartbeat import record_heartbeats
+from .ingest import ingest_many
 from .jsontext import MAX_DEPTH
 from .route import ApiRoute
 
@@ -78,7 +78,7 @@ async def take_batch(request: Request, dev: Device) -> bytes:
         raise field_error(["body", "events"], "must be a list of events", "list_type")
     if len(events) > settings.max_batch_events:
         raise HTTPException(413, f"events: {len(events)} is more than {settings.max_batch_events} in one batch")
-    outcome, took = await state.offload.write(_timed_ingest, state.engine, dev, events, b"\\u0000" in raw)
+    outcome, took = await state.offload.write_grouped(_ingest_group, (state.engine, dev, events, b"\\u0000" in raw))
     state.metrics.batch(took, len(events), outcome.accepted, outcome.duplicate, outcome.rejected)
     if outcome.rejected:
         state.metrics.rejected.labels(dev.id).inc(outcome.rejected)
@@ -89,11 +89,15 @@ async def take_batch(request: Request, dev: Device) -> bytes:
     return json.dumps({"results": outcome.results}, separators=(",", ":")).encode()
 
 
-def _timed_ingest(engine, dev: Device, events: list, check_nul: bool):
-    """``(ingest(...), seconds it took)``, in the worker thread."""
+def _ingest_group(items: list[tuple]) -> list:
+    """The writer's runner (``server.offload``) for the batches queued together, each ``(engine, dev, events,
+    check_nul)``: ``(Outcome, seconds)`` or the exception per batch, stored in one transaction
+    (``ingest_many``); the seconds are the group's shared out evenly."""
     started = time.perf_counter()
-    outcome = ingest(engine, dev.id, dev.store_id, dev.timezone, events, check_nul)
-    return outcome, time.perf_counter() - started
+    outcomes = ingest_many(items[0][0], [(dev.id, dev.store_id, dev.timezone, events, nul)
+                                         for _, dev, events, nul in items])
+    took = (time.perf_counter() - started) / len(items)
+    return [o if isinstance(o, Exception) else (o, took) for o in outcomes]
 
 
 @router.post("/heartbeat", response_model=HeartbeatResult, responses=ERRORS)
@@ -104,11 +108,17 @@ async def heartbeat(body: Heartbeat, request: Request, dev: Device = Depends(cur
 
 async def beat(state, dev: Device, hb: Heartbeat) -> HeartbeatResult:
     """Record heartbeat ``hb`` of ``dev`` (``state``: the app's ``app.state``); the answer."""
-    n = await state.offload.write(record_heartbeat, state.engine, dev.id, dev.store_id, dev.timezone, hb,
-                                  dev.store_recoveries)
+    n = await state.offload.write_grouped(_beat_group, (state.engine, dev, hb))
     state.metrics.heartbeats.inc()
     state.metrics.corrected.inc(n)
     return HeartbeatResult(server_time=utcnow(), corrected=n)
+
+
+def _beat_group(items: list[tuple]) -> list:
+    """The writer's runner (``server.offload``) for the heartbeats queued together, each ``(engine, dev, hb)``:
+    the presses corrected, or the exception, per heartbeat (``record_heartbeats``)."""
+    return record_heartbeats(items[0][0], [(dev.id, dev.store_id, dev.timezone, hb, dev.store_recoveries)
+                                           for _, dev, hb in items])
 
 
 #: One member of an If-None-Match list: ``*`` or an entity tag, optionally weak (RFC 9110 section 8.8.3).

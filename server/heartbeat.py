@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import Engine, select, update
@@ -44,9 +45,37 @@ def record_heartbeat(engine: Engine, device_id: str, store_id: str, tz: str, hb:
     on the driver (``server.db.raw_writing``: the UPDATE and one indexed look for presses to correct,
     about a tenth of the CPU of the same through SQLAlchemy); only when there are presses to correct does
     a second transaction correct them (it repeats the UPDATE, which changes nothing the second time)."""
-    if not retrying(lambda: _fleet_state(engine, device_id, hb, store_recoveries)):
-        return 0
-    return retrying(lambda: _record(engine, device_id, store_id, tz, hb))
+    got = record_heartbeats(engine, [(device_id, store_id, tz, hb, store_recoveries)])[0]
+    if isinstance(got, Exception):
+        raise got
+    return got
+
+
+#: One heartbeat for :func:`record_heartbeats`: ``(device_id, store_id, tz, heartbeat, store_recoveries)``.
+Beat = tuple[str, str, str, Heartbeat, int | None]
+
+
+def record_heartbeats(engine: Engine, beats: Sequence[Beat]) -> list[int | Exception]:
+    """:func:`record_heartbeat` of several devices: their fleet states in one transaction (in device order),
+    then the corrections each needs in its own; per heartbeat the presses corrected, or its exception.
+    Should the shared transaction fail for good, each is recorded alone."""
+    order = sorted(range(len(beats)), key=lambda i: beats[i][0])
+    try:
+        more = retrying(lambda: _fleet_states(engine, [beats[i] for i in order]))
+    except Exception as exc:
+        if len(beats) == 1:
+            return [exc]
+        return [record_heartbeats(engine, [b])[0] for b in beats]
+    correct = [False] * len(beats)
+    for k, i in enumerate(order):
+        correct[i] = more[k]
+    out: list[int | Exception] = []
+    for (device_id, store_id, tz, hb, _), needed in zip(beats, correct, strict=True):
+        try:
+            out.append(retrying(lambda d=device_id, s=store_id, z=tz, h=hb: _record(engine, d, s, z, h)) if needed else 0)
+        except Exception as exc:
+            out.append(exc)
+    return out
 
 
 def _synced(hb: Heartbeat) -> bool:
@@ -75,23 +104,27 @@ _TO_CORRECT = " UNION ALL ".join(
     for table in ("responses", "followups"))
 
 
-def _fleet_state(engine, device_id, hb: Heartbeat, before: int | None) -> bool:
-    """Store the fleet state of ``hb`` (one transaction on the driver); True when this boot has presses
-    to correct."""
+def _fleet_states(engine, beats: list[Beat]) -> list[bool]:
+    """Store the fleet state of each heartbeat (one transaction on the driver); per heartbeat, True when
+    its boot has presses to correct."""
     with raw_writing(engine) as (cur, dialect):
         sql = (lambda q: q.replace("?", "%s")) if dialect == "postgresql" else (lambda q: q)
-        if before is None:
-            cur.execute(sql("SELECT store_recoveries FROM devices WHERE id = ?"), (device_id,))
-            row = cur.fetchone()
-            before = row[0] if row else None
-        _warn_recoveries(device_id, hb, before)
-        state = _state(hb, format_ts(utcnow()))
-        cur.execute(sql(_UPDATE), (*(state[c] for c in _STATE), device_id))
-        if not _synced(hb):
-            return False
-        key = (device_id, hb.boot_id, hb.uptime_ms)
-        cur.execute(sql(_TO_CORRECT), key * 2)
-        return cur.fetchone() is not None
+        return [_fleet_state(cur, sql, device_id, hb, before) for device_id, _, _, hb, before in beats]
+
+
+def _fleet_state(cur, sql, device_id, hb: Heartbeat, before: int | None) -> bool:
+    if before is None:
+        cur.execute(sql("SELECT store_recoveries FROM devices WHERE id = ?"), (device_id,))
+        row = cur.fetchone()
+        before = row[0] if row else None
+    _warn_recoveries(device_id, hb, before)
+    state = _state(hb, format_ts(utcnow()))
+    cur.execute(sql(_UPDATE), (*(state[c] for c in _STATE), device_id))
+    if not _synced(hb):
+        return False
+    key = (device_id, hb.boot_id, hb.uptime_ms)
+    cur.execute(sql(_TO_CORRECT), key * 2)
+    return cur.fetchone() is not None
 
 
 def _warn_recoveries(device_id: str, hb: Heartbeat, before: int | None) -> None:

@@ -1,4 +1,4 @@
-"""A prepared batch (``server.ingest.Rows``) stored in one transaction, straight through the driver.
+"""Prepared batches (``server.ingest.Rows``) stored in one transaction, straight through the driver.
 
 The statements are few and fixed, so they run on the pooled ``sqlite3`` / psycopg connection itself
 (``server.db.raw_writing``): SQLAlchemy's work per statement (compile-cache lookup, parameter
@@ -133,50 +133,59 @@ def _claim_postgres(cur, responses: dict, followups: dict) -> tuple[set, dict]:
     return got, known
 
 
-def store_rows(engine: Engine, store_id: str, prepared) -> None:
-    """Store ``prepared`` (``server.ingest.Rows``) for ``store_id`` in one transaction and set each result's
-    status (``accepted``, ``duplicate``, or the reason it is ``rejected``) in ``prepared.results``."""
+def store_many(engine: Engine, batches: list[tuple[str, object]]) -> None:
+    """Store each ``(store_id, prepared)`` (``server.ingest.Rows``) in one transaction, one after the other,
+    and set each result's status (``accepted``, ``duplicate``, or the reason it is ``rejected``) in its
+    ``prepared.results``. A later batch sees what an earlier one stored (the same id twice is a duplicate
+    or a conflict, as in two transactions). No transaction when none of them holds a valid event."""
+    batches = [(sid, prepared) for sid, prepared in batches if prepared.first]
+    if not batches:
+        return
+    with raw_writing(engine) as (cur, dialect):
+        for store_id, prepared in batches:
+            _store(cur, dialect, store_id, prepared)
+
+
+def _store(cur, dialect: str, store_id: str, prepared) -> None:
+    """One batch's statements inside the open transaction of ``cur``."""
     results, first = prepared.results, prepared.first
     counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])  # (date, hour, scale, mood) -> counted, filtered
     fcounts: dict[tuple, int] = defaultdict(int)  # (date, hour, kind, value) -> choices
     voided_now: set[str] = set()
-    if not first:
-        return
-    with raw_writing(engine) as (cur, dialect):
-        if dialect == "postgresql":
-            got, known = _claim_postgres(cur, prepared.responses, prepared.followups)
-        else:
-            got, known, _ = _claim_sqlite(cur, store_id, prepared.responses, prepared.followups)
-        for table, rows in ((t.responses, prepared.responses), (t.followups, prepared.followups)):
-            mine = _KIND[table.name]
-            resent = sorted(k for k in rows if k not in got and known.get(k) == mine)
-            stored = {}
-            if resent:
-                values = cur.execute(_sql(dialect, _ROWS[table.name]), (_ids(dialect, resent),)).fetchall()
-                names = [d[0] for d in cur.description]
-                stored = {r.id: r for r in (_Row(names, v) for v in values)}
-            for eid, row in rows.items():
-                i, ev, at, device_at = first[eid]
-                if eid in got:
-                    results[i]["status"] = ACCEPTED
-                    if table is t.responses:
-                        counts[(row["local_date"], row["hour_utc"], row["scale"], row["mood"])][
-                            0 if (not row["flags"] and not row["voided"]) else 1] += 1
-                    elif row["kind"] in ("reason", "praise"):
-                        fcounts[(row["local_date"], row["hour_utc"], row["kind"], row["value"])] += 1
-                    elif row["kind"] == "void":
-                        voided_now.add(row["response_id"])
-                elif known.get(eid) != mine:
-                    results[i]["reason"] = ID_TAKEN.format(kind="response" if mine == "followup" else "follow-up")
-                elif eid not in stored or same_content(table, stored[eid], ev, at, device_at):
-                    results[i]["status"] = DUPLICATE  # not stored any more: pruned after it was counted
-                else:
-                    results[i]["reason"] = CONFLICT
-        void = _sql(dialect, _VOID)
-        for rid in sorted(voided_now):
-            row = cur.execute(void, (True, rid, store_id, False)).fetchone()
-            if row is not None and not row[4]:
-                c = counts[(row[0], row[1], row[2], row[3])]
-                c[0] -= 1
-                c[1] += 1
-        bump(cur, dialect, store_id, counts, fcounts)
+    if dialect == "postgresql":
+        got, known = _claim_postgres(cur, prepared.responses, prepared.followups)
+    else:
+        got, known, _ = _claim_sqlite(cur, store_id, prepared.responses, prepared.followups)
+    for table, rows in ((t.responses, prepared.responses), (t.followups, prepared.followups)):
+        mine = _KIND[table.name]
+        resent = sorted(k for k in rows if k not in got and known.get(k) == mine)
+        stored = {}
+        if resent:
+            values = cur.execute(_sql(dialect, _ROWS[table.name]), (_ids(dialect, resent),)).fetchall()
+            names = [d[0] for d in cur.description]
+            stored = {r.id: r for r in (_Row(names, v) for v in values)}
+        for eid, row in rows.items():
+            i, ev, at, device_at = first[eid]
+            if eid in got:
+                results[i]["status"] = ACCEPTED
+                if table is t.responses:
+                    counts[(row["local_date"], row["hour_utc"], row["scale"], row["mood"])][
+                        0 if (not row["flags"] and not row["voided"]) else 1] += 1
+                elif row["kind"] in ("reason", "praise"):
+                    fcounts[(row["local_date"], row["hour_utc"], row["kind"], row["value"])] += 1
+                elif row["kind"] == "void":
+                    voided_now.add(row["response_id"])
+            elif known.get(eid) != mine:
+                results[i]["reason"] = ID_TAKEN.format(kind="response" if mine == "followup" else "follow-up")
+            elif eid not in stored or same_content(table, stored[eid], ev, at, device_at):
+                results[i]["status"] = DUPLICATE  # not stored any more: pruned after it was counted
+            else:
+                results[i]["reason"] = CONFLICT
+    void = _sql(dialect, _VOID)
+    for rid in sorted(voided_now):
+        row = cur.execute(void, (True, rid, store_id, False)).fetchone()
+        if row is not None and not row[4]:
+            c = counts[(row[0], row[1], row[2], row[3])]
+            c[0] -= 1
+            c[1] += 1
+    bump(cur, dialect, store_id, counts, fcounts)

@@ -12,6 +12,12 @@ event loop, without anyio's capacity limiter, cancel scope and worker bookkeepin
 - PostgreSQL: ``pool_size`` threads (the worker's share of ``HYMY_DB_POOL``, as many as its engine keeps connections), for
   reads and writes: each waits on the network, so they overlap.
 
+``await offload.write_grouped(runner, item)`` is for work that is cheaper together: a thread that takes such
+a job also takes every job already queued behind it (at most ``MAX_GROUP``), and calls each ``runner`` once
+with the items of its jobs, in the order they came: ``runner(items)`` returns a result or an exception per
+item (``server.ingest.ingest_many``: the batches waiting for the writer stored in one transaction). Nobody
+waits for a group to fill: a job alone is a group of one, so only work that queued anyway is joined.
+
 The threads are started by ``start()`` (the app's start-up; else with the first call), all at once, so
 their number never changes while the app serves; ``close()`` (the app's shutdown) ends them after the
 work already queued.
@@ -27,6 +33,10 @@ from typing import TypeVar
 
 T = TypeVar("T")
 _STOP = None
+#: Most jobs one thread takes at once for ``write_grouped`` (all kinds together).
+MAX_GROUP = 32
+#: ``runner(items) -> [result or exception per item]``
+Runner = Callable[[list], list]
 
 
 class Offload:
@@ -41,13 +51,25 @@ class Offload:
 
     def _run(self) -> None:
         while (job := self._queue.get()) is not _STOP:
-            fn, args, loop, future = job
-            try:
-                result = fn(*args)
-            except BaseException as exc:  # handed to the awaiting request, raised there
-                loop.call_soon_threadsafe(_settle, future, None, exc)
-            else:
-                loop.call_soon_threadsafe(_settle, future, result, None)
+            jobs = [job]
+            if job[4] is not None:  # grouped: take what queued behind it
+                while len(jobs) < MAX_GROUP:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is _STOP:  # for this thread or another: back in line, after this work
+                        self._queue.put(_STOP)
+                        break
+                    jobs.append(more)
+            groups: dict[Runner, list[tuple]] = {}
+            for fn, args, loop, future, runner in jobs:
+                if runner is None:
+                    _run_one(fn, args, loop, future)
+                else:
+                    groups.setdefault(runner, []).append((args, loop, future))
+            for runner, members in groups.items():
+                _run_group(runner, members)
 
     def start(self) -> None:
         """Start the threads (once)."""
@@ -61,11 +83,19 @@ class Offload:
 
     async def write(self, fn: Callable[..., T], *args) -> T:
         """``fn(*args)`` on a database thread."""
+        return await self._submit(fn, args, None)
+
+    async def write_grouped(self, runner: Runner, item):
+        """``runner([item, ...])``'s answer for ``item`` on a database thread, ``item`` grouped with the items
+        of the same ``runner`` queued meanwhile (see the module's doc); its exception raised here."""
+        return await self._submit(None, item, runner)
+
+    async def _submit(self, fn, args, runner):
         if not self._started:
             self.start()
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put((fn, args, loop, future))
+        self._queue.put((fn, args, loop, future, runner))
         return await future
 
     async def read(self, fn: Callable[..., T], *args) -> T:
@@ -80,6 +110,27 @@ class Offload:
             for _ in self._started:
                 self._queue.put(_STOP)
             self._started = []
+
+
+def _run_one(fn, args, loop, future) -> None:
+    try:
+        result = fn(*args)
+    except BaseException as exc:  # handed to the awaiting request, raised there
+        loop.call_soon_threadsafe(_settle, future, None, exc)
+    else:
+        loop.call_soon_threadsafe(_settle, future, result, None)
+
+
+def _run_group(runner: Runner, members: list[tuple]) -> None:
+    try:
+        results = runner([args for args, _, _ in members])
+    except BaseException as exc:  # the runner itself failed: every member gets it
+        results = [exc] * len(members)
+    for result, (_, loop, future) in zip(results, members, strict=True):
+        if isinstance(result, BaseException):
+            loop.call_soon_threadsafe(_settle, future, None, result)
+        else:
+            loop.call_soon_threadsafe(_settle, future, result, None)
 
 
 def _settle(future: asyncio.Future, result, exc: BaseException | None) -> None:
