@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 T = TypeVar("T")
 
@@ -71,8 +71,45 @@ def make_engine(url: str, pool_size: int | None = None) -> Engine:
 
         return engine
     if pool_size is None:
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0)
+        engine = create_engine(url, pool_size=10, max_overflow=20)
+    else:
+        engine = create_engine(url, pool_size=pool_size, max_overflow=0)
+    _ping_when_idle(engine)
+    return engine
+
+
+#: A pooled PostgreSQL connection unused for this many seconds is pinged before it is handed out.
+PING_IDLE_S = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle for :data:`PING_IDLE_S` or longer.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every check-out: a round trip and a statement on both sides
+    before every device request's token check and every transaction (a fifth of the server's samples in a
+    profile of ``bench/fleet.py --realistic`` on PostgreSQL). A connection in steady use has just worked; one
+    that sat idle (a database restart, a firewall dropping quiet connections) is pinged, and replaced when
+    that fails (``DisconnectionError``: the pool connects anew). A connection that breaks while in use
+    fails its request, is thrown away (``raw_writing``, SQLAlchemy's own disconnect handling), and the
+    client sends again (the sync agent keeps every press until it is accepted)."""
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_conn, record):
+        record.info["hymy_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_conn, record):
+        if record is not None:
+            record.info["hymy_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, record, _proxy):
+        if time.monotonic() - record.info.get("hymy_used", 0.0) < PING_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError(f"a pooled connection idle for {PING_IDLE_S:g} s or more is gone: {exc}") from exc
 
 
 _WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

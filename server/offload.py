@@ -12,11 +12,14 @@ event loop, without anyio's capacity limiter, cancel scope and worker bookkeepin
 - PostgreSQL: ``pool_size`` threads (the worker's share of ``HYMY_DB_POOL``, as many as its engine keeps connections), for
   reads and writes: each waits on the network, so they overlap.
 
-``await offload.write_grouped(runner, item)`` is for work that is cheaper together: a thread that takes such
-a job also takes every job already queued behind it (at most ``MAX_GROUP``), and calls each ``runner`` once
-with the items of its jobs, in the order they came: ``runner(items)`` returns a result or an exception per
-item (``server.ingest.ingest_many``: the batches waiting for the writer stored in one transaction). Nobody
-waits for a group to fill: a job alone is a group of one, so only work that queued anyway is joined.
+``await offload.write_grouped(runner, item)`` is for work that is cheaper together: on SQLite the writer
+thread that takes such a job also takes every job already queued behind it (at most ``MAX_GROUP``), and
+calls each ``runner`` once with the items of its jobs, in the order they came: ``runner(items)`` returns a
+result or an exception per item (``server.ingest.ingest_many``: the batches waiting for the writer stored in
+one transaction). Nobody waits for a group to fill: a job alone is a group of one, so only work that queued
+anyway is joined. On PostgreSQL every job is a group of one on its own thread: a thread taking the queue
+would leave the other connections idle, and one transaction for batches of several stores would take
+rollup row locks in an order another such transaction can cross (deadlocks, measured: 61 requests/s).
 
 The threads are started by ``start()`` (the app's start-up; else with the first call), all at once, so
 their number never changes while the app serves; ``close()`` (the app's shutdown) ends them after the
@@ -33,7 +36,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 _STOP = None
-#: Most jobs one thread takes at once for ``write_grouped`` (all kinds together).
+#: Most jobs the SQLite writer takes at once for ``write_grouped`` (all kinds together).
 MAX_GROUP = 32
 #: ``runner(items) -> [result or exception per item]``
 Runner = Callable[[list], list]
@@ -45,6 +48,7 @@ class Offload:
     def __init__(self, dialect: str, pool_size: int):
         self.inline_reads = dialect == "sqlite"
         self.threads = 1 if dialect == "sqlite" else max(1, pool_size)
+        self.max_group = MAX_GROUP if dialect == "sqlite" else 1
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._started: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -53,7 +57,7 @@ class Offload:
         while (job := self._queue.get()) is not _STOP:
             jobs = [job]
             if job[4] is not None:  # grouped: take what queued behind it
-                while len(jobs) < MAX_GROUP:
+                while len(jobs) < self.max_group:
                     try:
                         more = self._queue.get_nowait()
                     except queue.Empty:
