@@ -57,6 +57,11 @@ _SQLITE = {tb.name: _upsert(tb, f"VALUES ({', '.join('?' for _ in tb.c)})") for 
                                                    t.rollup_followups)}
 
 
+#: SQLite: a daily delta added to the store's region's rollup, the region read in the same statement (none
+#: when the store has no region).
+_SQLITE_REGION = _upsert(t.rollup_region_daily, "SELECT region_id, ?, ?, ?, ?, ? FROM stores "
+                                                 "WHERE id = ? AND region_id IS NOT NULL")
+
 #: PostgreSQL: every rollup of a batch in one statement (one round trip), the deltas bound as one array per
 #: column. The store row is share-locked first (the main query reads it before the region rollup; the other
 #: upserts, in WITH, run after the main query), then hourly, daily and follow-up rows in key order.
@@ -77,7 +82,8 @@ def bump(cur, dialect: str, store_id: str, counts: dict[tuple, list[int]], fcoun
     """Add the deltas (see :func:`deltas`) to the store's hourly, daily and follow-up rollups and to its
     region's daily rollup, through the driver's cursor ``cur`` inside the caller's write transaction.
 
-    SQLite (the write lock is held since BEGIN IMMEDIATE): the region, then an ``executemany`` per table.
+    SQLite (the write lock is held since BEGIN IMMEDIATE): an ``executemany`` per table (the region's reads
+    the store's region itself).
     PostgreSQL: one statement (:data:`_PG_BUMP`), the store row share-locked before any rollup row.
     """
     hourly, days, chosen = deltas(counts, fcounts)
@@ -91,11 +97,9 @@ def bump(cur, dialect: str, store_id: str, counts: dict[tuple, list[int]], fcoun
             **{f"f_{n}": cols(chosen, i) for i, n in enumerate(("date", "hour", "kind", "value", "n"))}})
         return
     if hourly:
-        region = cur.execute("SELECT region_id FROM stores WHERE id = ?", (store_id,)).fetchone()
         cur.executemany(_SQLITE["rollup_hourly"], [(store_id, *r) for r in hourly])
         cur.executemany(_SQLITE["rollup_daily"], [(store_id, *d) for d in days])
-        if region is not None and region[0] is not None:
-            cur.executemany(_SQLITE["rollup_region_daily"], [(region[0], *d) for d in days])
+        cur.executemany(_SQLITE_REGION, [(*d, store_id) for d in days])
     if chosen:
         cur.executemany(_SQLITE["rollup_followups"], [(store_id, *c) for c in chosen])
 
