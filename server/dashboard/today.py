@@ -56,7 +56,7 @@ def _cards(ctx: Ctx, compact: bool | None = None) -> list[TodayCard]:
     with d.connect() as conn:
         figs = results.daily_by_store(conn, ids, min(days.values()), max(days.values()), only=set(days.values()))
         if compact:  # the day so far against its usual, summed in the database
-            verdicts = usual.days_so_far(conn, zones, days, until)[1]
+            verdicts = usual.days_so_far(conn, zones, days, until)
         else:  # the same from the hours the cards show anyway
             hours, usual_days = usual.usual_hours(conn, zones, days)
             verdicts = usual.judge_so_far(hours, usual_days, until)

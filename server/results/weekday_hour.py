@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 
 from sqlalchemy import Date, Integer, case, cast, func, literal, select
 from sqlalchemy.engine import Connection
@@ -91,18 +93,43 @@ def weekday_hour_weeks(conn: Connection, store_id: str, tz: str, first: date,
                        last: date) -> dict[tuple[int, int], list[Sample]]:
     """Each (weekday, local hour) cell's counted presses per week over ``first``..``last``: the cell's
     samples, one per local date that had presses in it (a cell is one weekday, so one date is one week),
-    oldest first. What ``hymy.stats_compare.against_rest`` takes for the heat map. N and the sums of the
-    weights are added up in the database: O(days x hours) rows."""
+    oldest first. What ``hymy.stats_compare.against_rest`` takes for the heat map
+    (:func:`weekday_hour_and_weeks`'s second half)."""
+    return weekday_hour_and_weeks(conn, store_id, tz, first, last)[1]
+
+
+def weekday_hour_and_weeks(conn: Connection, store_id: str, tz: str, first: date, last: date
+                           ) -> tuple[dict[tuple[int, int], Figure], dict[tuple[int, int], list[Sample]]]:
+    """:func:`weekday_hour`'s figures and :func:`weekday_hour_weeks`'s samples from one pass over the
+    period's rows (the heat map needs both): the database sums each (local date, local hour, scale)'s
+    presses per face, O(days x hours) rows, and each date's samples are taken from those whole counts
+    (``hymy.stats.Sample.from_faces``, the sums a figure's own sample would have)."""
     lh = local_hour_sql(tz, first, last)
-    q = (select(h.c.local_date, lh, func.sum(h.c.counted), func.sum(h.c.counted * weight_sql(1)),
-                func.sum(h.c.counted * weight_sql(2)))
-         .where(*_period(store_id, first, last), h.c.counted > 0)
-         .group_by(h.c.local_date, lh).order_by(h.c.local_date))
-    out: dict[tuple[int, int], list[Sample]] = defaultdict(list)
+    faces = [func.sum(case((h.c.mood == m, h.c.counted), else_=0)) for m in range(1, max(SCALES) + 1)]
+    q = (select(h.c.local_date, lh, h.c.scale, func.sum(h.c.filtered), *faces)
+         .where(*_period(store_id, first, last)).group_by(h.c.local_date, lh, h.c.scale)
+         .order_by(h.c.local_date, lh, h.c.scale))
+    rows = conn.execute(q).all()
+    counted: dict[tuple[int, int], dict[int, list[int]]] = defaultdict(dict)  # cell -> scale -> per mood
+    filtered: dict[tuple[int, int], int] = defaultdict(int)
     weekday: dict[str, int] = {}
-    for day, hour, n, total, squares in conn.execute(q).all():
+    for day, hour, scale, filt, *per_mood in rows:
         wd = weekday.get(day)
         if wd is None:
             wd = weekday[day] = date.fromisoformat(day).weekday()
-        out[(wd, hour)].append(Sample(n, total, squares))
-    return dict(out)
+        cell = (wd, int(hour))
+        have = counted[cell].get(scale)
+        counted[cell][scale] = per_mood[:scale] if have is None else [a + b for a, b in zip(have, per_mood)]  # noqa: B905
+        filtered[cell] += filt or 0
+    weeks: dict[tuple[int, int], list[Sample]] = defaultdict(list)
+    for (day, hour), group in groupby(rows, key=itemgetter(0, 1)):  # in date order: oldest week first
+        parts = [(r[2], r[4:4 + r[2]]) for r in group]
+        if len(parts) == 1:
+            sample = Sample.from_faces(*parts[0])
+        else:  # presses on more than one scale: in a figure's own order, scale then mood
+            sample = Sample.from_tally((sc, m, c) for sc, per_mood in parts for m, c in enumerate(per_mood, 1) if c)
+        if sample.n:
+            weeks[(weekday[day], int(hour))].append(sample)
+    figures = {cell: from_rows([(sc, m, c, 0) for sc, per_mood in per_scale.items() for m, c in enumerate(per_mood, 1)]
+                               + [(min(per_scale), 1, 0, filtered[cell])]) for cell, per_scale in counted.items()}
+    return figures, dict(weeks)
