@@ -72,8 +72,10 @@ def _cards(ctx: Ctx, compact: bool | None = None) -> list[TodayCard]:
             shown = day_hours(hours[s.id], s.open_hours(day))
             extra = dict(hours=hours[s.id], verdicts=usual.judge_hours(hours[s.id], usual_days[s.id], shown),
                          reasons=reasons.get(s.id, {}), names=names)
+        opening = s.open_hours(day)  # when it opens next is shown only when closed today or not open yet
+        opens = _opens(ctx, s, at) if opening == [] or (opening and local[s.id].hour < opening[0]) else None
         out.append(today_card(s, day, local[s.id].hour, today, verdicts[s.id], wd[day.weekday()],
-                              opens=_opens(ctx, s, at), **extra))
+                              opens=opens, **extra))
     return out
 
 

@@ -19,6 +19,7 @@ from hymy.timestamps import format_ts
 
 from .. import tables as t
 from ..localtime import bucket_index, hours_of_day
+from .settled import per_store_date
 from .weekday_hour import weight_sql
 
 h = t.rollup_hourly
@@ -112,9 +113,16 @@ def local_hours(conn: Connection, zones: Mapping[str, str], days: Collection[dat
 def hour_samples(conn: Connection, zones: Mapping[str, str], days: Collection[date]) -> dict[str, dict[date, dict[int, Sample]]]:
     """Counted presses per store, local date and local hour as the statistics take them
     (``hymy.stats.Sample``), like :func:`local_hours` without building figures: the usual days of Today's
-    hours, read for all its stores at once. N and the weights' sums are added up in the database."""
+    hours, read for all its stores at once. N and the weights' sums are added up in the database; settled
+    dates are remembered (``results.settled``: the values are shared, never change them)."""
     if not zones or not days:
         return {}
+    return per_store_date(conn, "hour_samples", list(zones), set(days),
+                          lambda ids, dates: _hour_samples(conn, {sid: zones[sid] for sid in ids}, dates), tags=zones)
+
+
+def _hour_samples(conn: Connection, zones: Mapping[str, str], days: Collection[date]) -> dict[str, dict[date, dict[int, Sample]]]:
+    """:func:`hour_samples` read from the database."""
     acc: dict[tuple[str, date, int], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     parsed: dict[str, date] = {}
     for sid, day, hour_utc, n, total, squares in conn.execute(
@@ -175,9 +183,17 @@ def until_hour_samples(conn: Connection, store_ids: list[str], tz: str, days: Co
                        ) -> dict[str, dict[date, Sample]]:
     """:func:`until_hour`'s counted presses as the statistics take them, without building figures: for
     each store and date exactly ``until_hour(...)[store][date].sample`` (``hymy.figures.sample_of_rows``).
-    Today's table judges a hundred stores' day so far against nine days each this way."""
+    Today's table judges a hundred stores' day so far against nine days each this way; the settled dates
+    (its eight usual days) are remembered (``results.settled``), so a page reads only today's rows."""
     if not store_ids or not days:
         return {}
+    return per_store_date(conn, ("until_hour", tz, hour), store_ids, set(days),
+                          lambda ids, dates: _until_hour_samples(conn, ids, tz, dates, hour))
+
+
+def _until_hour_samples(conn: Connection, store_ids: list[str], tz: str, days: Collection[date], hour: int
+                        ) -> dict[str, dict[date, Sample]]:
+    """:func:`until_hour_samples` read from the database."""
     out: dict[str, dict[date, Sample]] = defaultdict(dict)
     parsed: dict[str, date] = {}
     for (sid, day), rs in _until_rows(conn, store_ids, tz, days, hour).items():
