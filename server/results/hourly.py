@@ -118,7 +118,8 @@ def hour_samples(conn: Connection, zones: Mapping[str, str], days: Collection[da
     if not zones or not days:
         return {}
     return per_store_date(conn, "hour_samples", list(zones), set(days),
-                          lambda ids, dates: _hour_samples(conn, {sid: zones[sid] for sid in ids}, dates), tags=zones)
+                          lambda ids, dates: _hour_samples(conn, {sid: zones[sid] for sid in ids}, dates), tags=zones,
+                          weight=24)
 
 
 def _hour_samples(conn: Connection, zones: Mapping[str, str], days: Collection[date]) -> dict[str, dict[date, dict[int, Sample]]]:

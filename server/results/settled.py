@@ -16,7 +16,7 @@ figures read are newer than the generation they are kept under, never older). Wh
 - Today's cards and the Day page: each usual day's presses per local hour (``results.hour_samples``);
 - the heat map: the weeks of the period before :func:`settled_before` (``results.week_vs_rest``).
 
-Per database (engine) and process, at most :data:`MEMORY_SIZE` entries (then it starts over).
+Per database (engine) and process, at most :data:`MEMORY_SIZE` Samples' worth (then it starts over).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from ..rollups import MARK_DAYS
 
 #: Dates this many days or more before the UTC date are remembered (one more than the writers mark).
 SETTLED_DAYS = MARK_DAYS + 1
-#: Most entries remembered per database and process (about 100 bytes each).
+#: Most remembered per database and process, in Samples (some 150 bytes each with their keys: 30 MB).
 MEMORY_SIZE = 200_000
 
 g = t.rollup_generations
@@ -55,12 +55,14 @@ def generations(conn: Connection, store_ids: Collection[str]) -> dict[str, int]:
 
 
 class Memory:
-    """Entries ``key -> (store's generation, value)`` of one database, thread-safe, bounded. A key's second
-    item is its store's id."""
+    """Entries ``key -> (store's generation, value)`` of one database, thread-safe, bounded by a weight
+    (about one :class:`hymy.stats.Sample` each: an hour, a day so far, a week of a heat-map cell). A key's
+    second item is its store's id."""
 
     def __init__(self, size: int = MEMORY_SIZE) -> None:
         self.size = size
-        self._entries: dict[Hashable, tuple[int, Any]] = {}
+        self.weight = 0
+        self._entries: dict[Hashable, tuple[int, Any, int]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -76,13 +78,17 @@ class Memory:
                 out[key] = got[1]
         return out
 
-    def keep(self, values: Mapping[tuple, Any], gens: Mapping[str, int]) -> None:
-        """Remember ``values`` under the generations ``gens`` read *before* the values were."""
+    def keep(self, values: Mapping[tuple, Any], gens: Mapping[str, int], weight: int = 1) -> None:
+        """Remember ``values`` (each of ``weight``) under the generations ``gens`` read *before* the values
+        were; a key kept again replaces its entry. Past :attr:`size` in all, everything is forgotten first."""
         with self._lock:
-            if len(self._entries) + len(values) > self.size:
+            if self.weight + weight * len(values) > self.size:
                 self._entries.clear()
+                self.weight = 0
             for key, value in values.items():
-                self._entries[key] = (gens[key[1]], value)
+                old = self._entries.get(key)
+                self.weight += weight - (old[2] if old else 0)
+                self._entries[key] = (gens[key[1]], value, weight)
 
 
 #: What :func:`per_store_date` remembers for a store and date that had nothing.
@@ -91,11 +97,15 @@ _ABSENT = object()
 
 def per_store_date(conn: Connection, kind: Hashable, store_ids: Collection[str], dates: Collection[date],
                    read: Callable[[list[str], set[date]], Mapping[str, Mapping[date, Any]]],
-                   tags: Mapping[str, Hashable] | None = None) -> dict[str, dict[date, Any]]:
+                   tags: Mapping[str, Hashable] | None = None, weight: int = 1) -> dict[str, dict[date, Any]]:
     """``read(store_ids, dates)`` (values per store and date; absent where there is nothing), with the
     settled dates' values taken from memory where remembered under the store's generation. ``kind`` and
     the store's ``tags`` entry (its zone, say) tell apart readers and their parameters; ``read`` is asked
-    only for the stores and dates not remembered (all the stores by the dates missing for any)."""
+    only for the stores and dates not remembered (all the stores by the dates missing for any). ``weight``:
+    what a value weighs in Samples (:class:`Memory`).
+
+    Keys name a date, so the memory fills day by day with dates no page asks any more; when full it starts
+    over (:data:`MEMORY_SIZE`)."""
     settled = settled_before()
     old = {d for d in dates if d < settled}
     tags = tags or {}
@@ -120,7 +130,7 @@ def per_store_date(conn: Connection, kind: Hashable, store_ids: Collection[str],
                 out.setdefault(sid, {})[d] = value
             if d in old:
                 fresh[key(sid, d)] = value
-        mem.keep(fresh, gens)
+        mem.keep(fresh, gens, weight)
     return out
 
 

@@ -127,15 +127,15 @@ def weekday_hour_and_weeks(conn: Connection, store_id: str, tz: str, first: date
     lh = local_hour_sql(tz, first, last)
     split = min(max(first, settled_before()), last + timedelta(days=1))  # the first date read every time
     parts = []
-    if split > first:
+    if split > first:  # one entry per store, zone and length of period: tomorrow's replaces today's
         gens = generations(conn, [store_id])
-        key = ("weeks", store_id, tz, first, split, tuple(offsets(tz, first, last)))
+        key, which = ("weeks", store_id, tz, (last - first).days), (first, split, tuple(offsets(tz, first, last)))
         mem = memory(conn)
-        settled = mem.take([key], gens).get(key)
-        if settled is None:
-            settled = _read_weeks(conn, store_id, lh, first, split - timedelta(days=1))
-            mem.keep({key: settled}, gens)
-        parts.append(settled)
+        got = mem.take([key], gens).get(key)
+        if got is None or got[0] != which:
+            got = (which, _read_weeks(conn, store_id, lh, first, split - timedelta(days=1)))
+            mem.keep({key: got}, gens, weight=1 + sum(len(w) for w in got[1].weeks.values()))
+        parts.append(got[1])
     if split <= last:
         parts.append(_read_weeks(conn, store_id, lh, split, last))
     counted: dict[tuple[int, int], dict[int, list[int]]] = defaultdict(dict)

@@ -144,6 +144,32 @@ def test_each_database_has_its_own_memory(tmp_path):
     assert figures == [2, 1]
 
 
+def test_a_heat_map_keeps_one_entry_per_store_and_length_of_period(engine):
+    """Tomorrow's year replaces today's: the memory does not grow by a year of weeks a day."""
+    sid, dev = _store(engine)
+    today = _today()
+    assert ingest(engine, dev, sid, TZ, [press(4, at=_at(today - timedelta(days=k), 12)) for k in (3, 10, 40)]).accepted == 3
+    with engine.connect() as conn:
+        mem = settled.memory(conn)
+        sizes = []
+        for shift in range(3):  # the same length of period, ending a day later each time
+            last = today - timedelta(days=2 - shift)
+            cells, _weeks = results.weekday_hour_and_weeks(conn, sid, TZ, last - timedelta(days=364), last)
+            assert cells == results.weekday_hour(conn, sid, TZ, last - timedelta(days=364), last)
+            sizes.append((len(mem), mem.weight))
+    assert sizes[0] == sizes[1] == sizes[2]
+
+
+def test_memory_is_bounded_by_weight():
+    mem = settled.Memory(size=100)
+    mem.keep({("k", "s", i): i for i in range(4)}, {"s": 0}, weight=20)
+    assert (len(mem), mem.weight) == (4, 80)
+    mem.keep({("k", "s", 0): "again"}, {"s": 0}, weight=20)  # replaced, not added
+    assert (len(mem), mem.weight) == (4, 80)
+    mem.keep({("k", "s", 9): 9, ("k", "s", 10): 10}, {"s": 0}, weight=20)  # 120 > 100: starts over
+    assert (len(mem), mem.weight) == (2, 40)
+
+
 def test_memory_is_bounded_and_keys_carry_the_generation():
     mem = settled.Memory(size=3)
     gens = {"s": 1}
