@@ -206,6 +206,17 @@ def from_rows(rows: Iterable[tuple[int, int, int, int]]) -> Figure:
     return Figure(scale=main, counts=tuple(per_scale[main]), filtered=filtered, other=other)
 
 
+def sample_of_rows(rows: Iterable[tuple[int, int, int, int]]) -> Sample:
+    """``from_rows(rows).sample`` without building the figure: the counted presses of ``(scale, mood,
+    counted, filtered)`` rows summed per face, then taken in the figure's own order (scale, then mood), so
+    the sums are the same to the last bit."""
+    per_face: dict[tuple[int, int], int] = {}
+    for scale, mood, counted, _filtered in rows:
+        if counted:
+            per_face[(scale, mood)] = per_face.get((scale, mood), 0) + counted
+    return Sample.from_tally((scale, mood, c) for (scale, mood), c in sorted(per_face.items()) if c)
+
+
 def merge(figures: Iterable[Figure]) -> Figure:
     """The sum of several figures (days into a week, hours into a day, stores into a region): exact
     whatever their scales; no figures give an empty one."""
@@ -222,4 +233,4 @@ def merge(figures: Iterable[Figure]) -> Figure:
     return from_rows(rows + [(f.scale, 1, 0, f.filtered) for f in figures])
 
 
-__all__ = ["Figure", "DEFAULT_SCALE", "LOW_CONFIDENCE_N", "figure", "empty", "from_rows", "merge"]
+__all__ = ["Figure", "DEFAULT_SCALE", "LOW_CONFIDENCE_N", "figure", "empty", "from_rows", "sample_of_rows", "merge"]

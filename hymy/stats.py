@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
 
-from hymy.score import check_mood, face_weights, tally_counts
+from hymy.score import SCALES, check_mood, face_weights, tally_counts
 
 #: Level of the intervals shown beside each index (95 %).
 DEFAULT_LEVEL = 0.95
@@ -51,17 +51,36 @@ class Sample:
         """From ``(scale, mood, count)`` triples (moods 1..scale, 1 = most negative)."""
         n, total, squares = 0, 0.0, 0.0
         for scale, mood, count in tally:
-            weights = face_weights(scale)
+            weights = _UNIT_WEIGHTS.get(scale) or face_weights(scale)  # (the latter raises, naming the scales)
             if type(mood) is not int or not 1 <= mood <= scale:
                 check_mood(mood, scale)  # raises, naming the mood and the valid range
-            whole = _whole(count)
-            if whole is None or whole < 0:
-                raise ValueError(f"count: {count!r} is not valid; use a whole number >= 0")
-            count = whole
-            w = weights[mood - 1] / 100.0
+            if type(count) is not int or count < 0:  # a database's Decimal sum is taken when whole
+                whole = _whole(count)
+                if whole is None or whole < 0:
+                    raise ValueError(f"count: {count!r} is not valid; use a whole number >= 0")
+                count = whole
+            w = weights[mood - 1]
             n += count
             total += w * count
             squares += w * w * count
+        return cls(n, total, squares)
+
+    @classmethod
+    def from_faces(cls, scale: int, counts: Sequence[int]) -> Sample:
+        """From one scale's counts per mood, most negative first (whole numbers >= 0): the same sums, to the
+        last bit, as :meth:`from_tally` of the faces that have presses, for readers that sum a great many
+        small groups (a year's heat map is some 5,000)."""
+        weights = _UNIT_WEIGHTS.get(scale) or face_weights(scale)  # (the latter raises, naming the scales)
+        if len(counts) > scale:
+            raise ValueError(f"counts: {len(counts)} given for scale {scale}; give at most one per face")
+        n, total, squares = 0, 0.0, 0.0
+        for w, count in zip(weights, counts):  # noqa: B905 (fewer counts than faces: the rest had none)
+            if count:
+                if type(count) is not int or count < 0:
+                    return cls.from_tally((scale, m, c) for m, c in enumerate(counts, 1) if c)  # it names the count
+                n += count
+                total += w * count
+                squares += w * w * count
         return cls(n, total, squares)
 
     @property
@@ -91,6 +110,10 @@ class Sample:
         total = min(max(0.0, self.total - other.total), float(n))
         squares = min(max(total * total / n, self.squares - other.squares), total)
         return Sample(n, total, squares)
+
+
+#: Each scale's face weights on the 0-1 scale (``hymy.score.face_weights`` / 100), worked out once.
+_UNIT_WEIGHTS = {scale: tuple(w / 100.0 for w in face_weights(scale)) for scale in SCALES}
 
 
 def _whole(value: object) -> int | None:

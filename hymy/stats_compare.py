@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 
 from hymy.score import LOW_CONFIDENCE_N
 from hymy.stats import (
@@ -56,7 +57,13 @@ def baseline_days(day: date, weeks: int = BASELINE_WEEKS) -> list[date]:
     """
     if type(weeks) is not int or weeks < 1:
         raise ValueError(f"weeks: {weeks!r} is not valid; use a whole number of weeks >= 1")
-    return [day - timedelta(weeks=k) for k in range(1, weeks + 1)]
+    return list(_baseline_days(day, weeks))
+
+
+@lru_cache(maxsize=4096)
+def _baseline_days(day: date, weeks: int) -> tuple[date, ...]:
+    """:func:`baseline_days`, worked out once per date (Today asks it for every store, three times)."""
+    return tuple(day - timedelta(weeks=k) for k in range(1, weeks + 1))
 
 
 def _reach(z: float, lower: bool, x1: float, e1: float, x0: float, e0: float) -> float:

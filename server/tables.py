@@ -203,6 +203,16 @@ rollup_followups = Table(
     Column("n", Integer, nullable=False),
 )
 
+# One number per store that grows whenever a rollup of one of its settled local dates changes (a late-synced
+# press, a void, a clock correction: server.rollups.bump), so a process may remember what it read of those
+# dates until then (server.results.settled). No row: never changed since the store began (0).
+rollup_generations = Table(
+    "rollup_generations", metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("generation", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 users = Table(
     "users", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

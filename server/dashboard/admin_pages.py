@@ -115,8 +115,9 @@ def _admin(request: Request) -> Ctx:
 def admin_page(request: Request):
     ctx = _admin(request)
     d = data(request)
-    return render(ctx, "admin.html", stores=d.stores_for(ctx.user), regions=d.regions_for(ctx.user),
-                  can_add_store=True, title=ctx._("Admin"))
+    stores = d.stores_for(ctx.user)
+    return render(ctx, "admin.html", stores=stores, regions=d.regions_of(stores), can_add_store=True,
+                  title=ctx._("Admin"))
 
 
 @router.post("/admin/stores", name="dash.admin_store_add")

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from hymy import palette
@@ -28,9 +29,10 @@ def face_colours(scale: int) -> tuple[str, ...]:
     return tuple(f.hex for f in palette.palette(scale))
 
 
+@lru_cache(maxsize=1024)
 def index_colour(index: float | None) -> str:
     """The fill of a Happy Index 0-100 (clamped), interpolated between the five-face palette's colours;
-    ``NO_DATA`` for None."""
+    ``NO_DATA`` for None. Remembered per value (pages colour whole indexes: a hundred values)."""
     if index is None:
         return NO_DATA
     stops = [palette.rgba(f.hex) for f in palette.palette(5)]
@@ -41,8 +43,9 @@ def index_colour(index: float | None) -> str:
     return "#{:02X}{:02X}{:02X}".format(*rgb)
 
 
+@lru_cache(maxsize=1024)
 def ink(fill: str) -> str:
-    """The text colour for ``fill`` (``#RRGGBB``): ``hymy.palette.INK`` or ``INK_LIGHT``."""
+    """The text colour for ``fill`` (``#RRGGBB``): ``hymy.palette.INK`` or ``INK_LIGHT``; remembered per fill."""
     return palette.ink_on(fill)
 
 

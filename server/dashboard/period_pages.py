@@ -32,7 +32,7 @@ def compare_page(request: Request, region: str | None = None, days: int = Query(
     ctx = results_reader(request)
     d = data(request)
     stores = d.stores_for(ctx.user)
-    regions = d.regions_for(ctx.user)
+    regions = d.regions_of(stores)
     if region and region not in {r.id for r in regions}:
         raise HTTPException(404, "region")
     region_id = region or (regions[0].id if len(regions) == 1 else None)

@@ -47,7 +47,7 @@ def day_page(request: Request, store_id: str, date_: str | None = Query(None, al
     until = now().astimezone(zone(store.timezone)).hour if day == today else 23
     with d.connect() as conn:
         got, usual_days = usual.usual_hours(conn, {store.id: store.timezone}, {store.id: day})
-        _so_far, day_verdict = usual.days_so_far(conn, {store.id: store.timezone}, {store.id: day}, {store.id: until})
+        day_verdict = usual.days_so_far(conn, {store.id: store.timezone}, {store.id: day}, {store.id: until})
     hours = got[store.id]
     shown = day_hours(hours, store.open_hours(day))
     verdicts = usual.judge_hours(hours, usual_days[store.id], shown)

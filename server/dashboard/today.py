@@ -56,7 +56,7 @@ def _cards(ctx: Ctx, compact: bool | None = None) -> list[TodayCard]:
     with d.connect() as conn:
         figs = results.daily_by_store(conn, ids, min(days.values()), max(days.values()), only=set(days.values()))
         if compact:  # the day so far against its usual, summed in the database
-            verdicts = usual.days_so_far(conn, zones, days, until)[1]
+            verdicts = usual.days_so_far(conn, zones, days, until)
         else:  # the same from the hours the cards show anyway
             hours, usual_days = usual.usual_hours(conn, zones, days)
             verdicts = usual.judge_so_far(hours, usual_days, until)
@@ -72,8 +72,10 @@ def _cards(ctx: Ctx, compact: bool | None = None) -> list[TodayCard]:
             shown = day_hours(hours[s.id], s.open_hours(day))
             extra = dict(hours=hours[s.id], verdicts=usual.judge_hours(hours[s.id], usual_days[s.id], shown),
                          reasons=reasons.get(s.id, {}), names=names)
+        opening = s.open_hours(day)  # when it opens next is shown only when closed today or not open yet
+        opens = _opens(ctx, s, at) if opening == [] or (opening and local[s.id].hour < opening[0]) else None
         out.append(today_card(s, day, local[s.id].hour, today, verdicts[s.id], wd[day.weekday()],
-                              opens=_opens(ctx, s, at), **extra))
+                              opens=opens, **extra))
     return out
 
 

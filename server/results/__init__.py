@@ -12,8 +12,10 @@ or 25 on most DST days). Every function takes an open connection; none writes.
 ``hour_buckets``          every hour bucket of one local date; ``by_local_hour`` folds them
 ``local_hours``           per store, local date and local hour, several stores and dates at once
 ``until_hour``            per store and local date, only the hours up to one ("so far today")
+``until_hour_samples``    the same as ``hymy.stats.Sample`` (no figures): Today's table of stores
 ``weekday_hour``          per (weekday, local hour) over a period, summed in the database
 ``weekday_hour_weeks``    each (weekday, local hour) cell's presses per week (``hymy.stats.Sample``)
+``weekday_hour_and_weeks`` both in one pass (the heat map)
 ``followup_counts``       reason and praise choices, most frequent first
 ``followups_by_hour``     reason (or praise) choices per local hour of one date per store
 ``followup_names``        reason and praise ids -> their text in a language
@@ -33,11 +35,20 @@ from hymy.figures import Figure, merge
 from .comments import Comment, comments
 from .daily import daily, daily_by_store, dates, totals
 from .followups import Count, followup_counts, followup_names, followups_by_hour
-from .hourly import Bucket, buckets_of, by_local_hour, hour_buckets, hour_samples, local_hours, until_hour
+from .hourly import (
+                     Bucket,
+                     buckets_of,
+                     by_local_hour,
+                     hour_buckets,
+                     hour_samples,
+                     local_hours,
+                     until_hour,
+                     until_hour_samples,
+)
 from .praise import PraiseMessage, praise_messages
-from .weekday_hour import weekday_hour, weekday_hour_weeks
+from .weekday_hour import weekday_hour, weekday_hour_and_weeks, weekday_hour_weeks
 
 __all__ = ["Figure", "merge", "Comment", "comments", "daily", "daily_by_store", "dates", "totals", "Count",
            "followup_counts", "followup_names", "followups_by_hour", "Bucket", "buckets_of", "by_local_hour",
-           "hour_buckets", "hour_samples", "local_hours", "until_hour", "weekday_hour", "weekday_hour_weeks",
+           "hour_buckets", "hour_samples", "local_hours", "until_hour", "until_hour_samples", "weekday_hour", "weekday_hour_weeks", "weekday_hour_and_weeks",
            "PraiseMessage", "praise_messages"]

@@ -12,13 +12,14 @@ from typing import NamedTuple
 from sqlalchemy import func, select, union_all
 from sqlalchemy.engine import Connection
 
-from hymy.figures import Figure, from_rows, merge
+from hymy.figures import Figure, from_rows, merge, sample_of_rows
 from hymy.hours import zone
 from hymy.stats import Sample
 from hymy.timestamps import format_ts
 
 from .. import tables as t
 from ..localtime import bucket_index, hours_of_day
+from .settled import per_store_date
 from .weekday_hour import weight_sql
 
 h = t.rollup_hourly
@@ -112,9 +113,17 @@ def local_hours(conn: Connection, zones: Mapping[str, str], days: Collection[dat
 def hour_samples(conn: Connection, zones: Mapping[str, str], days: Collection[date]) -> dict[str, dict[date, dict[int, Sample]]]:
     """Counted presses per store, local date and local hour as the statistics take them
     (``hymy.stats.Sample``), like :func:`local_hours` without building figures: the usual days of Today's
-    hours, read for all its stores at once. N and the weights' sums are added up in the database."""
+    hours, read for all its stores at once. N and the weights' sums are added up in the database; settled
+    dates are remembered (``results.settled``: the values are shared, never change them)."""
     if not zones or not days:
         return {}
+    return per_store_date(conn, "hour_samples", list(zones), set(days),
+                          lambda ids, dates: _hour_samples(conn, {sid: zones[sid] for sid in ids}, dates), tags=zones,
+                          weight=24)
+
+
+def _hour_samples(conn: Connection, zones: Mapping[str, str], days: Collection[date]) -> dict[str, dict[date, dict[int, Sample]]]:
+    """:func:`hour_samples` read from the database."""
     acc: dict[tuple[str, date, int], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     parsed: dict[str, date] = {}
     for sid, day, hour_utc, n, total, squares in conn.execute(
@@ -136,16 +145,9 @@ def hour_samples(conn: Connection, zones: Mapping[str, str], days: Collection[da
     return {sid: dict(per_day) for sid, per_day in out.items()}
 
 
-def until_hour(conn: Connection, store_ids: list[str], tz: str, days: Collection[date], hour: int
-               ) -> dict[str, dict[date, Figure]]:
-    """Figures of ``store_ids`` (all in zone ``tz``) per local date of ``days``, counting only the presses
-    of local hours up to and including ``hour`` (0-23): "so far today" and the same hours of other days.
-
-    Each date's hours end at one instant (its local ``hour + 1``:00 in UTC; a DST gap's at the jump), so
-    the database compares ``hour_utc`` as text, on the covering index, one date at a time, and sums:
-    O(stores x days x faces) rows come back."""
-    if not store_ids or not days:
-        return {}
+def _until_rows(conn: Connection, store_ids: list[str], tz: str, days: Collection[date], hour: int
+                ) -> dict[tuple[str, str], list[tuple[int, int, int, int]]]:
+    """``(scale, mood, counted, filtered)`` per (store id, ISO local date) of :func:`until_hour`'s hours."""
     z = zone(tz)
     ids = sorted(store_ids)
     parts = []
@@ -159,7 +161,43 @@ def until_hour(conn: Connection, store_ids: list[str], tz: str, days: Collection
     acc: dict[tuple[str, str], list] = defaultdict(list)
     for sid, day, scale, mood, counted, filtered in conn.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
         acc[(sid, day)].append((scale, mood, int(counted or 0), int(filtered or 0)))
+    return acc
+
+
+def until_hour(conn: Connection, store_ids: list[str], tz: str, days: Collection[date], hour: int
+               ) -> dict[str, dict[date, Figure]]:
+    """Figures of ``store_ids`` (all in zone ``tz``) per local date of ``days``, counting only the presses
+    of local hours up to and including ``hour`` (0-23): "so far today" and the same hours of other days.
+
+    Each date's hours end at one instant (its local ``hour + 1``:00 in UTC; a DST gap's at the jump), so
+    the database compares ``hour_utc`` as text, on the covering index, one date at a time, and sums:
+    O(stores x days x faces) rows come back."""
+    if not store_ids or not days:
+        return {}
     out: dict[str, dict[date, Figure]] = defaultdict(dict)
-    for (sid, day), rs in acc.items():
+    for (sid, day), rs in _until_rows(conn, store_ids, tz, days, hour).items():
         out[sid][date.fromisoformat(day)] = from_rows(rs)
+    return dict(out)
+
+
+def until_hour_samples(conn: Connection, store_ids: list[str], tz: str, days: Collection[date], hour: int
+                       ) -> dict[str, dict[date, Sample]]:
+    """:func:`until_hour`'s counted presses as the statistics take them, without building figures: for
+    each store and date exactly ``until_hour(...)[store][date].sample`` (``hymy.figures.sample_of_rows``).
+    Today's table judges a hundred stores' day so far against nine days each this way; the settled dates
+    (its eight usual days) are remembered (``results.settled``), so a page reads only today's rows."""
+    if not store_ids or not days:
+        return {}
+    return per_store_date(conn, ("until_hour", tz, hour), store_ids, set(days),
+                          lambda ids, dates: _until_hour_samples(conn, ids, tz, dates, hour))
+
+
+def _until_hour_samples(conn: Connection, store_ids: list[str], tz: str, days: Collection[date], hour: int
+                        ) -> dict[str, dict[date, Sample]]:
+    """:func:`until_hour_samples` read from the database."""
+    out: dict[str, dict[date, Sample]] = defaultdict(dict)
+    parsed: dict[str, date] = {}
+    for (sid, day), rs in _until_rows(conn, store_ids, tz, days, hour).items():
+        local = parsed.get(day) or parsed.setdefault(day, date.fromisoformat(day))
+        out[sid][local] = sample_of_rows(rs)
     return dict(out)

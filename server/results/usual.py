@@ -25,8 +25,8 @@ from hymy.stats import IndexResult, Sample, pool
 from hymy.stats_compare import BASELINE_WEEKS, against_baseline, against_rest, baseline_days, compare
 
 from .daily import daily, dates
-from .hourly import Bucket, hour_buckets, hour_samples, local_hours, until_hour
-from .weekday_hour import weekday_hour, weekday_hour_weeks
+from .hourly import Bucket, hour_buckets, hour_samples, local_hours, until_hour_samples
+from .weekday_hour import weekday_hour_and_weeks
 
 _NONE = Sample()
 #: Days of history a day's baseline reaches back.
@@ -85,25 +85,25 @@ def judge_so_far(days: Mapping[str, Mapping[int, Figure]], usual: Mapping[str, S
 
 
 def days_so_far(conn: Connection, zones: Mapping[str, str], days: Mapping[str, date], until: Mapping[str, int]
-                ) -> tuple[dict[str, Figure], dict[str, IndexResult]]:
-    """Each store's day so far (``days``: its local date; ``until``: its local hours up to and including
-    this one) and its verdict against the same hours of its usual days, the stores as one family.
+                ) -> dict[str, IndexResult]:
+    """The verdict of each store's day so far (``days``: its local date; ``until``: its local hours up to
+    and including this one) against the same hours of its usual days, the stores as one family.
 
     A morning is compared with usual mornings, never with whole days: stores are often happier (or
-    grumpier) at some hours of the day. One query per zone: O(stores x 9 days x faces) rows.
+    grumpier) at some hours of the day. One query per zone: O(stores x 9 days x faces) rows, taken as
+    samples (``results.until_hour_samples``) without building a figure per store and day.
     """
     by_zone: dict[tuple[str, int], list[str]] = {}
     for sid in days:
         by_zone.setdefault((zones[sid], until[sid]), []).append(sid)
-    got: dict[str, dict[date, Figure]] = {}
+    got: dict[str, dict[date, Sample]] = {}
     for (tz, hour), sids in by_zone.items():
         wanted = {d for sid in sids for d in (days[sid], *baseline_days(days[sid]))}
-        got.update(until_hour(conn, sids, tz, wanted, hour))
+        got.update(until_hour_samples(conn, sids, tz, wanted, hour))
     sids = list(days)
-    today = {sid: got.get(sid, {}).get(days[sid], empty()) for sid in sids}
-    results = against_baseline([today[sid].sample for sid in sids],
-                               [[_sample(got.get(sid, {}).get(b)) for b in baseline_days(days[sid])] for sid in sids])
-    return today, dict(zip(sids, results, strict=True))
+    results = against_baseline([got.get(sid, {}).get(days[sid], _NONE) for sid in sids],
+                               [[got.get(sid, {}).get(b, _NONE) for b in baseline_days(days[sid])] for sid in sids])
+    return dict(zip(sids, results, strict=True))
 
 
 # ----------------------------------------------------------------------------- hours
@@ -147,11 +147,11 @@ def hours_vs_usual(conn: Connection, store_id: str, tz: str, day: date) -> tuple
 
 def week_vs_rest(conn: Connection, store_id: str, tz: str, first: date, last: date
                  ) -> tuple[dict[tuple[int, int], Figure], dict[tuple[int, int], IndexResult]]:
-    """Figures per (weekday, local hour) over ``first``..``last`` (``results.weekday_hour``) and each
+    """Figures per (weekday, local hour) over ``first``..``last`` (``results.weekday_hour``, read with the
+    cells' weekly samples in one pass: ``results.weekday_hour_and_weeks``) and each
     cell's verdict against the rest of the store's week over the same weeks (``against_rest``), as one
     family: where in the week the mood is lower or higher, recurring week after week."""
-    cells = weekday_hour(conn, store_id, tz, first, last)
-    weeks = weekday_hour_weeks(conn, store_id, tz, first, last)
+    cells, weeks = weekday_hour_and_weeks(conn, store_id, tz, first, last)
     keys = sorted(weeks)
     results = against_rest([weeks[k] for k in keys])
     return cells, dict(zip(keys, results, strict=True))

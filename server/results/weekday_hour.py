@@ -6,6 +6,9 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
+from typing import NamedTuple
 
 from sqlalchemy import Date, Integer, case, cast, func, literal, select
 from sqlalchemy.engine import Connection
@@ -18,6 +21,7 @@ from hymy.timestamps import format_ts
 
 from .. import tables as t
 from ..localtime import day_bounds, offset_changes
+from .settled import generations, memory, settled_before
 
 h = t.rollup_hourly
 
@@ -26,6 +30,11 @@ def offsets(tz: str, first: date, last: date) -> list[tuple[str | None, int]]:
     """The zone's UTC offsets (minutes) over local dates ``first``..``last``: ``[(until_utc, minutes), ...]``
     where each offset holds before ``until_utc`` (RFC 3339, the exact instant of the change) and the last
     one has ``until_utc`` None."""
+    return list(_offsets(tz, first, last))
+
+
+@functools.lru_cache(maxsize=512)
+def _offsets(tz: str, first: date, last: date) -> tuple[tuple[str | None, int], ...]:
     z = zone(tz)
 
     def minutes(at: datetime) -> int:
@@ -36,7 +45,7 @@ def offsets(tz: str, first: date, last: date) -> list[tuple[str | None, int]]:
     changes = offset_changes(tz, start, end)
     out: list[tuple[str | None, int]] = [(format_ts(c), minutes(c - timedelta(microseconds=1))) for c in changes]
     out.append((None, minutes(changes[-1] if changes else start)))
-    return out
+    return tuple(out)
 
 
 def _offset_case(column, tz: str, first: date, last: date):
@@ -91,18 +100,87 @@ def weekday_hour_weeks(conn: Connection, store_id: str, tz: str, first: date,
                        last: date) -> dict[tuple[int, int], list[Sample]]:
     """Each (weekday, local hour) cell's counted presses per week over ``first``..``last``: the cell's
     samples, one per local date that had presses in it (a cell is one weekday, so one date is one week),
-    oldest first. What ``hymy.stats_compare.against_rest`` takes for the heat map. N and the sums of the
-    weights are added up in the database: O(days x hours) rows."""
+    oldest first. What ``hymy.stats_compare.against_rest`` takes for the heat map
+    (:func:`weekday_hour_and_weeks`'s second half)."""
+    return weekday_hour_and_weeks(conn, store_id, tz, first, last)[1]
+
+
+class _Weeks(NamedTuple):
+    """A period's rows per heat-map cell, in a form two periods add up in: counted presses per scale and
+    mood, filtered presses, and the samples of its dates (oldest first)."""
+
+    counted: dict[tuple[int, int], dict[int, tuple[int, ...]]]
+    filtered: dict[tuple[int, int], int]
+    weeks: dict[tuple[int, int], tuple[Sample, ...]]
+
+
+def weekday_hour_and_weeks(conn: Connection, store_id: str, tz: str, first: date, last: date
+                           ) -> tuple[dict[tuple[int, int], Figure], dict[tuple[int, int], list[Sample]]]:
+    """:func:`weekday_hour`'s figures and :func:`weekday_hour_weeks`'s samples from one pass over the
+    period's rows (the heat map needs both): the database sums each (local date, local hour, scale)'s
+    presses per face, O(days x hours) rows, and each date's samples are taken from those whole counts
+    (``hymy.stats.Sample.from_faces``, the sums a figure's own sample would have).
+
+    The dates before ``results.settled.settled_before`` are remembered under the store's generation
+    (``results.settled``), so a year's heat map reads its last days only; the two parts add up to what
+    one read of the whole period gives (whole counts added, each date's samples in date order)."""
     lh = local_hour_sql(tz, first, last)
-    q = (select(h.c.local_date, lh, func.sum(h.c.counted), func.sum(h.c.counted * weight_sql(1)),
-                func.sum(h.c.counted * weight_sql(2)))
-         .where(*_period(store_id, first, last), h.c.counted > 0)
-         .group_by(h.c.local_date, lh).order_by(h.c.local_date))
-    out: dict[tuple[int, int], list[Sample]] = defaultdict(list)
+    split = min(max(first, settled_before()), last + timedelta(days=1))  # the first date read every time
+    parts = []
+    if split > first:  # one entry per store, zone and length of period: tomorrow's replaces today's
+        gens = generations(conn, [store_id])
+        key, which = ("weeks", store_id, tz, (last - first).days), (first, split, tuple(offsets(tz, first, last)))
+        mem = memory(conn)
+        got = mem.take([key], gens).get(key)
+        if got is None or got[0] != which:
+            got = (which, _read_weeks(conn, store_id, lh, first, split - timedelta(days=1)))
+            mem.keep({key: got}, gens, weight=1 + sum(len(w) for w in got[1].weeks.values()))
+        parts.append(got[1])
+    if split <= last:
+        parts.append(_read_weeks(conn, store_id, lh, split, last))
+    counted: dict[tuple[int, int], dict[int, list[int]]] = defaultdict(dict)
+    filtered: dict[tuple[int, int], int] = defaultdict(int)
+    weeks: dict[tuple[int, int], list[Sample]] = defaultdict(list)
+    for part in parts:
+        for cell, per_scale in part.counted.items():
+            for scale, per_mood in per_scale.items():
+                have = counted[cell].get(scale)
+                counted[cell][scale] = list(per_mood) if have is None else [a + b for a, b in zip(have, per_mood)]  # noqa: B905
+        for cell, n in part.filtered.items():
+            filtered[cell] += n
+        for cell, samples in part.weeks.items():
+            weeks[cell] += samples
+    figures = {cell: from_rows([(sc, m, c, 0) for sc, per_mood in per_scale.items() for m, c in enumerate(per_mood, 1)]
+                               + [(min(per_scale), 1, 0, filtered[cell])]) for cell, per_scale in counted.items()}
+    return figures, dict(weeks)
+
+
+def _read_weeks(conn: Connection, store_id: str, lh, first: date, last: date) -> _Weeks:
+    """The rows of local dates ``first``..``last`` per cell (``lh``: :func:`local_hour_sql` of the whole
+    period shown, so a row's local hour never depends on how the period is split)."""
+    faces = [func.sum(case((h.c.mood == m, h.c.counted), else_=0)) for m in range(1, max(SCALES) + 1)]
+    q = (select(h.c.local_date, lh, h.c.scale, func.sum(h.c.filtered), *faces)
+         .where(*_period(store_id, first, last)).group_by(h.c.local_date, lh, h.c.scale)
+         .order_by(h.c.local_date, lh, h.c.scale))
+    rows = conn.execute(q).all()
+    counted: dict[tuple[int, int], dict[int, tuple[int, ...]]] = defaultdict(dict)  # cell -> scale -> per mood
+    filtered: dict[tuple[int, int], int] = defaultdict(int)
     weekday: dict[str, int] = {}
-    for day, hour, n, total, squares in conn.execute(q).all():
+    for day, hour, scale, filt, *per_mood in rows:
         wd = weekday.get(day)
         if wd is None:
             wd = weekday[day] = date.fromisoformat(day).weekday()
-        out[(wd, hour)].append(Sample(n, total, squares))
-    return dict(out)
+        cell = (wd, int(hour))
+        have = counted[cell].get(scale)
+        counted[cell][scale] = tuple(per_mood[:scale]) if have is None else tuple(a + b for a, b in zip(have, per_mood))  # noqa: B905
+        filtered[cell] += filt or 0
+    weeks: dict[tuple[int, int], list[Sample]] = defaultdict(list)
+    for (day, hour), group in groupby(rows, key=itemgetter(0, 1)):  # in date order: oldest week first
+        parts = [(r[2], r[4:4 + r[2]]) for r in group]
+        if len(parts) == 1:
+            sample = Sample.from_faces(*parts[0])
+        else:  # presses on more than one scale: in a figure's own order, scale then mood
+            sample = Sample.from_tally((sc, m, c) for sc, per_mood in parts for m, c in enumerate(per_mood, 1) if c)
+        if sample.n:
+            weeks[(weekday[day], int(hour))].append(sample)
+    return _Weeks(dict(counted), dict(filtered), {cell: tuple(w) for cell, w in weeks.items()})

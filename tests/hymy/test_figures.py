@@ -2,7 +2,7 @@
 
 import pytest
 
-from hymy.figures import Figure, empty, figure, from_rows, merge
+from hymy.figures import Figure, empty, figure, from_rows, merge, sample_of_rows
 from hymy.score import score_tally
 from hymy.stats import index_interval
 
@@ -78,3 +78,17 @@ def test_from_rows_without_counted_presses_keeps_their_scale_and_filtered():
     only_flagged = from_rows([(5, 2, 0, 3)])
     assert only_flagged.scale == 5 and only_flagged.n == 0 and only_flagged.filtered == 3
     assert isinstance(only_flagged, Figure)
+
+
+@pytest.mark.parametrize("rows", [
+    [],
+    [(4, 2, 0, 5)],  # only filtered presses
+    [(4, 4, 7, 0), (4, 1, 3, 1), (4, 4, 2, 0), (4, 3, 0, 2)],  # one face in two rows, a face without counted
+    [(5, 5, 10, 0), (4, 1, 2, 0), (3, 2, 1, 4), (4, 1, 1, 0), (5, 1, 3, 0)],  # three scales, out of order
+    [(4, m, 1000 + 37 * m * m, 0) for m in (3, 1, 4, 2)] * 3,
+])
+def test_sample_of_rows_is_the_figures_own_sample_to_the_last_bit(rows):
+    """Today's table judges samples read without building figures: they must be the figures' samples
+    exactly (==, not approximately), whatever the rows' order, duplicates and scales."""
+    assert sample_of_rows(rows) == from_rows(rows).sample
+    assert sample_of_rows(list(reversed(rows))) == from_rows(rows).sample

@@ -384,3 +384,18 @@ def test_baseline_is_the_same_weekday_of_the_previous_eight_weeks():
     assert all(a - b == timedelta(weeks=1) for a, b in zip(days, days[1:], strict=False))
     with pytest.raises(ValueError, match=r"weeks: 0 is not valid"):
         baseline_days(tuesday, weeks=0)
+
+
+@pytest.mark.parametrize("scale, counts", [(4, [17, 16, 60, 126]), (5, [0, 3, 0, 0, 9]), (3, [0, 0, 0]), (5, [4, 1]),
+                                           (4, [10**9, 1, 0, 7])])
+def test_sample_from_faces_is_from_tally_to_the_last_bit(scale, counts):
+    """The heat map's many small groups are taken per face without a tally: the same sums exactly."""
+    tally = [(scale, m, c) for m, c in enumerate(counts, 1) if c]
+    assert Sample.from_faces(scale, counts) == Sample.from_tally(tally)
+
+
+@pytest.mark.parametrize("scale, counts, names", [(6, [1], "scale"), (4, [1, 2, 3, 4, 5], "counts"),
+                                                  (4, [1, -2], "count"), (4, [1.5], "count"), (4, [True], "count")])
+def test_sample_from_faces_names_what_is_wrong(scale, counts, names):
+    with pytest.raises(ValueError, match=names):
+        Sample.from_faces(scale, counts)
