@@ -104,7 +104,7 @@ def bump(cur, dialect: str, store_id: str, counts: dict[tuple, list[int]], fcoun
     """Add the deltas (see :func:`deltas`) to the store's hourly, daily and follow-up rollups and to its
     region's daily rollup, through the driver's cursor ``cur`` inside the caller's write transaction.
 
-    SQLite (the write lock is held since BEGIN IMMEDIATE): an ``executemany`` per table (the region's reads
+    SQLite (the write lock is held since BEGIN IMMEDIATE): an ``executemany`` per table (the region's upsert reads
     the store's region itself).
     PostgreSQL: one statement (:data:`_PG_BUMP`), the store row share-locked before any rollup row.
     Either way, when an hourly delta is of a date before :func:`marked_before`, the store's generation
