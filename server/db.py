@@ -7,7 +7,7 @@ import json
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 
 
 #: SQLite only: connections a file's pool may open beyond its size (background jobs, the after-ingest
@@ -226,6 +227,24 @@ def retrying(fn: Callable[[], T], attempts: int = 5) -> T:
                 raise
             time.sleep(0.01 * (2**i))
     raise AssertionError("unreachable")
+
+
+def together(items: Sequence[Item], key: Callable[[Item], Any], store: Callable[[list[Item]], list[T]]) -> list[T | Exception]:
+    """``store(items in key order)``, one transaction for all (retried as :func:`retrying`), and its result per
+    item in the items' own order. Should it fail for good, ``store([item])`` for each, so an item's failure
+    is its own: its entry is the exception. The key order makes two such transactions on PostgreSQL take
+    their row locks in the same order."""
+    order = sorted(range(len(items)), key=lambda i: key(items[i]))
+    try:
+        done = retrying(lambda: store([items[i] for i in order]))
+    except Exception as exc:
+        if len(items) == 1:
+            return [exc]
+        return [together([item], key, store)[0] for item in items]
+    out: list = [None] * len(items)
+    for k, i in enumerate(order):
+        out[i] = done[k]
+    return out
 
 
 _SQLITE_READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -20,7 +20,7 @@ from hymy.protocol import Heartbeat
 from hymy.timestamps import format_ts, utcnow
 
 from . import tables as t
-from .db import raw_writing, retrying, writing
+from .db import raw_writing, retrying, together, writing
 from .ingest import EARLIEST, LATEST, MAX_UPTIME_MS
 from .localtime import bucket
 from .rollups import bump_hourly
@@ -59,18 +59,12 @@ def record_heartbeats(engine: Engine, beats: Sequence[Beat]) -> list[int | Excep
     """:func:`record_heartbeat` of several devices: their fleet states in one transaction (in device order),
     then the corrections each needs in its own; per heartbeat the presses corrected, or its exception.
     Should the shared transaction fail for good, each is recorded alone."""
-    order = sorted(range(len(beats)), key=lambda i: beats[i][0])
-    try:
-        more = retrying(lambda: _fleet_states(engine, [beats[i] for i in order]))
-    except Exception as exc:
-        if len(beats) == 1:
-            return [exc]
-        return [record_heartbeats(engine, [b])[0] for b in beats]
-    correct = [False] * len(beats)
-    for k, i in enumerate(order):
-        correct[i] = more[k]
+    more = together(list(beats), lambda b: b[0], lambda todo: _fleet_states(engine, todo))
     out: list[int | Exception] = []
-    for (device_id, store_id, tz, hb, _), needed in zip(beats, correct, strict=True):
+    for (device_id, store_id, tz, hb, _), needed in zip(beats, more, strict=True):
+        if isinstance(needed, Exception):
+            out.append(needed)
+            continue
         try:
             out.append(retrying(lambda d=device_id, s=store_id, z=tz, h=hb: _record(engine, d, s, z, h)) if needed else 0)
         except Exception as exc:

@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from hymy.protocol import Event, EventStatus, Followup, Response, explain
 from hymy.timestamps import utcnow
 
-from .db import retrying
+from .db import retrying, together
 from .event_content import CONFLICT, ID_TAKEN, content_key
 from .ingest_tx import store_many
 from .jsontext import field_name, nul_path
@@ -163,24 +163,7 @@ def ingest_many(engine: Engine, batches: Sequence[Batch]) -> list[Outcome | Exce
     transaction fail for good, each batch is stored alone, so a batch's failure is its own: its entry is
     the exception."""
     parsed = [(dev, sid, tz, parse(events, nul)) for dev, sid, tz, events, nul in batches]
-    order = sorted(range(len(parsed)), key=lambda i: parsed[i][1])
-    try:
-        outcomes = retrying(lambda: _store_all(engine, [parsed[i] for i in order]))
-    except Exception as exc:
-        if len(parsed) == 1:
-            return [exc]
-        return [_alone(engine, *p) for p in parsed]
-    out: list = [None] * len(parsed)
-    for k, i in enumerate(order):
-        out[i] = outcomes[k]
-    return out
-
-
-def _alone(engine, device_id, store_id, tz, parsed) -> Outcome | Exception:
-    try:
-        return retrying(lambda: _store_all(engine, [(device_id, store_id, tz, parsed)]))[0]
-    except Exception as exc:
-        return exc
+    return together(parsed, lambda p: p[1], lambda todo: _store_all(engine, todo))
 
 
 @dataclass
