@@ -18,7 +18,7 @@ from hymy.errors import CodeExpired, CodeUsed, ConfigError, DeviceRevoked, NotFo
 from hymy.protocol import AlertRule, StoreConfig, default_store_config
 from hymy.timestamps import format_ts, parse_ts, utcnow
 
-from . import rollups
+from . import rollups, storeconfig
 from . import tables as t
 from .db import writing
 from .tokens import hash_secret, new_code, new_token, normalise_code
@@ -157,15 +157,10 @@ def store_config(engine_or_conn, store_id: str) -> StoreConfig:
     if isinstance(engine_or_conn, Engine):
         with engine_or_conn.connect() as conn:
             return store_config(conn, store_id)
-    conn = engine_or_conn
-    row = conn.execute(select(t.stores.c.config_json).where(t.stores.c.id == store_id)).first()
-    if row is None:
+    got = storeconfig.texts_in(engine_or_conn, store_id)
+    if got is None:
         raise NotFound(f"store {store_id!r} does not exist")
-    data = json.loads(row.config_json)
-    rules = conn.execute(select(t.alert_rules.c.rule_json).where(t.alert_rules.c.store_id == store_id)
-                         .order_by(t.alert_rules.c.id)).scalars().all()
-    data["alert_rules"] = [json.loads(r) for r in rules]
-    return StoreConfig.model_validate(data)
+    return storeconfig.fresh(*got)
 
 
 def _need_store(conn, store_id: str):
