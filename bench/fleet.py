@@ -276,7 +276,7 @@ def report(kind, args, w, rows, rss, ingest, floor, size, took: dict[str, float]
 
     print(f"  ingest() in-process, {size}-event batches: {cost(ingest)}; {ingest.batches} batches, each half "
           "after 50 warm-up")
-    print(f"  bare driver floor, same rows + rollup upserts: {cost(floor)}")
+    print(f"  bare driver floor, same rows (event ids, responses) + rollup upserts: {cost(floor)}")
     ratio = per_req / ingest.cpu_ms
     print(f"  ratios:            server CPU per request / ingest() CPU per batch = {ratio:.2f} (target <= 1.5); "
           f"floor / ingest() CPU = {floor.cpu_ms / ingest.cpu_ms:.0%} (target >= 50 %)")

@@ -10,12 +10,15 @@ runs and half after, and pools them: ``Cost.pooled``). CPU is this process's
 ``time.process_time()`` around each call (no other thread runs meanwhile); on PostgreSQL the backend's
 CPU (``fleetdb.Backends``) is printed beside it.
 
-The floor writes exactly what ``ingest()`` writes for a batch of new presses, through the bare driver
-(``sqlite3`` with the server's pragmas, or ``psycopg``), in one transaction per batch: the response
-rows (made by ingest's own ``rows_for``, outside the timed part) and the upserts of their rollup deltas
-into ``rollup_hourly``, ``rollup_daily`` and ``rollup_region_daily`` (``server.rollups.bump_hourly``'s
-three tables, deltas summed outside the timed part). It leaves out what needs no database work of its
-own kind: validation, the duplicate lookup, the region lookup.
+The floor writes exactly the rows ``ingest()`` writes for a batch of new presses, through the bare driver
+(``sqlite3`` with the server's pragmas, or ``psycopg``), in one transaction per batch: each event's
+claim in ``event_ids`` (its id and type: the table that keeps an id one event, what makes a resend a
+duplicate), the response rows (made by ingest's own ``rows_for``, outside the timed part) and the
+upserts of their rollup deltas into ``rollup_hourly``, ``rollup_daily`` and ``rollup_region_daily``
+(``server.rollups.bump_hourly``'s three tables, deltas summed outside the timed part). It leaves out
+what writes no row: validation, the duplicate lookup, the region lookup. (Until 2026-12-06 it left out
+the ``event_ids`` rows too, one of the four tables ``ingest()`` writes; docs/benchmarks.md has the
+figures of both.)
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def _sql(table, mark: str) -> str:
     """``INSERT`` of ``table``'s columns; for a rollup, the upsert that adds its counts (as server.rollups)."""
     cols = [c.name for c in table.c]
     sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
-    if table is t.responses:
+    if table is t.responses or table is t.event_ids:
         return sql
     keys = [c.name for c in table.primary_key.columns]
     sums = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in cols if c not in keys)
@@ -85,7 +88,8 @@ def _sql(table, mark: str) -> str:
 
 
 def floor_params(batch: list[dict], who: fleetdb.Member) -> list[list[tuple]]:
-    """Parameter rows of the floor's four statements for ``batch`` (responses, then the three rollups)."""
+    """Parameter rows of the floor's five statements for ``batch`` (event_ids, responses, then the three
+    rollups)."""
     rows = rows_for(parse(batch, check_nul=False), who.store_id, who.device_id, fleetdb.TIMEZONE,
                     format_ts(utcnow())).responses.values()
     hourly: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
@@ -96,7 +100,8 @@ def floor_params(batch: list[dict], who: fleetdb.Member) -> list[list[tuple]]:
         d = daily[(day, scale, mood)]
         d[0] += counted
         d[1] += filtered
-    return [[tuple(r[c] for c in RESPONSE_COLUMNS) for r in rows],
+    return [[(r["id"], "response") for r in sorted(rows, key=lambda r: r["id"])],
+            [tuple(r[c] for c in RESPONSE_COLUMNS) for r in rows],
             [(who.store_id, *k, *v) for k, v in sorted(hourly.items())],
             [(who.store_id, *k, *v) for k, v in sorted(daily.items())],
             [(who.region_id, *k, *v) for k, v in sorted(daily.items())]]
@@ -110,13 +115,13 @@ class _Floor:
             self.conn = sqlite3.connect(make_url(url).database, isolation_level=None)
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
                 self.conn.execute(f"PRAGMA {pragma}")  # as server.db.make_engine sets them
-            self.sql = [_sql(tb, "?") for tb in (t.responses, *ROLLUPS)]
+            self.sql = [_sql(tb, "?") for tb in (t.event_ids, t.responses, *ROLLUPS)]
             self.postgres = False
         else:
             import psycopg
 
             self.conn = psycopg.connect(fleetdb.libpq_url(url))
-            self.sql = [_sql(tb, "%s") for tb in (t.responses, *ROLLUPS)]
+            self.sql = [_sql(tb, "%s") for tb in (t.event_ids, t.responses, *ROLLUPS)]
             self.postgres = True
 
     def write(self, params: list[list[tuple]]) -> None:

@@ -126,31 +126,40 @@ def bucket(at: datetime, tz: str) -> tuple[str, str]:
 
 class Bucketer:
     """``bucket`` for many instants of one zone, fast: it remembers the last bucket as a UTC range
-    (exactly the bucket's own start and end, so it gives what :func:`bucket` gives; tests compare)."""
+    (exactly the bucket's own start and end, so it gives what :func:`bucket` gives; tests compare).
+    :meth:`of` gives the zone's shared one (its memory is one tuple, replaced whole, so threads may share
+    it: each reads a whole bucket, at worst one another thread just left)."""
 
-    __slots__ = ("tz", "_zone", "_lo", "_hi", "_lo_text", "_hi_text", "_value")
+    __slots__ = ("tz", "_zone", "_last")
+    _shared: dict[str, Bucketer] = {}
 
     def __init__(self, tz: str):
         self.tz = tz
         self._zone = zone(tz)
-        self._lo = self._hi = None
-        self._lo_text = self._hi_text = ""
-        self._value: tuple[str, str] = ("", "")
+        self._last: tuple | None = None  # (lo, hi, lo_text, hi_text, value)
+
+    @classmethod
+    def of(cls, tz: str) -> Bucketer:
+        """The shared Bucketer of zone ``tz`` (batches of one store mostly fall in the same hour)."""
+        got = cls._shared.get(tz)
+        if got is None:
+            got = cls._shared.setdefault(tz, cls(tz))
+        return got
 
     def __call__(self, at: datetime, text: str | None = None) -> tuple[str, str]:
         """The bucket of ``at``; ``text``, when given, is ``at`` as canonical UTC text (``format_ts``),
         compared as text (canonical texts order as their times)."""
-        if self._lo is not None and (self._lo_text <= text < self._hi_text if text else self._lo <= at < self._hi):
-            return self._value
+        last = self._last
+        if last is not None and (last[2] <= text < last[3] if text else last[0] <= at < last[1]):
+            return last[4]
         day, (starts, texts, _, end) = _day_of(at, self._zone, self.tz)
         i = bisect_right(starts, at) - 1
-        self._value = (day.isoformat(), texts[i])
-        self._lo, self._lo_text = starts[i], texts[i]
+        value = (day.isoformat(), texts[i])
         if i + 1 < len(starts):
-            self._hi, self._hi_text = starts[i + 1], texts[i + 1]
+            self._last = (starts[i], starts[i + 1], texts[i], texts[i + 1], value)
         else:
-            self._hi, self._hi_text = end, format_ts(end)
-        return self._value
+            self._last = (starts[i], end, texts[i], format_ts(end), value)
+        return value
 
 
 #: The local dates the server answers about. Every stored press falls on one of them (presses are stored

@@ -20,8 +20,9 @@ and yesterday, nearly every batch, pay only a comparison of two dates.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, select, text, update
 
@@ -97,7 +98,17 @@ _MARK_SQL = {"sqlite": _MARK.format(p="?"), "postgresql": _MARK.format(p="%s")}
 def marked_before(now: datetime | None = None) -> str:
     """The ISO local date before which a change of counts marks the store's generation: the UTC date of
     ``now`` (default: the clock) less :data:`MARK_DAYS`. Every zone's today is at or after it."""
-    return ((now or datetime.now(UTC)).astimezone(UTC).date() - timedelta(days=MARK_DAYS)).isoformat()
+    global _marked
+    if now is not None:
+        return (now.astimezone(UTC).date() - timedelta(days=MARK_DAYS)).isoformat()
+    day = int(time.time() // 86400)  # every batch asks: the text is made once per UTC day
+    if _marked[0] != day:
+        _marked = (day, (_EPOCH + timedelta(days=day - MARK_DAYS)).isoformat())
+    return _marked[1]
+
+
+_EPOCH = date(1970, 1, 1)
+_marked: tuple[int, str] = (-1, "")  #: (UTC day number, :func:`marked_before`'s text for it)
 
 
 def bump(cur, dialect: str, store_id: str, counts: dict[tuple, list[int]], fcounts: dict[tuple, int]) -> None:
