@@ -24,6 +24,7 @@ from .afteringest import AfterIngest, OnIngested
 from .db import make_engine
 from .fastpath import DevicePath
 from .leases import LeaseGate, Leases
+from .loopwrite import LoopWrites
 from .metrics import Metrics
 from .middleware import Guard
 from .migrate import upgrade
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.jobs = Jobs(gate=LeaseGate(app.state.leases))
     app.state.on_shutdown: list[Callable[[], None]] = []
     limitsync.install(app)  # device_limiter, ip_limiter, enroll_limiter: hold across workers and instances
-    app.state.offload = Offload(engine.dialect.name, settings.pool_per_worker)
+    app.state.offload = Offload(engine.dialect.name, settings.pool_per_worker,
+                                LoopWrites(engine) if engine.dialect.name == "sqlite" else None)
     app.state.on_shutdown.append(app.state.offload.close)
     app.include_router(api_device.router)
     app.include_router(api_manager.router)

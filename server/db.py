@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import threading
 import time
@@ -130,6 +131,8 @@ def _writer(engine: Engine) -> tuple[Engine, contextlib.AbstractContextManager]:
 @contextlib.contextmanager
 def writing(engine: Engine):
     """``with writing(engine) as conn:`` a write transaction (BEGIN IMMEDIATE on SQLite)."""
+    if NO_WAIT.get():
+        raise WouldWait("writing() may wait for SQLite's lock")
     options, lock = _writer(engine)
     with lock, options.begin() as conn:
         yield conn
@@ -137,7 +140,8 @@ def writing(engine: Engine):
 
 class _SqliteWriter:
     """SQLite: a driver connection of its own, taken from the pool once and kept (no check-out and return
-    per use); closed when the engine is disposed. The process's one connection for :func:`raw_writing`,
+    per use); closed when the engine is disposed. The process's connection for :func:`raw_writing` (and
+    one more for its writes that must not wait, :data:`NO_WAIT`),
     used only under the write lock (so by one thread at a time), and one per thread for :func:`read_row`."""
 
     def __init__(self, engine: Engine):
@@ -155,6 +159,30 @@ class _SqliteWriter:
 
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SQLITE_NOWAIT_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class WouldWait(Exception):  # noqa: N818 - a signal, not an error
+    """A write asked not to wait (:data:`NO_WAIT`) found the database locked: nothing was written; do it
+    where waiting is fine (``server.loopwrite``)."""
+
+
+#: Set while this thread must not wait for a lock (the event loop, ``server.loopwrite``): SQLite's
+#: :func:`raw_writing` then uses a connection with no busy timeout and raises :class:`WouldWait` instead
+#: of waiting for another process's write; :func:`writing` raises it at once.
+NO_WAIT: contextvars.ContextVar[bool] = contextvars.ContextVar("hymy_no_wait", default=False)
+
+
+def _nowait_writer(engine: Engine) -> _SqliteWriter:
+    """The process's connection for writes that must not wait: no busy timeout, and no automatic
+    checkpoint (a checkpoint writes and syncs the database file; ``server.loopwrite`` has it done on a
+    database thread)."""
+    writer = _SQLITE_NOWAIT_WRITERS.get(engine)
+    if writer is None or writer.closed:
+        writer = _SQLITE_NOWAIT_WRITERS[engine] = _SqliteWriter(engine)
+        writer.cur.execute("PRAGMA busy_timeout=0")
+        writer.cur.execute("PRAGMA wal_autocheckpoint=0")
+    return writer
 
 
 @contextlib.contextmanager
@@ -165,15 +193,27 @@ def raw_writing(engine: Engine) -> Iterator[tuple[Any, str]]:
     the process's write lock, as :func:`writing`, on the process's one writing connection
     (:class:`_SqliteWriter`). PostgreSQL: a pooled connection in psycopg's pipeline mode (a statement is
     sent at once, its results awaited only when read, so BEGIN travels with the first statement and
-    statements whose results are not read with the COMMIT); one found broken is dropped from the pool."""
+    statements whose results are not read with the COMMIT); one found broken is dropped from the pool.
+    Under :data:`NO_WAIT` (SQLite): :class:`WouldWait` instead of waiting for the lock."""
     _, lock = _writer(engine)
     if engine.dialect.name == "sqlite":
-        with lock:
-            writer = _SQLITE_WRITERS.get(engine)
-            if writer is None:
-                writer = _SQLITE_WRITERS[engine] = _SqliteWriter(engine)
+        nowait = NO_WAIT.get()
+        if not lock.acquire(blocking=not nowait):
+            raise WouldWait("another thread of this process is writing")
+        try:
+            if nowait:
+                writer = _nowait_writer(engine)
+            else:
+                writer = _SQLITE_WRITERS.get(engine)
+                if writer is None:
+                    writer = _SQLITE_WRITERS[engine] = _SqliteWriter(engine)
             cur = writer.cur
-            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+            except Exception as exc:
+                if nowait and _driver_error(exc) and "locked" in str(exc).lower():
+                    raise WouldWait(f"another process is writing: {exc}") from exc
+                raise
             try:
                 yield cur, "sqlite"
             except BaseException:
@@ -181,6 +221,8 @@ def raw_writing(engine: Engine) -> Iterator[tuple[Any, str]]:
                     writer.driver.rollback()
                 raise
             cur.execute("COMMIT")
+        finally:
+            lock.release()
         return
     fairy = engine.raw_connection()
     driver = fairy.driver_connection
@@ -237,14 +279,24 @@ def together(items: Sequence[Item], key: Callable[[Item], Any], store: Callable[
     order = sorted(range(len(items)), key=lambda i: key(items[i]))
     try:
         done = retrying(lambda: store([items[i] for i in order]))
+    except WouldWait:  # nothing stored: the caller does it all where it may wait
+        raise
     except Exception as exc:
         if len(items) == 1:
             return [exc]
-        return [together([item], key, store)[0] for item in items]
+        return [_alone(item, key, store) for item in items]
     out: list = [None] * len(items)
     for k, i in enumerate(order):
         out[i] = done[k]
     return out
+
+
+def _alone(item, key, store):
+    """:func:`together` of one item: its result or exception (a :class:`WouldWait` too)."""
+    try:
+        return together([item], key, store)[0]
+    except WouldWait as exc:
+        return exc
 
 
 _SQLITE_READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -62,14 +62,18 @@ def bearer_token(authorization: str | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-async def device_of(state, token: str | None) -> Device:
-    """The enrolled, not revoked device of bearer ``token`` (``state``: the app's ``app.state``); 401
-    otherwise; 429 past its rate limit. Its last-seen gauge set."""
+def needs_token(token: str | None) -> None:
+    """401 when the request carries no bearer token at all (no database work needed to say so)."""
     if not token:
         raise unauthorized("Authorization: a device bearer token is required (from POST /api/v1/enroll)")
-    # SQLite: one indexed read of a local file in WAL mode (never waits for a writer), inline; PostgreSQL:
-    # on a database thread (server.offload)
-    dev = await state.offload.read(device_for, state.engine, token)
+
+
+def admit(state, token: str) -> Device:
+    """The device of bearer ``token`` read now (``device_for``), admitted: 401 when there is none, 429 past its
+    rate limit, else its last-seen gauge set. On any thread (``state``: the app's ``app.state``): the device
+    API's PostgreSQL batches run it on the database thread that then stores the batch, so nothing is stored
+    for a refused request (``server.api_device.take_batch``)."""
+    dev = device_for(state.engine, token)
     if dev is None:
         raise unauthorized("Authorization: unknown or revoked device token; enrol the device again")
     wait = state.device_limiter.hit(dev.id)
@@ -77,6 +81,15 @@ async def device_of(state, token: str | None) -> Device:
         raise too_many(wait, "device")
     state.metrics.last_seen.labels(dev.id).set(time.time())
     return dev
+
+
+async def device_of(state, token: str | None) -> Device:
+    """The enrolled, not revoked device of bearer ``token`` (``state``: the app's ``app.state``); 401
+    otherwise; 429 past its rate limit. Its last-seen gauge set."""
+    needs_token(token)
+    # SQLite: one indexed read of a local file in WAL mode (never waits for a writer), inline; PostgreSQL:
+    # on a database thread (server.offload)
+    return await state.offload.read(admit, state, token)
 
 
 async def current_device(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(device_bearer)) -> Device:

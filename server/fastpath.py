@@ -50,9 +50,8 @@ def _text(headers: dict[bytes, bytes], name: bytes) -> str | None:
 
 
 async def _responses(scope, receive, send, headers) -> bool:
-    state = scope["app"].state
-    dev = await device_of(state, bearer_token(_text(headers, b"authorization")))
-    await respond(send, 200, await take_batch(Request(scope, receive), dev))
+    token = bearer_token(_text(headers, b"authorization"))
+    await respond(send, 200, await take_batch(Request(scope, receive), token=token))
     return True
 
 
