@@ -140,13 +140,7 @@ class Offload:
                     else:
                         future.set_result(result)
         if self.loop_writes.checkpoint_due():
-            self._put((self._checkpoint, (), loop, None, None))
-
-    def _checkpoint(self) -> None:
-        try:
-            self.loop_writes.checkpoint()
-        except Exception:  # the next one, or SQLite's own on another connection, will do it
-            log.warning("checkpoint of the write-ahead log failed", exc_info=True)
+            self._put((_checkpoint, (self.loop_writes,), loop, None, None))
 
     def _put(self, job: tuple) -> None:
         if not self._started:
@@ -173,6 +167,13 @@ class Offload:
             for _ in self._started:
                 self._queue.put(_STOP)
             self._started = []
+
+
+def _checkpoint(loop_writes: LoopWrites) -> None:
+    try:
+        loop_writes.checkpoint()
+    except Exception:  # the next one, or SQLite's own on another connection, will do it
+        log.warning("checkpoint of the write-ahead log failed", exc_info=True)
 
 
 def _run_one(fn, args, loop, future) -> None:
