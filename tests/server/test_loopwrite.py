@@ -196,3 +196,18 @@ def test_together_passes_would_wait_on_and_keeps_what_was_stored():
     got = together([1, 2, 3], lambda i: i, group_fails)
     assert got[0] == 10 and got[2] == 30
     assert isinstance(got[1], WouldWait)
+
+
+def test_sqlalchemy_writes_refuse_to_wait_on_the_loop(sqlite_engine):
+    """A SQLAlchemy write transaction may wait up to busy_timeout (30 s): under NO_WAIT it is refused at once,
+    so no future runner on the loop can stall every request of the process."""
+    from server.db import NO_WAIT
+
+    token = NO_WAIT.set(True)
+    try:
+        with pytest.raises(WouldWait), writing(sqlite_engine):
+            pass
+    finally:
+        NO_WAIT.reset(token)
+    with writing(sqlite_engine):  # and waits as before elsewhere
+        pass
