@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import fleetdb  # noqa: E402
+import fleetfloor  # noqa: E402
 from fleetload import batch_json, press_events  # noqa: E402
 
 from server.app import create_app, settle_heap  # noqa: E402
@@ -73,7 +74,7 @@ async def post(app, token: str, body: bytes) -> None:
         raise SystemExit(f"the app answered {sent[0]['status']}: {sent[1]['body'][:300]!r}")
 
 
-async def lifespan(app, message: str) -> None:
+async def lifespan(app, message: str) -> tuple:
     """Run the app's lifespan up to ``message``'s answer (start-up) in a task of its own."""
     inbox: asyncio.Queue = asyncio.Queue()
     outbox: asyncio.Queue = asyncio.Queue()
@@ -99,10 +100,6 @@ async def run(kind: str, url: str, requests: int, batch: int, concurrency: int) 
     def body() -> bytes:
         return gzip_body(batch_json(press_events(batch, rng, boot, 10**6 + next(counter))))
 
-    def raw() -> list:
-        import json
-        return json.loads(batch_json(press_events(batch, rng, boot, 10**6 + next(counter))))["events"]
-
     async def app_block(loop_writes) -> None:
         offload.loop_writes = loop_writes
         todo = [(members[k % len(members)].token, body()) for k in range(BLOCK)]
@@ -110,16 +107,16 @@ async def run(kind: str, url: str, requests: int, batch: int, concurrency: int) 
             await asyncio.gather(*(post(app, tok, b) for tok, b in todo[i:i + concurrency]))
 
     async def ingest_block(_) -> None:
-        todo = [raw() for _ in range(BLOCK)]
-        for k, events in enumerate(todo):
+        for k, events in enumerate(fleetfloor.batches(BLOCK, batch, seed=next(counter))):
             m = members[k % len(members)]
             ingest(engine, m.device_id, m.store_id, fleetdb.TIMEZONE, events, check_nul=False)
 
-    variants = {"ingest()": (ingest_block, None), "app, writes on the loop": (app_block, on_loop)}
-    if on_loop is not None:
-        variants["app, writes on the writer thread"] = (app_block, None)
+    variants = {"ingest()": (ingest_block, None)}
+    if on_loop is None:
+        variants["app"] = (app_block, None)
     else:
-        variants = {"ingest()": (ingest_block, None), "app": (app_block, None)}
+        variants["app, writes on the loop"] = (app_block, on_loop)
+        variants["app, writes on the writer thread"] = (app_block, None)
     for fn, arg in variants.values():  # warm-up
         await fn(arg)
     settle_heap()

@@ -124,21 +124,13 @@ class Offload:
         for runner, item, future in jobs:
             groups.setdefault(runner, []).append((item, future))
         for runner, members in groups.items():
-            try:
-                with self.loop_writes.trying():
-                    results = runner([item for item, _ in members])
-            except WouldWait as exc:  # nothing written
-                results = [exc] * len(members)
-            except BaseException as exc:  # the runner itself failed: every member gets it
-                results = [exc] * len(members)
+            with self.loop_writes.trying():
+                results = _answers(runner, [item for item, _ in members])
             for result, (item, future) in zip(results, members, strict=True):
-                if isinstance(result, WouldWait):
+                if isinstance(result, WouldWait):  # nothing of it written: the writer thread waits for the lock
                     self._put((None, item, loop, future, runner))
-                elif not future.cancelled():
-                    if isinstance(result, BaseException):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
+                else:
+                    _answer(future, result)
         if self.loop_writes.checkpoint_due():
             self._put((_checkpoint, (self.loop_writes,), loop, None, None))
 
@@ -189,15 +181,25 @@ def _run_one(fn, args, loop, future) -> None:
 
 
 def _run_group(runner: Runner, members: list[tuple]) -> None:
-    try:
-        results = runner([args for args, _, _ in members])
-    except BaseException as exc:  # the runner itself failed: every member gets it
-        results = [exc] * len(members)
+    results = _answers(runner, [args for args, _, _ in members])
     for result, (_, loop, future) in zip(results, members, strict=True):
-        if isinstance(result, BaseException):
-            loop.call_soon_threadsafe(_settle, future, None, result)
-        else:
-            loop.call_soon_threadsafe(_settle, future, result, None)
+        loop.call_soon_threadsafe(_answer, future, result)
+
+
+def _answers(runner: Runner, items: list) -> list:
+    """``runner(items)``: a result or an exception per item."""
+    try:
+        return runner(items)
+    except BaseException as exc:  # the runner itself failed: every item gets it
+        return [exc] * len(items)
+
+
+def _answer(future: asyncio.Future, result) -> None:
+    """Settle ``future`` with a runner's answer for its item (an exception is raised to the awaiting request)."""
+    if isinstance(result, BaseException):
+        _settle(future, None, result)
+    else:
+        _settle(future, result, None)
 
 
 def _settle(future: asyncio.Future, result, exc: BaseException | None) -> None:

@@ -17,10 +17,11 @@ from urllib.parse import quote
 import pytest
 import uuid6
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 
 from hymy.timestamps import format_ts
 from server import admin, auth
+from server import tables as t
 from server.app import create_app
 from server.db import make_engine
 from server.migrate import upgrade
@@ -160,6 +161,18 @@ class World:
 @pytest.fixture
 def world(engine, client) -> World:
     return World(engine, client)
+
+
+def store_with_devices(engine, n: int = 3, tz: str = "Europe/Helsinki") -> tuple[str, list[str]]:
+    """A new store in zone ``tz`` and ``n`` devices of it: ``(store id, [device ids])``."""
+    sid = admin.create_store(engine, "Kamppi", timezone=tz)
+    return sid, [admin.create_device(engine, sid, f"exit {i}").device_id for i in range(n)]
+
+
+def stored_responses(engine) -> int:
+    """How many responses the database holds."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(t.responses)).scalar_one()
 
 
 def press(mood: int = 4, at: datetime | None = None, **kw) -> dict:

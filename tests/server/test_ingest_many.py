@@ -8,7 +8,7 @@ import asyncio
 import threading
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hymy.protocol import Heartbeat
 from server import admin
@@ -17,23 +17,13 @@ from server.heartbeat import record_heartbeats
 from server.ingest import ingest_many
 from server.offload import Offload
 
-from .conftest import press
+from .conftest import press, store_with_devices, stored_responses
 
 TZ = "Europe/Helsinki"
 
 
-def _devices(engine, n=3):
-    sid = admin.create_store(engine, "Kamppi", timezone=TZ)
-    return sid, [admin.create_device(engine, sid, f"exit {i}").device_id for i in range(n)]
-
-
-def _stored(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(t.responses)).scalar_one()
-
-
 def test_batches_together_are_judged_as_one_after_the_other(engine):
-    sid, (a, b, c) = _devices(engine)
+    sid, (a, b, c) = store_with_devices(engine)
     same = press(4)
     changed = {**same, "mood": 1}
     outcomes = ingest_many(engine, [
@@ -47,7 +37,7 @@ def test_batches_together_are_judged_as_one_after_the_other(engine):
     assert "conflict" in outcomes[2].results[0]["reason"]
     assert (outcomes[0].accepted, outcomes[1].duplicate, outcomes[2].rejected) == (2, 1, 2)
     assert outcomes[0].stores_changed == {sid} and outcomes[1].stores_changed == set()
-    assert _stored(engine) == 2
+    assert stored_responses(engine) == 2
 
 
 def _refuse_rows_of(engine, store_id: str) -> None:
@@ -65,7 +55,7 @@ def _refuse_rows_of(engine, store_id: str) -> None:
 
 
 def test_a_batch_that_cannot_be_stored_fails_alone(engine):
-    sid, (a, b) = _devices(engine, 2)
+    sid, (a, b) = store_with_devices(engine, 2)
     bad = admin.create_store(engine, "Refused", timezone=TZ)
     _refuse_rows_of(engine, bad)
     try:
@@ -81,11 +71,11 @@ def test_a_batch_that_cannot_be_stored_fails_alone(engine):
                 conn.exec_driver_sql("DROP FUNCTION refuse()")
     assert isinstance(outcomes[1], Exception) and "refused by the test" in str(outcomes[1])
     assert outcomes[0].accepted == 1 and outcomes[2].accepted == 1
-    assert _stored(engine) == 2
+    assert stored_responses(engine) == 2
 
 
 def test_heartbeats_together_each_keep_their_state(engine):
-    sid, devs = _devices(engine)
+    sid, devs = store_with_devices(engine)
     beats = [(d, sid, TZ, Heartbeat(app_version=f"1.{i}", boot_id="boot", uptime_ms=1000 * (i + 1),
                                     device_time=datetime.now(UTC), clock_synced=True, pending=i), None)
              for i, d in enumerate(devs)]

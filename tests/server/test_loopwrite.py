@@ -10,16 +10,13 @@ import sqlite3
 import threading
 
 import pytest
-from sqlalchemy import func, select
 
-from server import admin
-from server import tables as t
 from server.db import WouldWait, make_engine, together, writing
 from server.ingest import ingest_many
 from server.loopwrite import LoopWrites
 from server.offload import Offload
 
-from .conftest import press
+from .conftest import press, store_with_devices, stored_responses
 
 TZ = "Europe/Helsinki"
 
@@ -31,16 +28,6 @@ def sqlite_engine(_sqlite_template, tmp_path):
     engine = make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
-
-
-def _store(engine, n=3):
-    sid = admin.create_store(engine, "Kamppi", timezone=TZ)
-    return sid, [admin.create_device(engine, sid, f"exit {i}").device_id for i in range(n)]
-
-
-def _stored(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(t.responses)).scalar_one()
 
 
 class _Runner:
@@ -60,7 +47,7 @@ def _statuses(outcome) -> list[str]:
 
 
 def test_batches_ready_together_are_written_on_the_loop_in_one_group(sqlite_engine):
-    sid, devs = _store(sqlite_engine)
+    sid, devs = store_with_devices(sqlite_engine)
     runner = _Runner(sqlite_engine)
     offload = Offload("sqlite", 1, LoopWrites(sqlite_engine))
 
@@ -76,13 +63,13 @@ def test_batches_ready_together_are_written_on_the_loop_in_one_group(sqlite_engi
         offload.close()
     assert runner.calls == [(loop_thread, 3)]  # one call, on the event loop's own thread
     assert [_statuses(o) for o in got] == [["accepted", "accepted"]] * 3
-    assert _stored(sqlite_engine) == 6
+    assert stored_responses(sqlite_engine) == 6
 
 
 def test_a_batch_meeting_another_threads_write_goes_to_the_writer_thread(sqlite_engine):
     """While a dashboard or admin write of this process holds the write lock, the batch waits on the writer
     thread (not on the loop: other requests go on), then gets the answer it would have got."""
-    sid, devs = _store(sqlite_engine)
+    sid, devs = store_with_devices(sqlite_engine)
     runner = _Runner(sqlite_engine)
     offload = Offload("sqlite", 1, LoopWrites(sqlite_engine))
     holding, release = threading.Event(), threading.Event()
@@ -115,13 +102,13 @@ def test_a_batch_meeting_another_threads_write_goes_to_the_writer_thread(sqlite_
     assert ticks == 10 and waiting
     assert _statuses(outcome) == ["accepted"]
     assert [name for name, _ in runner.calls] == [threading.main_thread().name, "hymy-db-0"]
-    assert _stored(sqlite_engine) == 1
+    assert stored_responses(sqlite_engine) == 1
 
 
 def test_a_batch_meeting_another_process_lock_goes_to_the_writer_thread(sqlite_engine):
     """Another process writing (a second worker, a `hymy` command): SQLite's own lock. The loop does not wait
     for it; the writer thread does, and stores the batch once the other transaction ends."""
-    sid, devs = _store(sqlite_engine)
+    sid, devs = store_with_devices(sqlite_engine)
     runner = _Runner(sqlite_engine)
     offload = Offload("sqlite", 1, LoopWrites(sqlite_engine))
     other = sqlite3.connect(sqlite_engine.url.database, isolation_level=None)
@@ -143,12 +130,12 @@ def test_a_batch_meeting_another_process_lock_goes_to_the_writer_thread(sqlite_e
     assert waiting
     assert _statuses(outcome) == ["accepted", "accepted"]
     assert [name for name, _ in runner.calls] == [threading.main_thread().name, "hymy-db-0"]
-    assert _stored(sqlite_engine) == 2
+    assert stored_responses(sqlite_engine) == 2
 
 
 def test_the_loops_writes_are_checkpointed_on_the_writer_thread(sqlite_engine):
     """The loop's connection never checkpoints itself (a checkpoint syncs the file); the writer thread does."""
-    sid, devs = _store(sqlite_engine)
+    sid, devs = store_with_devices(sqlite_engine)
     done: list[tuple[str, tuple]] = []
 
     class Noted(LoopWrites):
@@ -177,7 +164,7 @@ def test_the_loops_writes_are_checkpointed_on_the_writer_thread(sqlite_engine):
     assert busy == 0 and frames == copied  # nothing left in the WAL that is not in the database file
 
 
-def test_together_passes_would_wait_on_and_keeps_what_was_stored():
+def test_together_passes_would_wait_on_and_keeps_what_wasstored_responses():
     """Nothing stored: the whole group is handed on. Stored one by one after a failure: each item keeps its
     own result, and only the ones that would wait are handed on."""
     def refuse_all(todo):

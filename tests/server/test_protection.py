@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from server.app import create_app
 from server.testing import clear_of_minute_end
 
-from .conftest import World, press
+from .conftest import World, press, stored_responses
 
 
 def test_device_rate_limit_429_with_retry_after(settings):
@@ -79,24 +79,17 @@ def test_body_limit_on_other_endpoints(client, world):
 def test_a_refused_device_request_stores_nothing(settings):
     """A revoked token or a device past its limit is answered 401 / 429 before anything about the body, and its
     batch is not stored (on PostgreSQL the token is checked on the thread that would store it)."""
-    from sqlalchemy import func, select
-
     from server import admin
-    from server import tables as t
 
     app = create_app(settings.with_(device_rate_per_min=2))
     clear_of_minute_end()
-
-    def stored() -> int:
-        with app.state.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(t.responses)).scalar_one()
 
     with TestClient(app) as client:
         world = World(app.state.engine, client)
         h = world.device("s1")
         sent = [client.post("/api/v1/responses", json={"events": [press()]}, headers=h) for _ in range(3)]
         assert [r.status_code for r in sent] == [200, 200, 429]
-        assert stored() == 2
+        assert stored_responses(app.state.engine) == 2
         assert client.post("/api/v1/responses", json={"events": "no"}, headers=h).status_code == 429  # not 422
         other = world.device("s2")
         device_id = next(d["id"] for d in admin.listing(app.state.engine)["devices"] if d["store_id"] == "s2")
@@ -104,5 +97,5 @@ def test_a_refused_device_request_stores_nothing(settings):
         assert client.post("/api/v1/responses", json={"events": [press()]}, headers=other).status_code == 401
         assert client.post("/api/v1/responses", content=b"{not json", headers=other).status_code == 401
         assert client.post("/api/v1/responses", json={"events": [press()]}).status_code == 401  # no token at all
-        assert stored() == 2
+        assert stored_responses(app.state.engine) == 2
     app.state.engine.dispose()
