@@ -21,6 +21,7 @@ from pathlib import Path
 
 from requests.adapters import HTTPAdapter
 
+from hymy.hours import zone
 from hymy.protocol import StoreConfig
 from kiosk.config import parse_config
 from kiosk.simulate import simulate_into_store
@@ -45,6 +46,16 @@ def source_address(i: int) -> str:
     return f"127.78.{n // 250}.{n % 250 + 1}"
 
 
+def busy_hours_end(tz: str) -> datetime:
+    """The last 20:00 in zone ``tz`` (now or before), in UTC: a few hours before it are shop hours, so a
+    kiosk has presses to send whatever the hour the test runs (the hours before a night start have none)."""
+    now = datetime.now(UTC).astimezone(zone(tz))
+    end = now.replace(hour=20, minute=0, second=0, microsecond=0)
+    if end > now:
+        end -= timedelta(days=1)
+    return end.astimezone(UTC)
+
+
 def run_device(spec: dict, dev: dict, cfg: StoreConfig, out: list, lock: threading.Lock) -> None:
     i = dev["index"]
     config = parse_config({"device": {"data_dir": str(Path(spec["root"]) / f"d{i}"), "clock": "trust",
@@ -54,7 +65,7 @@ def run_device(spec: dict, dev: dict, cfg: StoreConfig, out: list, lock: threadi
     result = {"index": i, "device_id": None, "stored": 0, "sent": 0, "ok": False, "error": None}
     try:
         with Store(config.store_path) as store:
-            end = datetime.now(UTC)
+            end = busy_hours_end(cfg.timezone)
             result["stored"] = simulate_into_store(store, cfg, end - timedelta(hours=spec["hours"]), end,
                                                    seed=i + 1, rate=spec["rate"], boot_id=f"fleet-boot-{i}")
             agent = Agent(config, store=store)

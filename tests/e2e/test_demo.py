@@ -94,8 +94,9 @@ def test_demo_runs_the_whole_system_and_a_simulated_press_arrives(tmp_path):
         before = _server_count(db)
 
         device_before = _device_responses(base)
-        procs.run([sys.executable, "-m", "hymy", "simulate", "--config", str(config), "--days", "0.1",
-                   "--seed", "99", "--rate", "60"], check=True, capture_output=True, env=env)
+        # a whole day back, so it holds shop hours whenever the test runs (0.1 days made no press at night)
+        procs.run([sys.executable, "-m", "hymy", "simulate", "--config", str(config), "--days", "1",
+                   "--seed", "99", "--rate", "10"], check=True, capture_output=True, env=env)
         added = _device_responses(base) - device_before
         deadline = time.monotonic() + 30
         while _server_count(db) == before and time.monotonic() < deadline:
