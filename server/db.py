@@ -359,9 +359,18 @@ def in_ids(dialect: str, column):
     return column.in_(select(func.json_each(bindparam("ids", type_=String)).table_valued("value").c.value))
 
 
-def ids_value(dialect: str, ids: list[str]):
-    """The value of :func:`in_ids`'s ``ids`` parameter."""
+def ids_value(dialect: str, ids) -> object:
+    """The value of :func:`in_ids`'s ``ids`` parameter, and of :func:`in_list`'s."""
     return list(ids) if dialect == "postgresql" else json.dumps(list(ids))
+
+
+def in_list(dialect: str, sql: str) -> str:
+    """Driver SQL (``?`` placeholders, for :func:`read_rows` and the cursors of :func:`raw_writing`) with
+    each ``IN (:ids)`` made a test against a list bound as one value, :func:`ids_value` (PostgreSQL ``= ANY(?)``,
+    SQLite ``IN (SELECT value FROM json_each(?))``), as :func:`in_ids` does for SQLAlchemy statements."""
+    if dialect == "postgresql":
+        return sql.replace("IN (:ids)", "= ANY(?)")
+    return sql.replace("IN (:ids)", "IN (SELECT value FROM json_each(?))")
 
 
 def _pg_type(col) -> str:

@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from hymy.protocol import EventStatus
 
 from . import tables as t
-from .db import _pg_type, raw_writing
+from .db import _pg_type, ids_value, in_list, raw_writing
 from .event_content import CONFLICT, ID_TAKEN, same_content
 from .rollups import bump
 
@@ -62,13 +62,8 @@ _PG_STORE = (
 
 def _sql(dialect: str, text: str) -> str:
     """``text`` (``?`` placeholders, ``IN (:ids)`` for a list bound as one value) in the driver's form."""
-    if dialect == "postgresql":
-        return text.replace("IN (:ids)", "= ANY(?)").replace("?", "%s")
-    return text.replace("IN (:ids)", "IN (SELECT value FROM json_each(?))")
-
-
-def _ids(dialect: str, ids) -> object:
-    return list(ids) if dialect == "postgresql" else json.dumps(list(ids))
+    text = in_list(dialect, text)
+    return text.replace("?", "%s") if dialect == "postgresql" else text
 
 
 _LOOKUP = ("SELECT id, type FROM event_ids WHERE id IN (:ids) UNION ALL "
@@ -161,7 +156,7 @@ def _store(cur, dialect: str, store_id: str, prepared) -> None:
         resent = sorted(k for k in rows if k not in got and known.get(k) == mine)
         stored = {}
         if resent:
-            values = cur.execute(_sql(dialect, _ROWS[table.name]), (_ids(dialect, resent),)).fetchall()
+            values = cur.execute(_sql(dialect, _ROWS[table.name]), (ids_value(dialect, resent),)).fetchall()
             names = [d[0] for d in cur.description]
             stored = {r.id: r for r in (_Row(names, v) for v in values)}
         for eid, row in rows.items():

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from hymy.protocol import StoreConfig
 
-from .db import read_row
+from .db import ids_value, in_list, read_row, read_rows
 
 #: The store's config text and its rules' texts as one JSON array of strings, in rule id order.
 _TEXTS = {
@@ -35,6 +35,9 @@ _TEXTS = {
     "postgresql": "SELECT s.config_json, (SELECT coalesce(json_agg(r.rule_json ORDER BY r.id), '[]'::json)::text "
                   "FROM alert_rules r WHERE r.store_id = s.id) FROM stores s WHERE s.id = ?",
 }
+#: :data:`_TEXTS` of several stores at once, each row led by the store's id (the alert evaluation's rounds).
+_TEXTS_OF = {d: sql.replace("SELECT s.config_json", "SELECT s.id, s.config_json").replace("s.id = ?", "s.id IN (:ids)")
+             for d, sql in _TEXTS.items()}
 #: Distinct configs kept (each a few KiB): more than the stores of a large chain.
 CACHE_SIZE = 4096
 
@@ -43,6 +46,13 @@ def texts(engine: Engine, store_id: str) -> tuple[str, str] | None:
     """``(config_json, rules as a JSON array of rule_json texts)`` of the store, or None when it does not exist."""
     row = read_row(engine, _TEXTS[engine.dialect.name], (store_id,))
     return None if row is None else (row[0], row[1] or "[]")
+
+
+def texts_of(engine: Engine, store_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """:func:`texts` of every store of ``store_ids`` that exists, by store id, in one read."""
+    dialect = engine.dialect.name
+    rows = read_rows(engine, in_list(dialect, _TEXTS_OF[dialect]), (ids_value(dialect, store_ids),))
+    return {r[0]: (r[1], r[2] or "[]") for r in rows}
 
 
 def texts_in(conn: Connection, store_id: str) -> tuple[str, str] | None:
@@ -80,6 +90,11 @@ def config(engine: Engine, store_id: str) -> StoreConfig | None:
     """The store's config with its alert rules (shared: do not change it), or None when there is no such store."""
     got = texts(engine, store_id)
     return None if got is None else _config(*got)
+
+
+def config_from(config_json: str, rules: str) -> StoreConfig:
+    """The config :func:`config` gives for these texts (of :func:`texts_of`; shared: do not change it)."""
+    return _config(config_json, rules)
 
 
 def answer(engine: Engine, store_id: str) -> tuple[str, bytes] | None:

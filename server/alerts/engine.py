@@ -29,6 +29,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from hymy.protocol import StoreConfig
 from hymy.rules import EpisodeState, Evaluation, Transition, counted_presses, evaluate, longest_window, step
 from hymy.timestamps import format_ts, parse_ts, utcnow
 from server.alerts import source
@@ -67,70 +68,85 @@ class AlertService:
 
     def on_ingested(self, engine: Engine, store_ids: Iterable[str]) -> None:
         """The server's post-ingest hook: evaluate the stores that just received presses."""
-        for store_id in sorted(set(store_ids)):
-            try:
-                self.evaluate_store(store_id)
-            except Exception:
-                log.exception("alert evaluation failed for store %s", store_id)
+        try:
+            self.evaluate_stores(store_ids)
+        except Exception:
+            log.exception("alert evaluation failed for stores %s", ", ".join(sorted(set(store_ids))))
 
     def evaluate_store(self, store_id: str, now: datetime | None = None) -> list[AlertNotice]:
         """Evaluate every rule of ``store_id`` at ``now`` (None: the clock when each step runs); return
-        the notices sent (fired/cleared).
+        the notices sent (fired/cleared). An error is raised."""
+        return self.evaluate_stores([store_id], now, strict=True)
 
-        Reads without a write lock or a transaction (straight on the driver, the config from its cache);
-        only when some episode must open or close does it evaluate again, at the time it then holds the
-        lock, inside a write transaction, so an ordinary ingest costs three reads.
+    def evaluate_stores(self, store_ids: Iterable[str], now: datetime | None = None,
+                        strict: bool = False) -> list[AlertNotice]:
+        """Evaluate every rule of each store of ``store_ids`` at ``now`` (None: the clock when each step
+        runs); return the notices sent (fired/cleared). An error of one store is logged and the others go
+        on (``strict``: raised).
+
+        Reads without a write lock or a transaction, straight on the driver, for all the stores at once:
+        their configs (made from the cache), their open episodes, and the recent presses of those with
+        rules: three reads however many stores. Only a store where some episode must open or close is
+        evaluated again, at the time it then holds the lock, inside a write transaction.
         """
-        if not self._transitions(None, store_id, now or self.clock()):
+        ids = sorted(set(store_ids))
+        if not ids:
             return []
+        at = now or self.clock()
+        texts = source.configs_of(self.engine, ids)
+        opened = source.open_rule_ids_of(self.engine, ids)
+        configs: dict[str, StoreConfig] = {}
+        out: list[AlertNotice] = []
+        for store_id in ids:
+            try:
+                if store_id in texts:
+                    configs[store_id] = source.config_from(*texts[store_id])
+            except Exception:
+                if strict:
+                    raise
+                log.exception("alert evaluation failed for store %s", store_id)
+        recent = source.recent_responses_of(self.engine, {sid: at - longest_window(cfg.alert_rules)
+                                                          for sid, cfg in configs.items() if cfg.alert_rules})
+        for store_id in ids:
+            if store_id in texts and store_id not in configs:
+                continue  # its config could not be made: logged above
+            try:
+                if changes(configs.get(store_id), opened.get(store_id, set()), recent.get(store_id), at):
+                    out += self._apply(store_id, now)
+            except Exception:
+                if strict:
+                    raise
+                log.exception("alert evaluation failed for store %s", store_id)
+        return out
+
+    def _apply(self, store_id: str, now: datetime | None) -> list[AlertNotice]:
+        """Evaluate the store again inside a write transaction and open or close its episodes; the notices."""
         with self._eval_lock, writing(self.engine) as conn:
             at = now or self.clock()
-            notices = self._transitions(conn, store_id, at)
+            cfg = source.shared_config(self.engine, store_id)
+            open_rows = {r.rule_id: r for r in conn.execute(
+                select(alert_episodes).where(alert_episodes.c.store_id == store_id,
+                                             alert_episodes.c.cleared_at.is_(None)))}
+            rules = cfg.alert_rules if cfg else []
+            recent = source.recent_responses(self.engine, store_id, at - longest_window(rules)) if rules else None
+            name = cfg.store_name if cfg else store_id
+            notices = []
+            for tr, rule, ev in changes(cfg, open_rows, recent, at):
+                if tr is Transition.fired:
+                    notices.append(self._open(conn, store_id, name, rule, ev))
+                else:
+                    rule_id = rule if ev is None else rule.id
+                    notices.append(self._clear(conn, open_rows[rule_id], name,
+                                               "rule removed" if ev is None else ev.describe(), at))
+            notices = [n for n in notices if n is not None]
             queued = [self.outbox.enqueue(conn, n, at) for n in notices]
         for outbox_id in queued:
             self.outbox.dispatch(outbox_id)
         return notices
 
-    def _transitions(self, conn: Connection | None, store_id: str, now: datetime) -> list:
-        """What changes at ``now``: with ``conn`` (a write transaction) the notices, applied; without, the
-        pending transitions only."""
-        cfg = source.shared_config(self.engine, store_id)
-        rules = list(cfg.alert_rules) if cfg else []
-        if conn is None:
-            open_rows = dict.fromkeys(source.open_rule_ids(self.engine, store_id))
-        else:
-            open_rows = {r.rule_id: r for r in conn.execute(
-                select(alert_episodes).where(alert_episodes.c.store_id == store_id,
-                                             alert_episodes.c.cleared_at.is_(None)))}
-        if not rules and not open_rows:
-            return []
-        if rules:
-            rows, voided = source.recent_responses(self.engine, store_id, now - longest_window(rules))
-            presses = counted_presses(rows, voided, hours=cfg.opening_hours, tz=cfg.timezone)
-        out: list = []
-        for rule in rules:
-            ev = evaluate(rule, presses, now, hours=cfg.opening_hours, tz=cfg.timezone)
-            _, tr = step(EpisodeState(active=rule.id in open_rows), ev)
-            if tr is None:
-                continue
-            if conn is None:
-                out.append(tr)
-            elif tr is Transition.fired:
-                out.append(self._open(conn, store_id, cfg.store_name, rule, ev))
-            else:
-                out.append(self._clear(conn, open_rows[rule.id], cfg.store_name, ev.describe(), now))
-        known = {r.id for r in rules}
-        for rule_id, row in open_rows.items():
-            if rule_id not in known:  # the rule was deleted or renamed: its episode ends
-                if conn is None:
-                    out.append(Transition.cleared)
-                else:
-                    out.append(self._clear(conn, row, cfg.store_name if cfg else store_id, "rule removed", now))
-        return [n for n in out if n is not None]
-
     def sweep(self, now: datetime | None = None) -> list[AlertNotice]:
-        """Re-evaluate stores with presses inside their longest window or with an open episode, each at
-        the time it runs (unless ``now`` is given): after a slow ``recover`` an older time would miss the
+        """Re-evaluate stores with presses inside their longest window or with an open episode, at the
+        time it runs (unless ``now`` is given): after a slow ``recover`` an older time would miss the
         newest presses and clear an episode a batch has just opened."""
         self.outbox.recover(now)
         with self.engine.connect() as conn:
@@ -138,13 +154,7 @@ class AlertService:
                 select(alert_episodes.c.store_id).where(alert_episodes.c.cleared_at.is_(None)).distinct()
             ).scalars())
             active = source.stores_with_rules_and_recent_presses(conn, now or self.clock())
-        out: list[AlertNotice] = []
-        for store_id in sorted(open_stores | active):
-            try:
-                out += self.evaluate_store(store_id, now)
-            except Exception:
-                log.exception("alert sweep failed for store %s", store_id)
-        return out
+        return self.evaluate_stores(open_stores | active, now)
 
     def _open(self, conn: Connection, store_id: str, store_name: str, rule, ev: Evaluation) -> AlertNotice | None:
         values = dict(
@@ -228,6 +238,27 @@ class AlertService:
         return conn.execute(insert(alert_comments).values(
             episode_id=episode_id, author=user, body=body.strip()[:2000], created_at=format_ts(now),
         )).inserted_primary_key[0]
+
+def changes(cfg: StoreConfig | None, open_ids: Iterable[str], recent: source.Recent | None,
+            now: datetime) -> list[tuple[Transition, object, Evaluation | None]]:
+    """What changes at ``now`` (pure): ``(Transition.fired | cleared, rule, its evaluation)`` for each rule
+    of ``cfg`` whose episode opens or closes, given the rule ids with an open episode and the store's
+    ``recent`` responses (:func:`source.recent_responses` over its longest window), and ``(cleared, rule
+    id, None)`` for an open episode whose rule is gone (or the store: ``cfg`` None)."""
+    rules = list(cfg.alert_rules) if cfg else []
+    out: list[tuple[Transition, object, Evaluation | None]] = []
+    if rules:
+        rows, voided = recent or ([], set())
+        presses = counted_presses(rows, voided, hours=cfg.opening_hours, tz=cfg.timezone)
+        for rule in rules:
+            ev = evaluate(rule, presses, now, hours=cfg.opening_hours, tz=cfg.timezone)
+            _, tr = step(EpisodeState(active=rule.id in open_ids), ev)
+            if tr is not None:
+                out.append((tr, rule, ev))
+    known = {r.id for r in rules}
+    out += [(Transition.cleared, rule_id, None) for rule_id in open_ids if rule_id not in known]
+    return out
+
 
 def episode_status(row) -> str:
     """``open`` (condition holds, nobody took it), ``acknowledged`` or ``cleared`` (closed by itself)."""

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 
 from hymy.protocol import AlertRule
 from server import admin
+from server import tables as t
 from server.alerts.engine import AlertService
 from server.alerts.smtp import SmtpSettings
 from server.alerts.tables import alert_channels, alert_comments, alert_deliveries, alert_episodes
@@ -303,3 +304,34 @@ def test_engine_outbox_sends_a_notice_left_behind_by_a_crashed_process(db):
     with db.connect() as conn:
         (row,) = conn.execute(select(alert_outbox)).all()
     assert row.status == "done" and row.claimed_by == "other" and row.tries == 2
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_engine_evaluates_the_stores_of_a_round_together_each_by_its_own_rules(database, request, caplog):
+    """The post-ingest hook gets every store that got batches in a moment: each fires, clears or stays
+    quiet by its own rules, window and presses, and a store whose config cannot be read is logged without
+    holding up the others."""
+    db = request.getfixturevalue("db" if database == "sqlite" else "pg_db")
+    short, dev_s = add_store(db, name="Short window")
+    hour_rule = AlertRule(id="hour", kind="negative_share", window_min=60)
+    long_, dev_l = add_store(db, rules=(hour_rule,), name="Hour window")
+    quiet, dev_q = add_store(db, name="Happy shop")
+    removed, dev_r = add_store(db, name="Rule removed")
+    broken, dev_b = add_store(db, name="Broken config")
+    svc = service(db, Clock())
+    for sid, dev in ((short, dev_s), (removed, dev_r), (broken, dev_b)):
+        unhappy_run(db, sid, dev)
+    unhappy_run(db, long_, dev_l, start=T0 - timedelta(minutes=40))  # in its 60 min, not in 15 min
+    unhappy_run(db, quiet, dev_q, moods=(4, 4, 3, 4))
+    assert sorted(n.store_name for n in svc.evaluate_stores([removed, broken])) == ["Broken config", "Rule removed"]
+    admin.set_alert_rules(db, removed, [])
+    with db.begin() as conn:
+        conn.execute(t.stores.update().where(t.stores.c.id == broken).values(config_json="{not json"))
+    caplog.set_level("ERROR", logger="server.alerts.engine")
+    svc.on_ingested(db, {short, long_, quiet, removed, broken, "no-such-store"})
+    got = {(r.store_id, r.clear_summary if r.cleared_at else "open", r.summary[:20]) for r in episodes(db)}
+    assert got == {(short, "open", "3 of 4 presses (75%)"), (long_, "open", "3 of 4 presses (75%)"),
+                   (removed, "rule removed", "3 of 4 presses (75%)"), (broken, "open", "3 of 4 presses (75%)")}
+    assert f"alert evaluation failed for store {broken}" in caplog.text  # its episode is left as it was
+    assert [n.event for n in svc.evaluate_store(quiet)] == []
+
