@@ -383,6 +383,21 @@ def _pg_type(col) -> str:
     return "text"
 
 
+def json_rows(table, param: str) -> str:
+    """PostgreSQL: a row source ``u`` with ``table``'s columns and types (select them by name), from the JSON
+    array of objects bound as ``%(param)s`` (:func:`json_param`): one text value for any number of rows,
+    where an array per column cost psycopg a type look-up and a dump per column (0.3 ms of a 1-event batch)."""
+    return f"json_populate_recordset(NULL::{table.name}, %({param})s::json) AS u"
+
+
+def json_param(columns: list[str], rows: list) -> str:
+    """The value of a :func:`json_rows` parameter: each of ``rows`` (a dict with at least ``columns`` as keys,
+    or a tuple of their values in that order) as an object of ``columns``."""
+    if rows and isinstance(rows[0], dict):
+        return json.dumps([{c: r[c] for c in columns} for r in rows], separators=(",", ":"))
+    return json.dumps([dict(zip(columns, r, strict=True)) for r in rows], separators=(",", ":"))
+
+
 def insert_unnest(conn, table, rows: list[dict], suffix: str = ""):
     """PostgreSQL: ``INSERT INTO table SELECT * FROM unnest(arrays)`` + ``suffix`` (e.g. ``ON CONFLICT ...
     RETURNING id``): one array parameter per column, so the statement stays small and cached whatever the

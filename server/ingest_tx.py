@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from hymy.protocol import EventStatus
 
 from . import tables as t
-from .db import _pg_type, ids_value, in_list, raw_writing
+from .db import ids_value, in_list, json_param, json_rows, raw_writing
 from .event_content import CONFLICT, ID_TAKEN, same_content
 from .rollups import bump
 
@@ -40,14 +40,13 @@ _KIND = {"responses": "response", "followups": "followup"}
 
 
 def _insert_claimed(table, alias: str) -> str:
-    """PostgreSQL: insert ``table``'s rows (one array per column) whose ids ``claimed`` holds."""
+    """PostgreSQL: insert ``table``'s rows (a JSON array of objects, one per row) whose ids ``claimed`` holds."""
     cols = [c.name for c in table.c]
-    arrays = ", ".join(f"%({alias}_{c.name})s::{_pg_type(c)}[]" for c in table.c)
     values = ", ".join(f"u.{c}" for c in cols)
     if table is t.responses:  # a void stored before its response: the response arrives voided
         values = values.replace("u.voided", "u.voided OR EXISTS (SELECT 1 FROM followups v WHERE v.kind = 'void' "
                                             "AND v.store_id = u.store_id AND v.response_id = u.id)")
-    return (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {values} FROM unnest({arrays}) AS u({', '.join(cols)}) "
+    return (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {values} FROM {json_rows(table, alias)} "
             f"WHERE u.id IN (SELECT id FROM claimed) RETURNING id, {'voided' if table is t.responses else 'NULL::boolean'}")
 
 
@@ -116,8 +115,7 @@ def _claim_postgres(cur, responses: dict, followups: dict) -> tuple[set, dict]:
     ids = sorted([*responses, *followups])
     params = {"ids": ids, "types": ["response" if eid in responses else "followup" for eid in ids]}
     for alias, cols, rows in (("r", RESPONSES, responses), ("f", FOLLOWUPS, followups)):
-        ordered = [rows[k] for k in sorted(rows)]
-        params.update({f"{alias}_{c}": [r[c] for r in ordered] for c in cols})
+        params[alias] = json_param(cols, [rows[k] for k in sorted(rows)])
     got: set[str] = set()
     for eid, voided in cur.execute(_PG_STORE, params).fetchall():
         got.add(eid)

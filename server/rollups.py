@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import delete, select, text, update
 
 from . import tables as t
+from .db import json_param, json_rows
 
 #: The region rollup from the store rollup (a migration, ``move_store`` and the benchmark's fill use it).
 _REBUILD_REGION = (
@@ -69,20 +70,27 @@ _SQLITE = {tb.name: _upsert(tb, f"VALUES ({', '.join('?' for _ in tb.c)})") for 
 _SQLITE_REGION = _upsert(t.rollup_region_daily, "SELECT region_id, ?, ?, ?, ?, ? FROM stores "
                                                  "WHERE id = ? AND region_id IS NOT NULL")
 
-#: PostgreSQL: every rollup of a batch in one statement (one round trip), the deltas bound as one array per
-#: column. The store row is share-locked first (the main query reads it before the region rollup; the other
-#: upserts, in WITH, run after the main query), then hourly, daily and follow-up rows in key order.
+def _pg_from(table, param: str, *, first: str = "") -> str:
+    """PostgreSQL: ``table``'s rows from its JSON parameter (:func:`server.db.json_rows`), the columns in order
+    (``first`` in place of the first one: the region for the region's rollup)."""
+    cols = [f"u.{c.name}" for c in table.c]
+    if first:
+        cols[0] = first
+    return f"SELECT {', '.join(cols)} FROM {json_rows(table, param)}"
+
+
+_HOURLY, _DAILY, _FOLLOWUPS = ([c.name for c in tb.c] for tb in (t.rollup_hourly, t.rollup_daily, t.rollup_followups))
+
+#: PostgreSQL: every rollup of a batch in one statement (one round trip), the deltas bound as one JSON
+#: value per table. The store row is share-locked first (the main query reads it before the region rollup;
+#: the other upserts, in WITH, run after the main query), then hourly, daily and follow-up rows in key order.
 _PG_BUMP = (
     "WITH reg AS (SELECT region_id FROM stores WHERE id = %(store)s FOR SHARE), "
-    "h AS (" + _upsert(t.rollup_hourly, "SELECT %(store)s, * FROM unnest(%(h_date)s::text[], %(h_hour)s::text[], "
-                                           "%(h_scale)s::int[], %(h_mood)s::int[], %(h_c)s::int[], %(h_f)s::int[])") + "), "
-    "d AS (" + _upsert(t.rollup_daily, "SELECT %(store)s, * FROM unnest(%(d_date)s::text[], %(d_scale)s::int[], "
-                                          "%(d_mood)s::int[], %(d_c)s::int[], %(d_f)s::int[])") + "), "
-    "f AS (" + _upsert(t.rollup_followups, "SELECT %(store)s, * FROM unnest(%(f_date)s::text[], %(f_hour)s::text[], "
-                                              "%(f_kind)s::text[], %(f_value)s::text[], %(f_n)s::int[])") + ") "
-    + _upsert(t.rollup_region_daily, "SELECT reg.region_id, u.* FROM reg, unnest(%(d_date)s::text[], "
-                                        "%(d_scale)s::int[], %(d_mood)s::int[], %(d_c)s::int[], %(d_f)s::int[]) AS u "
-                                        "WHERE reg.region_id IS NOT NULL"))
+    "h AS (" + _upsert(t.rollup_hourly, _pg_from(t.rollup_hourly, "h")) + "), "
+    "d AS (" + _upsert(t.rollup_daily, _pg_from(t.rollup_daily, "d")) + "), "
+    "f AS (" + _upsert(t.rollup_followups, _pg_from(t.rollup_followups, "f")) + ") "
+    + _upsert(t.rollup_region_daily, _pg_from(t.rollup_daily, "d", first="reg.region_id").replace(
+        " FROM ", " FROM reg, ", 1) + " WHERE reg.region_id IS NOT NULL"))
 
 
 #: A change to the counts of a local date this many days or more before the UTC date marks the store's
@@ -128,11 +136,9 @@ def bump(cur, dialect: str, store_id: str, counts: dict[tuple, list[int]], fcoun
     if hourly and hourly[0][0] < marked_before():  # the earliest date (in key order): a settled day changed
         cur.execute(_MARK_SQL[dialect], (store_id,))
     if dialect == "postgresql":
-        cols = lambda rows, i: [r[i] for r in rows]  # noqa: E731
-        cur.execute(_PG_BUMP, {
-            "store": store_id, **{f"h_{n}": cols(hourly, i) for i, n in enumerate(("date", "hour", "scale", "mood", "c", "f"))},
-            **{f"d_{n}": cols(days, i) for i, n in enumerate(("date", "scale", "mood", "c", "f"))},
-            **{f"f_{n}": cols(chosen, i) for i, n in enumerate(("date", "hour", "kind", "value", "n"))}})
+        cur.execute(_PG_BUMP, {"store": store_id, "h": json_param(_HOURLY, [(store_id, *r) for r in hourly]),
+                               "d": json_param(_DAILY, [(store_id, *d) for d in days]),
+                               "f": json_param(_FOLLOWUPS, [(store_id, *c) for c in chosen])})
         return
     if hourly:
         cur.executemany(_SQLITE["rollup_hourly"], [(store_id, *r) for r in hourly])
