@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from . import auth
+from . import auth, storeconfig
 from .db import read_row
 from .ratelimit import RateLimiter
 from .tokens import hash_secret
@@ -43,13 +43,20 @@ def too_many(wait_s: float, what: str) -> HTTPException:
 #: cached, so a revoked token is refused from the next request on.
 _DEVICE = ("SELECT d.id, d.store_id, s.timezone, d.store_recoveries FROM devices d JOIN stores s ON s.id = d.store_id "
            "WHERE d.token_hash = ? AND d.revoked_at IS NULL")
+#: :data:`_DEVICE` with its store's config texts (``server.storeconfig``): a config pull in one read.
+_DEVICE_CONFIG = {d: _DEVICE.replace(" FROM devices", f", s.config_json, {rules} FROM devices")
+                  for d, rules in storeconfig.RULES.items()}
 
 
 def device_for(engine, token: str) -> Device | None:
     """The enrolled, not revoked device whose bearer token this is (one query, straight through the
     driver: it runs on every device request), or None."""
     row = read_row(engine, _DEVICE, (hash_secret(token),))
-    return None if row is None else Device(row[0], row[1], row[2], row[3] or 0)
+    return None if row is None else _device(row)
+
+
+def _device(row: tuple) -> Device:
+    return Device(row[0], row[1], row[2], row[3] or 0)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -71,9 +78,20 @@ def needs_token(token: str | None) -> None:
 def admit(state, token: str) -> Device:
     """The device of bearer ``token`` read now (``device_for``), admitted: 401 when there is none, 429 past its
     rate limit, else its last-seen gauge set. On any thread (``state``: the app's ``app.state``): the device
-    API's PostgreSQL batches run it on the database thread that then stores the batch, so nothing is stored
-    for a refused request (``server.api_device.take_batch``)."""
-    dev = device_for(state.engine, token)
+    API's PostgreSQL batches and heartbeats run it on the database thread that then stores them, so nothing
+    is stored for a refused request (``server.api_device``)."""
+    return _admitted(state, device_for(state.engine, token))
+
+
+def admit_with_config(state, token: str) -> tuple[Device, tuple[str, bytes]]:
+    """:func:`admit`, and the ``(ETag, JSON body)`` of the device's store config (``storeconfig.answer``), in
+    one read: a config pull's whole database work."""
+    row = read_row(state.engine, _DEVICE_CONFIG[state.engine.dialect.name], (hash_secret(token),))
+    dev = _admitted(state, None if row is None else _device(row))
+    return dev, storeconfig.answer_from(row[4], row[5])
+
+
+def _admitted(state, dev: Device | None) -> Device:
     if dev is None:
         raise unauthorized("Authorization: unknown or revoked device token; enrol the device again")
     wait = state.device_limiter.hit(dev.id)

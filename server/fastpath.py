@@ -7,7 +7,7 @@ own work).
 characters, applies the per-address limit and the body-size checks, and counts every request in the
 metrics). For those three method + path pairs it does what the FastAPI operations of
 ``server.api_device`` do, with the same code (``device_of``, ``take_batch``, ``beat``,
-``config_answer``): the same statuses, error bodies, limits, metrics, and the token checked against the
+``config_reply``): the same statuses, error bodies, limits, metrics, and the token checked against the
 database on every request (a revoked token is refused at once). The FastAPI operations stay: they
 document these paths in ``/openapi.json``, and they answer what this path declines (a heartbeat whose
 body is not declared ``application/json`` with a length, so FastAPI's own rules for other bodies hold).
@@ -27,9 +27,9 @@ from starlette.routing import get_route_path
 
 from hymy.protocol import Heartbeat
 
-from .api_device import beat, config_answer, router, take_batch
+from .api_device import beat, config_reply, router, take_batch
 from .body import JsonRequest
-from .deps import bearer_token, device_of
+from .deps import admit_with_config, bearer_token, device_of, needs_token
 from .middleware import answer, respond
 
 PREFIX = "/api/v1"
@@ -67,22 +67,28 @@ async def _heartbeat(scope, receive, send, headers) -> bool:
         return False
     state = scope["app"].state
     data = await JsonRequest(scope, receive).json()  # 400 / 422 before the token, as FastAPI reads bodies
-    dev = await device_of(state, bearer_token(_text(headers, b"authorization")))
+    token = bearer_token(_text(headers, b"authorization"))
+    # the token's 401 / 429 before the body's 422; on PostgreSQL checked where the heartbeat is recorded
+    dev = await device_of(state, token) if state.offload.inline_reads else needs_token(token)
     try:
         hb = Heartbeat.model_validate(data, from_attributes=True)
     except ValidationError as exc:  # FastAPI's own 422 for a body model
+        if dev is None:
+            await device_of(state, token)
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         await answer(send, 422, jsonable_encoder(errors))
         return True
-    result = await beat(state, dev, hb)
+    result = await beat(state, dev, hb, token)
     await respond(send, 200, result.model_dump_json(by_alias=True).encode())
     return True
 
 
 async def _config(scope, receive, send, headers) -> bool:
     state = scope["app"].state
-    dev = await device_of(state, bearer_token(_text(headers, b"authorization")))
-    status, body, extra = await config_answer(state, dev, _text(headers, b"if-none-match"))
+    token = bearer_token(_text(headers, b"authorization"))
+    needs_token(token)
+    _, got = await state.offload.read(admit_with_config, state, token)  # the token and the config in one read
+    status, body, extra = config_reply(got, _text(headers, b"if-none-match"))
     await respond(send, status, body, extra)
     return True
 

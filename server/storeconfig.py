@@ -28,13 +28,14 @@ from hymy.protocol import StoreConfig
 
 from .db import ids_value, in_list, read_row, read_rows
 
-#: The store's config text and its rules' texts as one JSON array of strings, in rule id order.
-_TEXTS = {
-    "sqlite": "SELECT s.config_json, (SELECT json_group_array(rule_json) FROM "
-              "(SELECT rule_json FROM alert_rules WHERE store_id = s.id ORDER BY id)) FROM stores s WHERE s.id = ?",
-    "postgresql": "SELECT s.config_json, (SELECT coalesce(json_agg(r.rule_json ORDER BY r.id), '[]'::json)::text "
-                  "FROM alert_rules r WHERE r.store_id = s.id) FROM stores s WHERE s.id = ?",
+#: The texts of the store ``s``'s rules as one JSON array of strings, in rule id order (a column expression).
+RULES = {
+    "sqlite": "(SELECT json_group_array(rule_json) FROM (SELECT rule_json FROM alert_rules WHERE store_id = s.id ORDER BY id))",
+    "postgresql": "(SELECT coalesce(json_agg(r.rule_json ORDER BY r.id), '[]'::json)::text FROM alert_rules r "
+                  "WHERE r.store_id = s.id)",
 }
+#: The store's config text and its rules' texts.
+_TEXTS = {d: f"SELECT s.config_json, {rules} FROM stores s WHERE s.id = ?" for d, rules in RULES.items()}
 #: :data:`_TEXTS` of several stores at once, each row led by the store's id (the alert evaluation's rounds).
 _TEXTS_OF = {d: sql.replace("SELECT s.config_json", "SELECT s.id, s.config_json").replace("s.id = ?", "s.id IN (:ids)")
              for d, sql in _TEXTS.items()}
@@ -102,3 +103,8 @@ def answer(engine: Engine, store_id: str) -> tuple[str, bytes] | None:
     no such store."""
     got = texts(engine, store_id)
     return None if got is None else _answer(*got)
+
+
+def answer_from(config_json: str, rules: str | None) -> tuple[str, bytes]:
+    """:func:`answer` of the texts read with :data:`RULES` (``rules`` None: no rules)."""
+    return _answer(config_json, rules or "[]")

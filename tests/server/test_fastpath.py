@@ -65,7 +65,10 @@ def _cases(world: World, etag: str) -> list[tuple[str, str, dict, bytes | None]]
         ("POST", "/api/v1/heartbeat", js, json.dumps(hb(last_error="a\x00b")).encode()),
         ("POST", "/api/v1/heartbeat", {"Authorization": "Bearer nope", "Content-Type": "application/json"},
          json.dumps(hb()).encode()),
+        ("POST", "/api/v1/heartbeat", {"Authorization": "Bearer nope", "Content-Type": "application/json"},
+         json.dumps({**hb(), "extra": 1}).encode()),  # the token's 401 before the body's 422
         ("GET", "/api/v1/config", {}, None),
+        ("GET", "/api/v1/config", {"Authorization": "Bearer nope"}, None),
         ("GET", "/api/v1/config", auth, None),
         ("GET", "/api/v1/config", {**auth, "If-None-Match": etag}, None),
         ("GET", "/api/v1/config", {**auth, "If-None-Match": f"W/{etag}, \"other\""}, None),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from server import tables as t
 from server.app import create_app
 from server.testing import clear_of_minute_end
 
 from .conftest import World, press, stored_responses
+from .test_device_api import hb
 
 
 def test_device_rate_limit_429_with_retry_after(settings):
@@ -98,4 +101,9 @@ def test_a_refused_device_request_stores_nothing(settings):
         assert client.post("/api/v1/responses", content=b"{not json", headers=other).status_code == 401
         assert client.post("/api/v1/responses", json={"events": [press()]}).status_code == 401  # no token at all
         assert stored_responses(app.state.engine) == 2
+        # a heartbeat and a config pull of the revoked device: refused, and its fleet state left as it was
+        assert client.post("/api/v1/heartbeat", json=hb(pending=77), headers=other).status_code == 401
+        assert client.get("/api/v1/config", headers=other).status_code == 401
+        with app.state.engine.connect() as conn:
+            assert conn.execute(select(t.devices.c.pending).where(t.devices.c.id == device_id)).scalar_one() is None
     app.state.engine.dispose()
