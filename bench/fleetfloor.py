@@ -18,7 +18,9 @@ upserts of their rollup deltas into ``rollup_hourly``, ``rollup_daily`` and ``ro
 (``server.rollups.bump_hourly``'s three tables, deltas summed outside the timed part). It leaves out
 what writes no row: validation, the duplicate lookup, the region lookup. (Until 2026-12-06 it left out
 the ``event_ids`` rows too, one of the four tables ``ingest()`` writes; docs/benchmarks.md has the
-figures of both.)
+figures of both.) SQLite: an ``executemany`` per table. PostgreSQL: since 2026-12-07 one statement per
+table with its rows bound as one JSON value, in one pipeline (the way ``ingest()`` binds them since then;
+the ``executemany`` per table of before cost more than ``ingest()`` itself, so it was no floor).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from sqlalchemy.engine import make_url
 from hymy.timestamps import format_ts, utcnow
 from server import tables as t
 from server.app import settle_heap
-from server.db import make_engine
+from server.db import json_param, json_rows, make_engine
 from server.ingest import ingest, parse, rows_for
 
 RESPONSE_COLUMNS = [c.name for c in t.responses.c]
@@ -77,9 +79,13 @@ def batches(n: int, size: int, seed: int) -> list[list[dict]]:
 
 
 def _sql(table, mark: str) -> str:
-    """``INSERT`` of ``table``'s columns; for a rollup, the upsert that adds its counts (as server.rollups)."""
+    """``INSERT`` of ``table``'s columns; for a rollup, the upsert that adds its counts (as server.rollups).
+    ``mark`` ``"json"``: PostgreSQL's rows from one JSON value (``server.db.json_rows``) instead of ``VALUES``."""
     cols = [c.name for c in table.c]
-    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
+    source = f"VALUES ({', '.join([mark] * len(cols))})"
+    if mark == "json":
+        source = f"SELECT {', '.join('u.' + c for c in cols)} FROM {json_rows(table, 'rows')}"
+    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) {source}"
     if table is t.responses or table is t.event_ids:
         return sql
     keys = [c.name for c in table.primary_key.columns]
@@ -121,15 +127,16 @@ class _Floor:
             import psycopg
 
             self.conn = psycopg.connect(fleetdb.libpq_url(url))
-            self.sql = [_sql(tb, "%s") for tb in (t.event_ids, t.responses, *ROLLUPS)]
+            self.tables = (t.event_ids, t.responses, *ROLLUPS)
+            self.sql = [_sql(tb, "json") for tb in self.tables]
             self.postgres = True
 
     def write(self, params: list[list[tuple]]) -> None:
-        if self.postgres:
-            with self.conn.cursor() as cur:  # executemany pipelines the rows (psycopg 3)
-                for sql, rows in zip(self.sql, params, strict=True):
-                    cur.executemany(sql, rows)
-            self.conn.commit()
+        if self.postgres:  # one statement per table, the rows as one JSON value, all in one pipeline
+            with self.conn.pipeline(), self.conn.cursor() as cur:
+                for table, sql, rows in zip(self.tables, self.sql, params, strict=True):
+                    cur.execute(sql, {"rows": json_param([c.name for c in table.c], rows)})
+                self.conn.commit()
             return
         cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")  # as server.db.writing
