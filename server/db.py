@@ -14,10 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
-    BigInteger,
-    Boolean,
     Engine,
-    Integer,
     String,
     any_,
     bindparam,
@@ -25,7 +22,6 @@ from sqlalchemy import (
     event,
     func,
     select,
-    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -373,16 +369,6 @@ def in_list(dialect: str, sql: str) -> str:
     return sql.replace("IN (:ids)", "IN (SELECT value FROM json_each(?))")
 
 
-def _pg_type(col) -> str:
-    if isinstance(col.type, BigInteger):
-        return "bigint"
-    if isinstance(col.type, Integer):
-        return "integer"
-    if isinstance(col.type, Boolean):
-        return "boolean"
-    return "text"
-
-
 def json_rows(table, param: str) -> str:
     """PostgreSQL: a row source ``u`` with ``table``'s columns and types (select them by name), from the JSON
     array of objects bound as ``%(param)s`` (:func:`json_param`): one text value for any number of rows,
@@ -396,13 +382,3 @@ def json_param(columns: list[str], rows: list) -> str:
     if rows and isinstance(rows[0], dict):
         return json.dumps([{c: r[c] for c in columns} for r in rows], separators=(",", ":"))
     return json.dumps([dict(zip(columns, r, strict=True)) for r in rows], separators=(",", ":"))
-
-
-def insert_unnest(conn, table, rows: list[dict], suffix: str = ""):
-    """PostgreSQL: ``INSERT INTO table SELECT * FROM unnest(arrays)`` + ``suffix`` (e.g. ``ON CONFLICT ...
-    RETURNING id``): one array parameter per column, so the statement stays small and cached whatever the
-    number of rows. Returns the result."""
-    cols = list(table.c)
-    arrays = ", ".join(f"CAST(:{c.name} AS {_pg_type(c)}[])" for c in cols)
-    sql = text(f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) SELECT * FROM unnest({arrays}){suffix}")
-    return conn.execute(sql, {c.name: [r[c.name] for r in rows] for c in cols})
