@@ -30,7 +30,8 @@ from timings import cpu_s
 from hymy.timestamps import format_ts, utcnow
 from server import admin
 from server import tables as t
-from server.db import ids_value, in_ids, make_engine, writing
+from server.binding import ids_value, in_ids
+from server.db import make_engine, writing
 from server.migrate import upgrade
 from server.tokens import hash_secret, new_token
 

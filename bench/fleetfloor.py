@@ -41,7 +41,8 @@ from sqlalchemy.engine import make_url
 from hymy.timestamps import format_ts, utcnow
 from server import tables as t
 from server.app import settle_heap
-from server.db import json_param, json_rows, make_engine
+from server.binding import json_param, json_rows
+from server.db import make_engine
 from server.ingest import ingest, parse, rows_for
 
 RESPONSE_COLUMNS = [c.name for c in t.responses.c]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import json
 import threading
 import time
 import weakref
@@ -13,15 +12,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    ARRAY,
     Engine,
-    String,
-    any_,
-    bindparam,
     create_engine,
     event,
-    func,
-    select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -344,41 +337,3 @@ def _read(engine: Engine, sql: str, params: tuple, first: bool):
 def _driver_error(exc: BaseException) -> bool:
     """An error of the database driver itself (``sqlite3``, psycopg), as :func:`raw_writing` raises them."""
     return type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg")
-
-
-def in_ids(dialect: str, column):
-    """``column IN :ids`` with the whole list as one bound value named ``ids`` (PostgreSQL
-    ``= ANY(array)``, SQLite ``IN (SELECT value FROM json_each(json))``): one cached statement whatever the
-    list's length, instead of hundreds of placeholders rendered each time. Pass ``ids_value(dialect, ids)``."""
-    if dialect == "postgresql":
-        return column == any_(bindparam("ids", type_=ARRAY(String)))
-    return column.in_(select(func.json_each(bindparam("ids", type_=String)).table_valued("value").c.value))
-
-
-def ids_value(dialect: str, ids) -> object:
-    """The value of :func:`in_ids`'s ``ids`` parameter, and of :func:`in_list`'s."""
-    return list(ids) if dialect == "postgresql" else json.dumps(list(ids))
-
-
-def in_list(dialect: str, sql: str) -> str:
-    """Driver SQL (``?`` placeholders, for :func:`read_rows` and the cursors of :func:`raw_writing`) with
-    each ``IN (:ids)`` made a test against a list bound as one value, :func:`ids_value` (PostgreSQL ``= ANY(?)``,
-    SQLite ``IN (SELECT value FROM json_each(?))``), as :func:`in_ids` does for SQLAlchemy statements."""
-    if dialect == "postgresql":
-        return sql.replace("IN (:ids)", "= ANY(?)")
-    return sql.replace("IN (:ids)", "IN (SELECT value FROM json_each(?))")
-
-
-def json_rows(table, param: str) -> str:
-    """PostgreSQL: a row source ``u`` with ``table``'s columns and types (select them by name), from the JSON
-    array of objects bound as ``%(param)s`` (:func:`json_param`): one text value for any number of rows,
-    where an array per column cost psycopg a type look-up and a dump per column (0.3 ms of a 1-event batch)."""
-    return f"json_populate_recordset(NULL::{table.name}, %({param})s::json) AS u"
-
-
-def json_param(columns: list[str], rows: list) -> str:
-    """The value of a :func:`json_rows` parameter: each of ``rows`` (a dict with at least ``columns`` as keys,
-    or a tuple of their values in that order) as an object of ``columns``."""
-    if rows and isinstance(rows[0], dict):
-        return json.dumps([{c: r[c] for c in columns} for r in rows], separators=(",", ":"))
-    return json.dumps([dict(zip(columns, r, strict=True)) for r in rows], separators=(",", ":"))

@@ -29,7 +29,8 @@ from sqlalchemy import Engine
 from hymy.protocol import EventStatus
 
 from . import tables as t
-from .db import ids_value, in_list, json_param, json_rows, raw_writing
+from .binding import ids_value, in_list, json_param, json_rows
+from .db import raw_writing
 from .event_content import CONFLICT, ID_TAKEN, same_content
 from .rollups import bump
 

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import delete, select, text, update
 
 from . import tables as t
-from .db import json_param, json_rows
+from .binding import json_param, json_rows
 
 #: The region rollup from the store rollup (a migration, ``move_store`` and the benchmark's fill use it).
 _REBUILD_REGION = (

@@ -26,7 +26,8 @@ from sqlalchemy.engine import Connection
 
 from hymy.protocol import StoreConfig
 
-from .db import ids_value, in_list, read_row, read_rows
+from .binding import ids_value, in_list
+from .db import read_row, read_rows
 
 #: The texts of the store ``s``'s rules as one JSON array of strings, in rule id order (a column expression).
 RULES = {

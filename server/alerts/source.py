@@ -13,7 +13,8 @@ from hymy.protocol import StoreConfig
 from hymy.timestamps import format_ts
 from server import storeconfig
 from server import tables as t
-from server.db import ids_value, in_list, read_rows
+from server.binding import ids_value, in_list
+from server.db import read_rows
 
 
 def store_config(conn: Connection, store_id: str) -> StoreConfig | None:
