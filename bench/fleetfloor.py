@@ -81,7 +81,7 @@ def batches(n: int, size: int, seed: int) -> list[list[dict]]:
 
 def _sql(table, mark: str) -> str:
     """``INSERT`` of ``table``'s columns; for a rollup, the upsert that adds its counts (as server.rollups).
-    ``mark`` ``"json"``: PostgreSQL's rows from one JSON value (``server.db.json_rows``) instead of ``VALUES``."""
+    ``mark`` ``"json"``: PostgreSQL's rows from one JSON value (``server.binding.json_rows``) instead of ``VALUES``."""
     cols = [c.name for c in table.c]
     source = f"VALUES ({', '.join([mark] * len(cols))})"
     if mark == "json":

@@ -70,13 +70,14 @@ _SQLITE = {tb.name: _upsert(tb, f"VALUES ({', '.join('?' for _ in tb.c)})") for 
 _SQLITE_REGION = _upsert(t.rollup_region_daily, "SELECT region_id, ?, ?, ?, ?, ? FROM stores "
                                                  "WHERE id = ? AND region_id IS NOT NULL")
 
-def _pg_from(table, param: str, *, first: str = "") -> str:
-    """PostgreSQL: ``table``'s rows from its JSON parameter (:func:`server.db.json_rows`), the columns in order
-    (``first`` in place of the first one: the region for the region's rollup)."""
+def _pg_from(table, param: str, *, first: str = "", join: str = "") -> str:
+    """PostgreSQL: ``table``'s rows from its JSON parameter (:func:`server.binding.json_rows`), the columns in
+    order (``first`` in place of the first one, from the relation ``join`` beside them: the region for the
+    region's rollup)."""
     cols = [f"u.{c.name}" for c in table.c]
     if first:
         cols[0] = first
-    return f"SELECT {', '.join(cols)} FROM {json_rows(table, param)}"
+    return f"SELECT {', '.join(cols)} FROM {join + ', ' if join else ''}{json_rows(table, param)}"
 
 
 _HOURLY, _DAILY, _FOLLOWUPS = ([c.name for c in tb.c] for tb in (t.rollup_hourly, t.rollup_daily, t.rollup_followups))
@@ -89,8 +90,8 @@ _PG_BUMP = (
     "h AS (" + _upsert(t.rollup_hourly, _pg_from(t.rollup_hourly, "h")) + "), "
     "d AS (" + _upsert(t.rollup_daily, _pg_from(t.rollup_daily, "d")) + "), "
     "f AS (" + _upsert(t.rollup_followups, _pg_from(t.rollup_followups, "f")) + ") "
-    + _upsert(t.rollup_region_daily, _pg_from(t.rollup_daily, "d", first="reg.region_id").replace(
-        " FROM ", " FROM reg, ", 1) + " WHERE reg.region_id IS NOT NULL"))
+    + _upsert(t.rollup_region_daily, _pg_from(t.rollup_daily, "d", first="reg.region_id", join="reg")
+              + " WHERE reg.region_id IS NOT NULL"))
 
 
 #: A change to the counts of a local date this many days or more before the UTC date marks the store's
