@@ -106,6 +106,9 @@ class Agent(EnrolmentSteps, DeliverySteps, CheckInSteps):
         self._next_clock = 0.0
         self._next_prune = 0.0
         self._clock_was_synced: bool | None = None
+        #: The clock synced after presses of this boot may have gone out with its wrong time: a heartbeat lets
+        #: the server correct them, owed from then until one gets through.
+        self._beat_owed = False
         self._refused_code: str | None = None
         self._sync_request = self.store.get_meta(SYNC_REQUESTED)
         self._enrolment = self.store.get_meta("enrolment")
@@ -171,13 +174,17 @@ class Agent(EnrolmentSteps, DeliverySteps, CheckInSteps):
                 return max(0.0, self._next_enrol - self.monotonic())
         if now >= self._next_clock:
             self._next_clock = now + CLOCK_CHECK_S
+            was_synced = self._clock_was_synced
             self.correct_clock()
+            if was_synced is False and self._clock_was_synced:
+                self._beat_owed, self._next_beat = True, now  # the server corrects what it got: now, not in 60 s
         if now >= self._next_prune:
             self._next_prune = now + PRUNE_EVERY_S
             self.prune()
         if now >= self._next_beat:
             self._next_beat = now + self.heartbeat_s
             if self.heartbeat():  # no config pull through a network that just failed the heartbeat
+                self._beat_owed = False
                 self.pull_config()
             reading = self.clock()
             if reading.synced and self._clock_was_synced:  # a press recorded unsynced just as it synced
@@ -187,6 +194,8 @@ class Agent(EnrolmentSteps, DeliverySteps, CheckInSteps):
                 self._load_token()  # a technician may have re-enrolled the device meanwhile
             steps = self.send(PIPELINE_BATCHES)
             step = steps[-1] if steps else None
+            if self._beat_owed and any(st.verdict is Verdict.delivered for st in steps):
+                self._next_beat = 0.0  # the server is back: the owed heartbeat goes at the next turn
             if step is None:
                 self._dirty = False
             elif step.wait_s > 0:

@@ -338,3 +338,43 @@ def test_a_damaged_store_is_salvaged_delivered_and_counted_on_the_server(tmp_pat
     finally:
         agent.close()
         store.close()
+
+
+def test_the_agent_sends_a_heartbeat_as_soon_as_the_clock_syncs(tmp_path, live_server):
+    """Presses that went out before the clock synced are corrected by the server within a loop turn of the
+    sync, not at the next regular heartbeat (an hour here)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from kiosk.clock import ClockReading
+    from server import tables as t
+    from sync.agent import CLOCK_CHECK_S
+
+    class Clock:
+        synced = False
+        wall = datetime(1970, 1, 1, 0, 5, tzinfo=UTC)
+        uptime = 300_000
+
+        def __call__(self):
+            return ClockReading(self.wall, self.synced, "boot-test", self.uptime)
+
+    clock, now = Clock(), [1000.0]
+    device_id, code = live_server.new_device()
+    cfg, store = device(tmp_path, live_server.url, code=code)
+    agent = Agent(cfg, store=store, clock=clock, heartbeat_s=3600, monotonic=lambda: now[0])
+    presses(store, 3, synced=False, followups=False, start_uptime_ms=200_000)
+
+    def corrected() -> list:
+        with live_server.engine.connect() as conn:
+            return conn.execute(select(t.responses.c.server_corrected_at)
+                                .where(t.responses.c.device_id == device_id)).scalars().all()
+
+    for _ in range(5):  # enrol, the first heartbeat, deliver with the wrong (unsynced) clock
+        agent.tick()
+    assert corrected() == [None, None, None]
+    clock.synced, clock.wall = True, datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    now[0] += CLOCK_CHECK_S
+    agent.tick()
+    assert all(corrected()) and len(corrected()) == 3
+    agent.close()
