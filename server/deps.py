@@ -41,10 +41,11 @@ def too_many(wait_s: float, what: str) -> HTTPException:
 
 #: The device of a token and its store's zone, in one query. Read on every device request and never
 #: cached, so a revoked token is refused from the next request on.
-_DEVICE = ("SELECT d.id, d.store_id, s.timezone, d.store_recoveries FROM devices d JOIN stores s ON s.id = d.store_id "
-           "WHERE d.token_hash = ? AND d.revoked_at IS NULL")
+_OF_TOKEN = "FROM devices d JOIN stores s ON s.id = d.store_id WHERE d.token_hash = ? AND d.revoked_at IS NULL"
+_COLUMNS = "d.id, d.store_id, s.timezone, d.store_recoveries"  #: a :class:`Device`, in its fields' order
+_DEVICE = f"SELECT {_COLUMNS} {_OF_TOKEN}"
 #: :data:`_DEVICE` with its store's config texts (``server.storeconfig``): a config pull in one read.
-_DEVICE_CONFIG = {d: _DEVICE.replace(" FROM devices", f", s.config_json, {rules} FROM devices")
+_DEVICE_CONFIG = {d: f"SELECT {_COLUMNS}, s.config_json, {rules} {_OF_TOKEN}"
                   for d, rules in storeconfig.RULES.items()}
 
 

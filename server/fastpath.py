@@ -69,7 +69,11 @@ async def _heartbeat(scope, receive, send, headers) -> bool:
     data = await JsonRequest(scope, receive).json()  # 400 / 422 before the token, as FastAPI reads bodies
     token = bearer_token(_text(headers, b"authorization"))
     # the token's 401 / 429 before the body's 422; on PostgreSQL checked where the heartbeat is recorded
-    dev = await device_of(state, token) if state.offload.inline_reads else needs_token(token)
+    if state.offload.inline_reads:
+        dev = await device_of(state, token)
+    else:
+        needs_token(token)
+        dev = None
     try:
         hb = Heartbeat.model_validate(data, from_attributes=True)
     except ValidationError as exc:  # FastAPI's own 422 for a body model

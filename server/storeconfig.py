@@ -38,8 +38,7 @@ RULES = {
 #: The store's config text and its rules' texts.
 _TEXTS = {d: f"SELECT s.config_json, {rules} FROM stores s WHERE s.id = ?" for d, rules in RULES.items()}
 #: :data:`_TEXTS` of several stores at once, each row led by the store's id (the alert evaluation's rounds).
-_TEXTS_OF = {d: sql.replace("SELECT s.config_json", "SELECT s.id, s.config_json").replace("s.id = ?", "s.id IN (:ids)")
-             for d, sql in _TEXTS.items()}
+_TEXTS_OF = {d: f"SELECT s.id, s.config_json, {rules} FROM stores s WHERE s.id IN (:ids)" for d, rules in RULES.items()}
 #: Distinct configs kept (each a few KiB): more than the stores of a large chain.
 CACHE_SIZE = 4096
 

@@ -7,7 +7,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -117,3 +117,17 @@ def answering_server(answer: bytes, on_post: Callable[[BaseHTTPRequestHandler, b
     finally:
         server.shutdown()
         server.server_close()
+
+
+class StepClock:
+    """A device clock the test moves: unsynced at ``wall`` (a Pi without a real-time clock boots in 1970)
+    until the test sets ``synced`` and the true ``wall``; boot ``boot-test`` at ``uptime`` ms."""
+
+    def __init__(self, wall: datetime = datetime(1970, 1, 1, 0, 2, tzinfo=UTC), uptime_ms: int = 120_000):
+        self.synced = False
+        self.wall = wall
+        self.uptime = uptime_ms
+
+    def __call__(self) -> ClockReading:
+        return ClockReading(self.wall, self.synced, "boot-test", self.uptime)
+

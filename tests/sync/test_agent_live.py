@@ -15,7 +15,7 @@ from sync.client import Client
 from sync.delivery import encode_batch
 from sync.enrolment import REVOKED, read_token
 from tests import procs
-from tests.sync.helpers import device, presses
+from tests.sync.helpers import StepClock, device, presses
 
 
 def enrolled_agent(tmp_path, live_server, **kw):
@@ -255,18 +255,9 @@ def test_heartbeat_lets_the_server_correct_presses_sent_before_the_clock_synced(
 
     from sqlalchemy import select
 
-    from kiosk.clock import ClockReading
     from server import tables as t
 
-    class Clock:
-        synced = False
-        wall = datetime(1970, 1, 1, 0, 5, tzinfo=UTC)
-        uptime = 300_000
-
-        def __call__(self):
-            return ClockReading(self.wall, self.synced, "boot-test", self.uptime)
-
-    clock = Clock()
+    clock = StepClock(datetime(1970, 1, 1, 0, 5, tzinfo=UTC), 300_000)
     device_id, code = live_server.new_device()
     cfg, store = device(tmp_path, live_server.url, code=code)
     agent = Agent(cfg, store=store, clock=clock)
@@ -347,19 +338,10 @@ def test_the_agent_sends_a_heartbeat_as_soon_as_the_clock_syncs(tmp_path, live_s
 
     from sqlalchemy import select
 
-    from kiosk.clock import ClockReading
     from server import tables as t
     from sync.agent import CLOCK_CHECK_S
 
-    class Clock:
-        synced = False
-        wall = datetime(1970, 1, 1, 0, 5, tzinfo=UTC)
-        uptime = 300_000
-
-        def __call__(self):
-            return ClockReading(self.wall, self.synced, "boot-test", self.uptime)
-
-    clock, now = Clock(), [1000.0]
+    clock, now = StepClock(datetime(1970, 1, 1, 0, 5, tzinfo=UTC), 300_000), [1000.0]
     device_id, code = live_server.new_device()
     cfg, store = device(tmp_path, live_server.url, code=code)
     agent = Agent(cfg, store=store, clock=clock, heartbeat_s=3600, monotonic=lambda: now[0])

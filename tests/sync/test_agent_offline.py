@@ -8,13 +8,12 @@ import time
 from datetime import UTC, datetime
 
 from hymy.timestamps import parse_ts
-from kiosk.clock import ClockReading
 from kiosk.store import Store
 from sync.agent import Agent
 from sync.backoff import CAP_S, UNREACHABLE_CAP_S
 from sync.enrolment import write_token
 from tests import procs
-from tests.sync.helpers import SlamServer, closed_port, device, presses, write_config
+from tests.sync.helpers import SlamServer, StepClock, closed_port, device, presses, write_config
 
 
 def test_server_down_keeps_every_event_and_records_the_error(tmp_path):
@@ -71,16 +70,6 @@ def test_sync_request_from_the_kiosk_skips_the_backoff(tmp_path):
     agent.close()
     kiosk.close()
     slam.close()
-
-
-class StepClock:
-    def __init__(self):
-        self.synced = False
-        self.wall = datetime(1970, 1, 1, 0, 2, tzinfo=UTC)
-        self.uptime = 120_000
-
-    def __call__(self):
-        return ClockReading(self.wall, self.synced, "boot-test", self.uptime)
 
 
 def test_unsent_presses_are_corrected_once_the_clock_syncs(tmp_path):
